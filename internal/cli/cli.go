@@ -1,0 +1,142 @@
+// Package cli is the ordersuite command line: one binary whose subcommands
+// share the configuration of serve. Commands write to the writers cobra
+// gives them, so tests run them in-process.
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"runtime/debug"
+
+	"github.com/spf13/cobra"
+
+	"github.com/shimizu-tech/ordersuite/internal/config"
+	"github.com/shimizu-tech/ordersuite/internal/store"
+)
+
+// Version is set at build time with -ldflags "-X …/cli.Version=v1.2.3".
+var Version = "dev"
+
+// app carries what every subcommand needs.
+type app struct {
+	cfg *config.Config
+	log *slog.Logger
+}
+
+// NewRoot builds the command tree.
+func NewRoot() *cobra.Command {
+	a := &app{}
+	root := &cobra.Command{
+		Use:           "ordersuite",
+		Short:         "Shimizu Order Suite: multi-tenant restaurant backend",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			if err := config.ApplyEnv(cmd.Flags()); err != nil {
+				return err
+			}
+			log, err := a.cfg.Logger(os.Stderr)
+			if err != nil {
+				return err
+			}
+			a.log = log
+			return nil
+		},
+	}
+	a.cfg = config.Register(root.PersistentFlags())
+	root.AddCommand(
+		a.serveCmd(),
+		a.migrateCmd(),
+		a.seedDemoCmd(),
+		a.createAdminCmd(),
+		versionCmd(),
+	)
+	return root
+}
+
+// Execute runs the command line and returns the process exit code.
+func Execute(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	root := NewRoot()
+	root.SetArgs(args)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	if err := root.ExecuteContext(ctx); err != nil {
+		fmt.Fprintln(stderr, "error:", err)
+		return 1
+	}
+	return 0
+}
+
+// open connects to the configured database and, when migrate is true,
+// brings its schema up to date; otherwise an outdated schema is an error.
+func (a *app) open(ctx context.Context, migrate bool) (*store.DB, error) {
+	db, err := store.Open(ctx, a.cfg.Database(), store.Options{})
+	if err != nil {
+		return nil, err
+	}
+	if migrate {
+		err = db.Migrate(ctx)
+	} else {
+		err = db.CheckSchema(ctx)
+	}
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+func (a *app) migrateCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "migrate",
+		Short: "Apply pending database migrations",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			db, err := store.Open(cmd.Context(), a.cfg.Database(), store.Options{})
+			if err != nil {
+				return err
+			}
+			defer db.Close()
+			if err := db.Migrate(cmd.Context()); err != nil {
+				return err
+			}
+			current, _, err := db.SchemaStatus(cmd.Context())
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "%s schema at version %d\n", db.Engine, current)
+			return nil
+		},
+	}
+}
+
+func versionCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print the version",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			fmt.Fprintf(cmd.OutOrStdout(), "ordersuite %s\n", versionString())
+			return nil
+		},
+	}
+}
+
+func versionString() string {
+	v := Version
+	if info, ok := debug.ReadBuildInfo(); ok {
+		for _, s := range info.Settings {
+			if s.Key == "vcs.revision" && len(s.Value) >= 12 {
+				v += " (" + s.Value[:12] + ")"
+			}
+		}
+		v += " " + info.GoVersion
+	}
+	return v
+}
+
+var errUsage = errors.New("usage")

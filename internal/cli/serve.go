@@ -1,0 +1,138 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/shimizu-tech/ordersuite/internal/apperr"
+	"github.com/shimizu-tech/ordersuite/internal/auth"
+	"github.com/shimizu-tech/ordersuite/internal/demo"
+	"github.com/shimizu-tech/ordersuite/internal/events"
+	"github.com/shimizu-tech/ordersuite/internal/httpapi"
+	"github.com/shimizu-tech/ordersuite/internal/metrics"
+	"github.com/shimizu-tech/ordersuite/internal/store"
+)
+
+func (a *app) serveCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "serve",
+		Short: "Run the HTTP server",
+		Long: "Runs the API. With no configuration it uses the embedded SQLite database in --data-dir,\n" +
+			"migrates it, and on first start seeds a demo restaurant and prints its logins.",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
+			defer stop()
+			return a.serve(ctx, cmd)
+		},
+	}
+}
+
+func (a *app) serve(ctx context.Context, cmd *cobra.Command) error {
+	secret, err := a.cfg.Secret()
+	if err != nil {
+		return err
+	}
+	db, err := a.open(ctx, a.cfg.AutoMigrate)
+	if errors.Is(err, store.ErrSchemaOutdated) {
+		return fmt.Errorf("%w (or start with --auto-migrate)", err)
+	}
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if err := a.bootstrap(ctx, cmd, db); err != nil {
+		return err
+	}
+
+	srv := &httpapi.Server{
+		DB:      db,
+		Auth:    &auth.Service{DB: db, Secret: secret},
+		Events:  events.StoreSink{DB: db, Log: a.log},
+		Metrics: metrics.New(),
+		Log:     a.log,
+		Version: Version,
+	}
+	ln, err := net.Listen("tcp", a.cfg.ListenAddr)
+	if err != nil {
+		return err
+	}
+	httpSrv := &http.Server{
+		Handler:           srv.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		WriteTimeout:      120 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	a.log.Info("serving", "addr", ln.Addr().String(), "engine", db.Engine, "version", Version)
+	fmt.Fprintf(cmd.OutOrStdout(), "ordersuite listening on http://%s (%s)\n", ln.Addr(), db.Engine)
+
+	errc := make(chan error, 1)
+	go func() { errc <- httpSrv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	a.log.Info("shutting down", "drain_timeout", a.cfg.ShutdownTimeout)
+	sctx, cancel := context.WithTimeout(context.Background(), a.cfg.ShutdownTimeout)
+	defer cancel()
+	if err := httpSrv.Shutdown(sctx); err != nil {
+		a.log.Warn("drain timed out; closing remaining connections", "err", err)
+		_ = httpSrv.Close()
+	}
+	a.log.Info("stopped")
+	return nil
+}
+
+// bootstrap makes sure somebody can log in: the configured operator is
+// created if missing, and the embedded SQLite default seeds the demo
+// restaurant on an empty database. PostgreSQL is never seeded implicitly.
+func (a *app) bootstrap(ctx context.Context, cmd *cobra.Command, db *store.DB) error {
+	if a.cfg.AdminEmail != "" && a.cfg.AdminPassword != "" {
+		_, err := db.SuperAdminByEmail(ctx, a.cfg.AdminEmail)
+		if apperr.Is(err, apperr.NotFound) {
+			hash, herr := auth.HashPassword(a.cfg.AdminPassword)
+			if herr != nil {
+				return fmt.Errorf("ADMIN_PASSWORD: %w", herr)
+			}
+			if _, err = db.UpsertSuperAdmin(ctx, a.cfg.AdminEmail, "", hash); err == nil {
+				a.log.Info("created super_admin from configuration", "email", a.cfg.AdminEmail)
+			}
+		}
+		if err != nil {
+			return err
+		}
+	}
+	if db.Engine == store.SQLite && a.cfg.DemoOnEmpty {
+		rs, err := db.Restaurants(ctx)
+		if err != nil {
+			return err
+		}
+		admins, err := db.CountSuperAdmins(ctx)
+		if err != nil {
+			return err
+		}
+		if len(rs) == 0 && admins == 0 {
+			creds, err := demo.Seed(ctx, db)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(cmd.OutOrStdout(), "Empty database: created the demo restaurant. Logins (shown once; `ordersuite seed-demo` resets them):")
+			printCredentials(cmd.OutOrStdout(), creds)
+		}
+	}
+	if n, err := db.CountSuperAdmins(ctx); err == nil && n == 0 {
+		a.log.Warn("no super_admin exists; create one with `ordersuite create-admin --email …` or ADMIN_EMAIL/ADMIN_PASSWORD")
+	}
+	return nil
+}

@@ -1,0 +1,146 @@
+// Package config holds the settings shared by every subcommand. Each setting
+// is a command-line flag and an environment variable of the same name
+// (--database-url and DATABASE_URL); a flag given on the command line wins.
+package config
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spf13/pflag"
+)
+
+// Config is the resolved configuration.
+type Config struct {
+	ListenAddr      string
+	DatabaseURL     string
+	DataDir         string
+	JWTSecret       string
+	JWTSecretFile   string
+	LogLevel        string
+	LogFormat       string
+	AutoMigrate     bool
+	ShutdownTimeout time.Duration
+	DemoOnEmpty     bool
+	AdminEmail      string
+	AdminPassword   string
+}
+
+// Register declares the shared flags on fs and returns the Config they fill.
+func Register(fs *pflag.FlagSet) *Config {
+	c := &Config{}
+	fs.StringVar(&c.ListenAddr, "listen-addr", "127.0.0.1:8080", "address the HTTP server listens on")
+	fs.StringVar(&c.DatabaseURL, "database-url", "", "postgres://… URL, or a SQLite file path (default <data-dir>/ordersuite.db)")
+	fs.StringVar(&c.DataDir, "data-dir", "./data", "directory for the SQLite database, generated secrets and local backups")
+	fs.StringVar(&c.JWTSecret, "jwt-secret", "", "HMAC secret for signing tokens (prefer JWT_SECRET or --jwt-secret-file)")
+	fs.StringVar(&c.JWTSecretFile, "jwt-secret-file", "", "file holding the token signing secret")
+	fs.StringVar(&c.LogLevel, "log-level", "info", "debug, info, warn or error")
+	fs.StringVar(&c.LogFormat, "log-format", "text", "text or json")
+	fs.BoolVar(&c.AutoMigrate, "auto-migrate", true, "apply pending migrations when serve starts")
+	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 15*time.Second, "how long serve drains requests on SIGTERM/SIGINT")
+	fs.BoolVar(&c.DemoOnEmpty, "demo-on-empty", true, "on the embedded SQLite default, seed demo data when the database is empty")
+	fs.StringVar(&c.AdminEmail, "admin-email", "", "e-mail of a super_admin to create at start if none exists")
+	fs.StringVar(&c.AdminPassword, "admin-password", "", "password for --admin-email (prefer ADMIN_PASSWORD)")
+	return c
+}
+
+// EnvName is the environment variable of a flag: --database-url → DATABASE_URL.
+func EnvName(flag string) string {
+	return strings.ToUpper(strings.ReplaceAll(flag, "-", "_"))
+}
+
+// ApplyEnv fills every flag not given on the command line from its
+// environment variable.
+func ApplyEnv(fs *pflag.FlagSet) error {
+	var errs []error
+	fs.VisitAll(func(f *pflag.Flag) {
+		if f.Changed {
+			return
+		}
+		if v, ok := os.LookupEnv(EnvName(f.Name)); ok {
+			if err := fs.Set(f.Name, v); err != nil {
+				errs = append(errs, fmt.Errorf("%s: %w", EnvName(f.Name), err))
+			}
+		}
+	})
+	return errors.Join(errs...)
+}
+
+// IsPostgres reports whether the configured database is PostgreSQL.
+func (c *Config) IsPostgres() bool {
+	return strings.HasPrefix(c.DatabaseURL, "postgres://") || strings.HasPrefix(c.DatabaseURL, "postgresql://")
+}
+
+// Database is the database to open: DATABASE_URL, or the embedded default.
+func (c *Config) Database() string {
+	if c.DatabaseURL != "" {
+		return c.DatabaseURL
+	}
+	return filepath.Join(c.DataDir, "ordersuite.db")
+}
+
+// Secret returns the token signing secret. On the embedded SQLite default
+// without one configured, a random secret is generated once and kept in the
+// data directory (mode 0600) so tokens survive a restart. PostgreSQL
+// installations usually run several instances, which must share a secret, so
+// there it must be configured.
+func (c *Config) Secret() ([]byte, error) {
+	switch {
+	case c.JWTSecret != "":
+		return checkSecret([]byte(c.JWTSecret))
+	case c.JWTSecretFile != "":
+		b, err := os.ReadFile(c.JWTSecretFile)
+		if err != nil {
+			return nil, fmt.Errorf("config: read jwt secret file: %w", err)
+		}
+		return checkSecret([]byte(strings.TrimSpace(string(b))))
+	case c.IsPostgres():
+		return nil, errors.New("config: JWT_SECRET or JWT_SECRET_FILE is required with PostgreSQL (all instances must share it)")
+	}
+	path := filepath.Join(c.DataDir, "jwt-secret")
+	if b, err := os.ReadFile(path); err == nil {
+		return checkSecret([]byte(strings.TrimSpace(string(b))))
+	}
+	if err := os.MkdirAll(c.DataDir, 0o750); err != nil {
+		return nil, fmt.Errorf("config: create data directory: %w", err)
+	}
+	raw := make([]byte, 32)
+	if _, err := rand.Read(raw); err != nil {
+		return nil, err
+	}
+	secret := hex.EncodeToString(raw)
+	if err := os.WriteFile(path, []byte(secret+"\n"), 0o600); err != nil {
+		return nil, fmt.Errorf("config: store generated jwt secret: %w", err)
+	}
+	return []byte(secret), nil
+}
+
+func checkSecret(b []byte) ([]byte, error) {
+	if len(b) < 32 {
+		return nil, errors.New("config: the JWT secret must be at least 32 bytes")
+	}
+	return b, nil
+}
+
+// Logger builds the structured logger the configuration asks for.
+func (c *Config) Logger(w *os.File) (*slog.Logger, error) {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(c.LogLevel)); err != nil {
+		return nil, fmt.Errorf("config: log-level: %w", err)
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	switch c.LogFormat {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	}
+	return nil, fmt.Errorf("config: log-format must be text or json, not %q", c.LogFormat)
+}

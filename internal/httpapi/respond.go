@@ -1,0 +1,147 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/shimizu-tech/ordersuite/internal/apperr"
+)
+
+// MaxBodyBytes bounds every request body.
+const MaxBodyBytes = 1 << 20
+
+// statusOf is the one mapping from error codes to HTTP statuses.
+var statusOf = map[apperr.Code]int{
+	apperr.Invalid:      http.StatusBadRequest,
+	apperr.Unauthorized: http.StatusUnauthorized,
+	apperr.Forbidden:    http.StatusForbidden,
+	apperr.NotFound:     http.StatusNotFound,
+	apperr.Conflict:     http.StatusConflict,
+	apperr.Locked:       http.StatusLocked,
+	apperr.TooLarge:     http.StatusRequestEntityTooLarge,
+	apperr.Internal:     http.StatusInternalServerError,
+}
+
+type errorBody struct {
+	Error errorDetail `json:"error"`
+}
+
+type errorDetail struct {
+	Code    apperr.Code `json:"code"`
+	Message string      `json:"message"`
+	Field   string      `json:"field,omitempty"`
+}
+
+// writeError answers with the error's status and JSON body. Internal errors
+// are logged with their detail and shown only as "internal error".
+func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
+	var e *apperr.Error
+	if !errors.As(err, &e) {
+		log.ErrorContext(r.Context(), "internal error", "method", r.Method, "path", r.URL.Path, "err", err)
+		e = &apperr.Error{Code: apperr.Internal, Message: "internal error"}
+	}
+	status, ok := statusOf[e.Code]
+	if !ok {
+		status = http.StatusInternalServerError
+	}
+	writeJSON(w, status, errorBody{Error: errorDetail{Code: e.Code, Message: e.Message, Field: e.Field}})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// decodeJSON reads one JSON object into dst, refusing unknown fields, wrong
+// types, trailing data and bodies over MaxBodyBytes, each with an error that
+// names the problem.
+func decodeJSON(w http.ResponseWriter, r *http.Request, dst any) error {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(dst); err != nil {
+		return jsonError(err)
+	}
+	if err := dec.Decode(&struct{}{}); !errors.Is(err, io.EOF) {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return jsonError(err)
+		}
+		return apperr.Errorf(apperr.Invalid, "request body must hold a single JSON object")
+	}
+	return nil
+}
+
+func jsonError(err error) error {
+	var syntax *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	var tooBig *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooBig):
+		return apperr.Errorf(apperr.TooLarge, "request body exceeds %d bytes", tooBig.Limit)
+	case errors.Is(err, io.EOF):
+		return apperr.Errorf(apperr.Invalid, "request body is required")
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return apperr.Errorf(apperr.Invalid, "malformed JSON: unexpected end of body")
+	case errors.As(err, &syntax):
+		return apperr.Errorf(apperr.Invalid, "malformed JSON at byte %d: %s", syntax.Offset, syntax.Error())
+	case errors.As(err, &typ):
+		field := typ.Field
+		if field == "" {
+			return apperr.Errorf(apperr.Invalid, "request body must be a JSON object")
+		}
+		return apperr.InvalidField(field, "must be of type %s, not %s", typ.Type.String(), typ.Value)
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		name, _ := strconv.Unquote(strings.TrimPrefix(err.Error(), "json: unknown field "))
+		return apperr.InvalidField(name, "unknown field")
+	default:
+		return apperr.Errorf(apperr.Invalid, "malformed JSON: %s", err.Error())
+	}
+}
+
+// page reads page and per_page query parameters.
+type page struct {
+	Page    int `json:"page"`
+	PerPage int `json:"per_page"`
+}
+
+func (p page) offset() int { return (p.Page - 1) * p.PerPage }
+
+const maxPerPage = 100
+
+func readPage(r *http.Request) (page, error) {
+	p := page{Page: 1, PerPage: 25}
+	for _, f := range []struct {
+		name string
+		dst  *int
+		max  int
+	}{{"page", &p.Page, 1 << 30}, {"per_page", &p.PerPage, maxPerPage}} {
+		v := r.URL.Query().Get(f.name)
+		if v == "" {
+			continue
+		}
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > f.max {
+			return p, apperr.InvalidField(f.name, "must be an integer from 1 to %d", f.max)
+		}
+		*f.dst = n
+	}
+	return p, nil
+}
+
+// requireString checks a required, bounded text field.
+func requireString(field, v string, max int) error {
+	if strings.TrimSpace(v) == "" {
+		return apperr.InvalidField(field, "is required")
+	}
+	if len(v) > max {
+		return apperr.InvalidField(field, "must be at most %d characters", max)
+	}
+	return nil
+}
+

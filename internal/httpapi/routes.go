@@ -1,0 +1,83 @@
+package httpapi
+
+import (
+	"net/http"
+
+	"github.com/shimizu-tech/ordersuite/internal/tenancy"
+)
+
+// Route is one line of the route table: what it answers, who may call it and
+// how its tenant is found. The same table drives the mux, authorization, the
+// read-only lock and the generated isolation tests.
+type Route struct {
+	Method  string
+	Pattern string
+	Handler func(s *Server, w http.ResponseWriter, r *http.Request) error
+	// Roles may call the route; nil means public (no token needed).
+	Roles []tenancy.Role
+	// Scope says where the request's tenant comes from.
+	Scope Scope
+	// Always marks writes that must still work on a read-only tenant:
+	// emergency response and logout.
+	Always bool
+}
+
+// Scope is how a route finds its tenant.
+type Scope int
+
+const (
+	// NoTenant routes act on the caller or the platform.
+	NoTenant Scope = iota
+	// TenantScoped routes act on the caller's tenant; a super_admin names it
+	// with the X-Restaurant-ID header or the restaurant_id query parameter.
+	TenantScoped
+	// TenantInPath routes name the restaurant as {id} in the path.
+	TenantInPath
+)
+
+var (
+	anyRole     = tenancy.Roles
+	admins      = []tenancy.Role{tenancy.SuperAdmin, tenancy.Admin}
+	superAdmins = []tenancy.Role{tenancy.SuperAdmin}
+)
+
+// Routes is the route table.
+func Routes() []Route {
+	return []Route{
+		{Method: "GET", Pattern: "/health", Handler: (*Server).health},
+		{Method: "GET", Pattern: "/ready", Handler: (*Server).ready},
+		{Method: "POST", Pattern: "/login", Handler: (*Server).login},
+		{Method: "POST", Pattern: "/logout", Handler: (*Server).logout, Roles: anyRole, Always: true},
+		{Method: "GET", Pattern: "/api/v1/me", Handler: (*Server).me, Roles: anyRole},
+
+		{Method: "GET", Pattern: "/api/v1/restaurants", Handler: (*Server).listRestaurants, Roles: superAdmins},
+		{Method: "POST", Pattern: "/api/v1/restaurants", Handler: (*Server).createRestaurant, Roles: superAdmins},
+		{Method: "GET", Pattern: "/api/v1/restaurants/{id}", Handler: (*Server).getRestaurant, Roles: anyRole, Scope: TenantInPath},
+		{Method: "PATCH", Pattern: "/api/v1/restaurants/{id}", Handler: (*Server).updateRestaurant, Roles: admins, Scope: TenantInPath},
+
+		{Method: "GET", Pattern: "/api/v1/users", Handler: (*Server).listUsers, Roles: admins, Scope: TenantScoped},
+		{Method: "POST", Pattern: "/api/v1/users", Handler: (*Server).createUser, Roles: admins, Scope: TenantScoped},
+		{Method: "GET", Pattern: "/api/v1/users/{id}", Handler: (*Server).getUser, Roles: admins, Scope: TenantScoped},
+		{Method: "PATCH", Pattern: "/api/v1/users/{id}", Handler: (*Server).updateUser, Roles: admins, Scope: TenantScoped},
+		{Method: "DELETE", Pattern: "/api/v1/users/{id}", Handler: (*Server).deleteUser, Roles: admins, Scope: TenantScoped},
+		{Method: "POST", Pattern: "/api/v1/users/{id}/revoke_tokens", Handler: (*Server).revokeUserTokens, Roles: admins, Scope: TenantScoped, Always: true},
+
+		{Method: "GET", Pattern: "/admin/audit_log", Handler: (*Server).auditLog, Roles: admins, Scope: TenantScoped},
+		{Method: "POST", Pattern: "/admin/restaurants/{id}/status", Handler: (*Server).setRestaurantStatus, Roles: superAdmins, Scope: TenantInPath, Always: true},
+		{Method: "POST", Pattern: "/admin/restaurants/{id}/revoke_tokens", Handler: (*Server).revokeRestaurantTokens, Roles: superAdmins, Scope: TenantInPath, Always: true},
+	}
+}
+
+// Allows reports whether role may call the route.
+func (rt Route) Allows(role tenancy.Role) bool {
+	for _, r := range rt.Roles {
+		if r == role {
+			return true
+		}
+	}
+	return false
+}
+
+// IsWrite reports whether the route changes state (and so is refused on a
+// read-only tenant unless marked Always).
+func (rt Route) IsWrite() bool { return rt.Method != "GET" && rt.Method != "HEAD" }

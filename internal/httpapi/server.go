@@ -1,0 +1,231 @@
+// Package httpapi is the JSON API: the route table, authentication and
+// tenant resolution, and the mapping of errors to HTTP statuses. It is the
+// only package that knows about status codes.
+package httpapi
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/shimizu-tech/ordersuite/internal/apperr"
+	"github.com/shimizu-tech/ordersuite/internal/auth"
+	"github.com/shimizu-tech/ordersuite/internal/events"
+	"github.com/shimizu-tech/ordersuite/internal/metrics"
+	"github.com/shimizu-tech/ordersuite/internal/store"
+	"github.com/shimizu-tech/ordersuite/internal/tenancy"
+)
+
+// TenantHeader is how a super_admin chooses the tenant of a request.
+const TenantHeader = "X-Restaurant-ID"
+
+// Server serves the API.
+type Server struct {
+	DB      *store.DB
+	Auth    *auth.Service
+	Events  events.Sink
+	Metrics *metrics.Metrics
+	Log     *slog.Logger
+	Version string
+}
+
+// Handler returns the whole HTTP handler: every route of the table, /metrics,
+// and JSON answers for unknown paths and wrong methods.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	methods := map[string][]string{}
+	for _, rt := range Routes() {
+		mux.Handle(rt.Method+" "+rt.Pattern, s.route(rt))
+		methods[rt.Pattern] = append(methods[rt.Pattern], rt.Method)
+	}
+	for pattern, allowed := range methods {
+		allow := strings.Join(allowed, ", ")
+		mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Allow", allow)
+			writeJSON(w, http.StatusMethodNotAllowed, errorBody{Error: errorDetail{
+				Code: "method_not_allowed", Message: fmt.Sprintf("%s is not allowed here; use %s", r.Method, allow)}})
+		})
+	}
+	mux.Handle("GET /metrics", promhttp.HandlerFor(s.Metrics.Registry, promhttp.HandlerOpts{}))
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, r, s.Log, apperr.Errorf(apperr.NotFound, "no such endpoint: %s %s", r.Method, r.URL.Path))
+	})
+	return s.recoverPanics(mux)
+}
+
+// statusRecorder remembers the status a handler wrote.
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusRecorder) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusRecorder) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *statusRecorder) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// recoverPanics turns a panic into a logged 500 instead of a dropped
+// connection.
+func (s *Server) recoverPanics(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				s.Log.ErrorContext(r.Context(), "panic serving request", "path", r.URL.Path, "panic", v, "stack", string(debug.Stack()))
+				writeError(w, r, s.Log, fmt.Errorf("panic: %v", v))
+			}
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
+
+// route wraps one handler with authentication, authorization, tenant
+// resolution, the tenant status checks, logging and metrics.
+func (s *Server) route(rt Route) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		rec := &statusRecorder{ResponseWriter: w}
+		err := s.serveRoute(rt, rec, r)
+		if err != nil {
+			writeError(rec, r, s.Log, err)
+		}
+		elapsed := time.Since(start)
+		status := rec.status
+		if status == 0 {
+			status = http.StatusOK
+		}
+		s.Metrics.HTTPRequests.WithLabelValues(rt.Pattern, rt.Method, strconv.Itoa(status)).Inc()
+		s.Metrics.HTTPDuration.WithLabelValues(rt.Pattern, rt.Method).Observe(elapsed.Seconds())
+		level := slog.LevelInfo
+		if status >= 500 {
+			level = slog.LevelError
+		}
+		s.Log.Log(r.Context(), level, "request", "method", r.Method, "path", r.URL.Path,
+			"route", rt.Pattern, "status", status, "duration_ms", elapsed.Milliseconds())
+	})
+}
+
+func (s *Server) serveRoute(rt Route, w http.ResponseWriter, r *http.Request) error {
+	if rt.Roles == nil {
+		return rt.Handler(s, w, r)
+	}
+	token, ok := bearerToken(r)
+	if !ok {
+		return apperr.Errorf(apperr.Unauthorized, "missing bearer token")
+	}
+	p, err := s.Auth.Authenticate(r.Context(), token)
+	if err != nil {
+		return err
+	}
+	p.IP = clientIP(r)
+	ctx := tenancy.WithPrincipal(r.Context(), p)
+	if !rt.Allows(p.Role) {
+		return apperr.Errorf(apperr.Forbidden, "role %s may not %s %s", p.Role, rt.Method, rt.Pattern)
+	}
+	ctx, err = s.resolveTenant(ctx, rt, r, p)
+	if err != nil {
+		return err
+	}
+	return rt.Handler(s, w, r.WithContext(ctx))
+}
+
+// resolveTenant puts the request's tenant in the context and enforces the
+// tenant's status.
+func (s *Server) resolveTenant(ctx context.Context, rt Route, r *http.Request, p tenancy.Principal) (context.Context, error) {
+	chosen := r.Header.Get(TenantHeader)
+	if chosen == "" {
+		chosen = r.URL.Query().Get("restaurant_id")
+	}
+	if p.Role != tenancy.SuperAdmin && chosen != "" && chosen != p.RestaurantID {
+		s.crossTenantAttempt(ctx, r, p, chosen)
+		return ctx, apperr.Errorf(apperr.Forbidden, "you may only act on your own restaurant")
+	}
+	var rid string
+	switch rt.Scope {
+	case NoTenant:
+		if p.RestaurantID != "" {
+			ctx = tenancy.WithTenant(ctx, p.RestaurantID)
+		}
+		return ctx, nil
+	case TenantInPath:
+		rid = r.PathValue("id")
+		if p.Role != tenancy.SuperAdmin && rid != p.RestaurantID {
+			s.crossTenantAttempt(ctx, r, p, rid)
+			return ctx, apperr.Errorf(apperr.NotFound, "restaurant not found")
+		}
+	case TenantScoped:
+		rid = p.RestaurantID
+		if p.Role == tenancy.SuperAdmin {
+			if chosen == "" {
+				return ctx, apperr.InvalidField(TenantHeader, "choose a restaurant with the %s header or the restaurant_id parameter", TenantHeader)
+			}
+			rid = chosen
+		}
+	}
+	restaurant, err := s.DB.Restaurant(ctx, rid)
+	if err != nil {
+		return ctx, err
+	}
+	switch {
+	case restaurant.Status == tenancy.Suspended && p.Role != tenancy.SuperAdmin:
+		return ctx, apperr.Errorf(apperr.Forbidden, "restaurant is suspended")
+	case restaurant.Status == tenancy.ReadOnly && rt.IsWrite() && !rt.Always:
+		return ctx, apperr.Errorf(apperr.Locked, "restaurant is read-only; changes are refused until it is reactivated")
+	}
+	return tenancy.WithTenant(ctx, rid), nil
+}
+
+// crossTenantAttempt counts and records a pinned user's reach for another
+// tenant. The event goes to the caller's own tenant: the target may not
+// exist, and its log is not the caller's to write.
+func (s *Server) crossTenantAttempt(ctx context.Context, r *http.Request, p tenancy.Principal, target string) {
+	s.Metrics.CrossTenantAttempts.WithLabelValues(p.RestaurantID).Inc()
+	s.Log.WarnContext(ctx, "cross-tenant access attempt", "user_id", p.UserID, "restaurant_id", p.RestaurantID,
+		"requested_restaurant_id", target, "path", r.URL.Path, "ip", p.IP)
+	s.Events.Record(ctx, p.RestaurantID, events.SecurityAlert, map[string]any{
+		"alert":                   "cross_tenant_access",
+		"user_id":                 p.UserID,
+		"requested_restaurant_id": target,
+		"method":                  r.Method,
+		"path":                    r.URL.Path,
+		"ip":                      p.IP,
+	})
+}
+
+func bearerToken(r *http.Request) (string, bool) {
+	h := r.Header.Get("Authorization")
+	const prefix = "bearer "
+	if len(h) <= len(prefix) || !strings.EqualFold(h[:len(prefix)], prefix) {
+		return "", false
+	}
+	return strings.TrimSpace(h[len(prefix):]), true
+}
+
+func clientIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}

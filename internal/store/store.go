@@ -1,0 +1,265 @@
+// Package store is the only package that speaks SQL. It opens the embedded
+// SQLite database or PostgreSQL, keeps the schema migrated, and offers
+// tenant-scoped repositories: every tenant query takes its restaurant id from
+// the context, and a row of another tenant is simply not found.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/pressly/goose/v3"
+	_ "modernc.org/sqlite" // registers the pure-Go "sqlite" driver
+
+	"github.com/shimizu-tech/ordersuite/internal/apperr"
+	"github.com/shimizu-tech/ordersuite/internal/tenancy"
+)
+
+// Engine names a supported database engine.
+type Engine string
+
+const (
+	SQLite   Engine = "sqlite"
+	Postgres Engine = "postgres"
+)
+
+//go:embed migrations
+var migrations embed.FS
+
+// DB is the product's database, on either engine.
+type DB struct {
+	Engine Engine
+	sql    *sql.DB
+	pool   *pgxpool.Pool // PostgreSQL only: for LISTEN/NOTIFY and bulk work
+	now    func() time.Time
+}
+
+// Options tune Open.
+type Options struct {
+	// Now is the clock; nil means time.Now. Tests inject a fixed clock.
+	Now func() time.Time
+	// PGSearchPath, when set, confines a PostgreSQL connection to one schema
+	// (tests use a fresh schema each).
+	PGSearchPath string
+}
+
+// Open connects to databaseURL: a postgres:// or postgresql:// URL, or a
+// SQLite file path (optionally prefixed with sqlite:// or file:).
+func Open(ctx context.Context, databaseURL string, opt Options) (*DB, error) {
+	now := opt.Now
+	if now == nil {
+		now = time.Now
+	}
+	db := &DB{now: now}
+	if strings.HasPrefix(databaseURL, "postgres://") || strings.HasPrefix(databaseURL, "postgresql://") {
+		cfg, err := pgxpool.ParseConfig(databaseURL)
+		if err != nil {
+			return nil, fmt.Errorf("store: parse database url: %w", redactURLError(err))
+		}
+		if opt.PGSearchPath != "" {
+			cfg.ConnConfig.RuntimeParams["search_path"] = opt.PGSearchPath
+		}
+		pool, err := pgxpool.NewWithConfig(ctx, cfg)
+		if err != nil {
+			return nil, fmt.Errorf("store: connect to postgres: %w", err)
+		}
+		if err := pool.Ping(ctx); err != nil {
+			pool.Close()
+			return nil, fmt.Errorf("store: connect to postgres: %w", err)
+		}
+		db.Engine, db.pool, db.sql = Postgres, pool, stdlib.OpenDBFromPool(pool)
+		return db, nil
+	}
+
+	path := strings.TrimPrefix(strings.TrimPrefix(databaseURL, "sqlite://"), "file:")
+	if i := strings.IndexByte(path, '?'); i >= 0 {
+		path = path[:i]
+	}
+	if path == "" {
+		return nil, errors.New("store: empty database path")
+	}
+	if dir := filepath.Dir(path); dir != "." {
+		if err := os.MkdirAll(dir, 0o750); err != nil {
+			return nil, fmt.Errorf("store: create data directory: %w", err)
+		}
+	}
+	// WAL lets readers proceed beside the writer; immediate transactions take
+	// the write lock up front so two writers queue on busy_timeout instead of
+	// deadlocking on a lock upgrade.
+	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)" +
+		"&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_txlock=immediate&_time_format=sqlite"
+	sqldb, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("store: open sqlite: %w", err)
+	}
+	sqldb.SetMaxOpenConns(4)
+	if err := sqldb.PingContext(ctx); err != nil {
+		sqldb.Close()
+		return nil, fmt.Errorf("store: open sqlite %s: %w", path, err)
+	}
+	db.Engine, db.sql = SQLite, sqldb
+	return db, nil
+}
+
+// redactURLError keeps a password in a malformed URL out of logs.
+func redactURLError(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return errors.New("invalid database url")
+	}
+	return err
+}
+
+// Close releases every connection.
+func (db *DB) Close() error {
+	err := db.sql.Close()
+	if db.pool != nil {
+		db.pool.Close()
+	}
+	return err
+}
+
+// SQL exposes the database/sql handle for packages that drive their own
+// schema-less work (the job queue).
+func (db *DB) SQL() *sql.DB { return db.sql }
+
+// Pool is the pgx pool on PostgreSQL, nil on SQLite.
+func (db *DB) Pool() *pgxpool.Pool { return db.pool }
+
+// Now is the store's clock, in UTC at microsecond precision (what both
+// engines keep), so a value written and read back compares equal.
+func (db *DB) Now() time.Time { return db.now().UTC().Truncate(time.Microsecond) }
+
+// Ping checks that the database answers.
+func (db *DB) Ping(ctx context.Context) error { return db.sql.PingContext(ctx) }
+
+func (db *DB) goose() (*goose.Provider, error) {
+	dialect, dir := goose.DialectSQLite3, "migrations/sqlite"
+	if db.Engine == Postgres {
+		dialect, dir = goose.DialectPostgres, "migrations/postgres"
+	}
+	sub, err := fs.Sub(migrations, dir)
+	if err != nil {
+		return nil, err
+	}
+	return goose.NewProvider(dialect, db.sql, sub)
+}
+
+// Migrate applies every pending migration.
+func (db *DB) Migrate(ctx context.Context) error {
+	p, err := db.goose()
+	if err != nil {
+		return fmt.Errorf("store: migrations: %w", err)
+	}
+	if _, err := p.Up(ctx); err != nil {
+		return fmt.Errorf("store: migrate: %w", err)
+	}
+	return nil
+}
+
+// SchemaStatus tells the applied and the newest known migration version.
+func (db *DB) SchemaStatus(ctx context.Context) (current, latest int64, err error) {
+	p, err := db.goose()
+	if err != nil {
+		return 0, 0, fmt.Errorf("store: migrations: %w", err)
+	}
+	current, err = p.GetDBVersion(ctx)
+	if err != nil {
+		return 0, 0, fmt.Errorf("store: read schema version: %w", err)
+	}
+	sources := p.ListSources()
+	if len(sources) > 0 {
+		latest = sources[len(sources)-1].Version
+	}
+	return current, latest, nil
+}
+
+// ErrSchemaOutdated means the database lacks migrations this binary needs.
+var ErrSchemaOutdated = errors.New("store: database schema is outdated; run `ordersuite migrate`")
+
+// CheckSchema returns ErrSchemaOutdated unless every migration is applied.
+func (db *DB) CheckSchema(ctx context.Context) error {
+	current, latest, err := db.SchemaStatus(ctx)
+	if err != nil {
+		return err
+	}
+	if current < latest {
+		return fmt.Errorf("%w (at version %d, binary needs %d)", ErrSchemaOutdated, current, latest)
+	}
+	return nil
+}
+
+// NewID returns a UUIDv7: time-ordered (index friendly) and unique across
+// installations, so a tenant moved between environments never collides.
+func NewID() string { return uuid.Must(uuid.NewV7()).String() }
+
+// ValidID reports whether s can be an id; malformed ids are "not found"
+// rather than a database type error.
+func ValidID(s string) bool {
+	_, err := uuid.Parse(s)
+	return err == nil && len(s) == 36
+}
+
+// queryer is what *sql.DB and *sql.Tx have in common.
+type queryer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// inTx runs fn in a transaction, committed when fn returns nil.
+func (db *DB) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	tx, err := db.sql.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("store: begin: %w", err)
+	}
+	if err := fn(tx); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("store: commit: %w", err)
+	}
+	return nil
+}
+
+// tenant returns the restaurant id every tenant query must filter on.
+func tenant(ctx context.Context) (string, error) {
+	id, ok := tenancy.Tenant(ctx)
+	if !ok {
+		return "", errors.New("store: tenant query without a tenant in context")
+	}
+	return id, nil
+}
+
+// notFound maps sql.ErrNoRows to the caller-facing error.
+func notFound(err error, what string) error {
+	if errors.Is(err, sql.ErrNoRows) {
+		return apperr.Errorf(apperr.NotFound, "%s not found", what)
+	}
+	return err
+}
+
+// isUniqueViolation recognises a unique-constraint failure on either engine.
+func isUniqueViolation(err error) bool {
+	if err == nil {
+		return false
+	}
+	msg := err.Error()
+	return strings.Contains(msg, "UNIQUE constraint failed") || strings.Contains(msg, "SQLSTATE 23505")
+}
+
+// nullTime scans a nullable timestamp.
+type nullTime = sql.NullTime
