@@ -144,4 +144,3 @@ func requireString(field, v string, max int) error {
 	}
 	return nil
 }
-

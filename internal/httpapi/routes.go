@@ -41,8 +41,20 @@ var (
 	superAdmins = []tenancy.Role{tenancy.SuperAdmin}
 )
 
-// Routes is the route table.
+// Routes is the route table: one section per capability, each in the file
+// of that capability's handlers.
 func Routes() []Route {
+	var all []Route
+	for _, section := range [][]Route{
+		platformRoutes(),
+	} {
+		all = append(all, section...)
+	}
+	return all
+}
+
+// platformRoutes are health, login and the tenants and users themselves.
+func platformRoutes() []Route {
 	return []Route{
 		{Method: "GET", Pattern: "/health", Handler: (*Server).health},
 		{Method: "GET", Pattern: "/ready", Handler: (*Server).ready},

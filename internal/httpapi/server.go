@@ -174,6 +174,10 @@ func (s *Server) resolveTenant(ctx context.Context, rt Route, r *http.Request, p
 			s.crossTenantAttempt(ctx, r, p, rid)
 			return ctx, apperr.Errorf(apperr.NotFound, "restaurant not found")
 		}
+		// An operator acting as one tenant does not see another through the path.
+		if chosen != "" && chosen != rid {
+			return ctx, apperr.Errorf(apperr.NotFound, "restaurant not found")
+		}
 	case TenantScoped:
 		rid = p.RestaurantID
 		if p.Role == tenancy.SuperAdmin {

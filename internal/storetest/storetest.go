@@ -1,0 +1,87 @@
+// Package storetest gives each test a fresh, migrated database on the engine
+// under test: SQLite by default, PostgreSQL when TEST_DATABASE_URL is set
+// (each test then gets its own schema, dropped afterwards). The whole suite
+// runs once per engine, so the two cannot drift.
+package storetest
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" database/sql driver for schema setup
+
+	"github.com/shimizu-tech/ordersuite/internal/store"
+)
+
+// URL is the PostgreSQL server under test, empty for SQLite.
+func URL() string { return os.Getenv("TEST_DATABASE_URL") }
+
+var schemaSeq atomic.Int64
+
+// Open returns a migrated database that lives as long as the test.
+func Open(tb testing.TB) *store.DB {
+	tb.Helper()
+	return OpenWithClock(tb, nil)
+}
+
+// OpenWithClock is Open with an injected clock.
+func OpenWithClock(tb testing.TB, now func() time.Time) *store.DB {
+	tb.Helper()
+	ctx := context.Background()
+	url, opts := NewDatabase(tb)
+	opts.Now = now
+	db, err := store.Open(ctx, url, opts)
+	if err != nil {
+		tb.Fatalf("open test database: %v", err)
+	}
+	tb.Cleanup(func() { db.Close() })
+	if err := db.Migrate(ctx); err != nil {
+		tb.Fatalf("migrate test database: %v", err)
+	}
+	return db
+}
+
+// NewDatabase makes an empty database for the test and returns how to open
+// it (tests of migrations and of the CLI open it themselves).
+func NewDatabase(tb testing.TB) (string, store.Options) {
+	tb.Helper()
+	pg := URL()
+	if pg == "" {
+		return filepath.Join(tb.TempDir(), "test.db"), store.Options{}
+	}
+	schema := fmt.Sprintf("t_%d_%d_%d", os.Getpid(), time.Now().UnixNano()%1e9, schemaSeq.Add(1))
+	admin, err := sql.Open("pgx", pg)
+	if err != nil {
+		tb.Fatalf("TEST_DATABASE_URL: %v", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := admin.ExecContext(ctx, "CREATE SCHEMA "+schema); err != nil {
+		admin.Close()
+		tb.Fatalf("PostgreSQL at TEST_DATABASE_URL is not usable: %v", err)
+	}
+	tb.Cleanup(func() {
+		defer admin.Close()
+		if _, err := admin.Exec("DROP SCHEMA " + schema + " CASCADE"); err != nil {
+			tb.Logf("drop test schema %s: %v", schema, err)
+		}
+	})
+	return WithSearchPath(pg, schema), store.Options{PGSearchPath: schema}
+}
+
+// WithSearchPath returns a PostgreSQL URL whose connections use schema, for
+// code that opens the database from a URL alone (the CLI).
+func WithSearchPath(pgURL, schema string) string {
+	sep := "?"
+	if strings.Contains(pgURL, "?") {
+		sep = "&"
+	}
+	return pgURL + sep + "search_path=" + schema
+}
