@@ -244,4 +244,3 @@ func (s *servedCLI) login(t *testing.T, email, password string) (int, string) {
 	buf.ReadFrom(resp.Body)
 	return resp.StatusCode, buf.String()
 }
-
