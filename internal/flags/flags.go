@@ -7,6 +7,7 @@ package flags
 import (
 	"context"
 	"log/slog"
+	"sort"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -42,9 +43,29 @@ type Result struct {
 	// Global is set when the platform default answered (the tenant has no
 	// row of its own).
 	Global bool
-	// NeedsEntity is set when the flag rolls out by percentage and no entity
-	// id was given.
+	// NeedsEntity is set when the flag needs an entity id to decide (a
+	// percentage rollout or variants) and none was given.
 	NeedsEntity bool
+	// HasVariants tells an A/B flag from an on/off one.
+	HasVariants bool
+	// Configuration is the flag's JSON configuration.
+	Configuration []byte
+}
+
+// EvaluateAll evaluates every flag of the tenant in ctx, by key. These
+// evaluations are not counted: a client fetching every flag says nothing
+// about which ones its code still reads.
+func (s *Service) EvaluateAll(ctx context.Context, entityID string) []Result {
+	tid, ok := tenancy.Tenant(ctx)
+	if !ok {
+		return nil
+	}
+	snap := s.snapshot(ctx, tid)
+	out := make([]Result, 0, len(snap.all))
+	for _, e := range snap.all {
+		out = append(out, e.evaluate(entityID))
+	}
+	return out
 }
 
 // Options configure a Service.
@@ -86,6 +107,7 @@ type snapshot struct {
 	// few holds the entries when there are at most smallSnapshot of them:
 	// scanning a few keys (most differ in length) beats hashing the key.
 	few []*entry
+	all []*entry // by key
 }
 
 const smallSnapshot = 8
@@ -191,7 +213,7 @@ func (s *Service) Evaluate(ctx context.Context, key, entityID string) Result {
 }
 
 func (e *entry) evaluate(entityID string) Result {
-	r := Result{Key: e.key, Found: true, Global: e.global}
+	r := Result{Key: e.key, Found: true, Global: e.global, HasVariants: e.total > 0, Configuration: e.flag.Configuration}
 	switch {
 	case !e.enabled:
 		r.Reason = Disabled
@@ -207,7 +229,12 @@ func (e *entry) evaluate(entityID string) Result {
 			return r
 		}
 	}
-	if e.total > 0 && entityID != "" {
+	if e.total > 0 && entityID == "" {
+		// On, as the seed's rule says, but no variant without an entity.
+		r.NeedsEntity = true
+		return r
+	}
+	if e.total > 0 {
 		b := variantBucket(e.key, entityID, e.total)
 		for _, v := range e.variants {
 			if b < v.upper {
@@ -254,10 +281,14 @@ func (s *Service) load(ctx context.Context, tid string) *snapshot {
 	for _, f := range own {
 		snap.flags[f.Key] = s.newEntry(tid, f)
 	}
-	if len(snap.flags) <= smallSnapshot {
-		snap.few = make([]*entry, 0, len(snap.flags))
-		for _, e := range snap.flags {
-			snap.few = append(snap.few, e)
+	for _, e := range snap.flags {
+		snap.all = append(snap.all, e)
+	}
+	sort.Slice(snap.all, func(i, j int) bool { return snap.all[i].key < snap.all[j].key })
+	if len(snap.all) <= smallSnapshot {
+		snap.few = snap.all
+		if snap.few == nil {
+			snap.few = []*entry{}
 		}
 	}
 	if s.gen.Load() != gen {

@@ -135,11 +135,15 @@ type Listing struct {
 	Effective []store.FeatureFlag `json:"effective"`
 }
 
-// List returns the flags of the tenant in ctx with the platform defaults.
+// List returns the flags of the tenant in ctx with the platform defaults
+// (only the defaults when ctx has no tenant).
 func (s *Service) List(ctx context.Context) (Listing, error) {
-	own, err := s.db.FeatureFlags(ctx)
-	if err != nil {
-		return Listing{}, err
+	own := []store.FeatureFlag{}
+	if _, ok := tenancy.Tenant(ctx); ok {
+		var err error
+		if own, err = s.db.FeatureFlags(ctx); err != nil {
+			return Listing{}, err
+		}
 	}
 	global, err := s.db.GlobalFeatureFlags(ctx)
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/shimizu-tech/ordersuite/internal/apperr"
+	"github.com/shimizu-tech/ordersuite/internal/tenancy"
 )
 
 // FeatureFlag is a tenant's flag or, with Global set, a platform default.
@@ -103,20 +104,22 @@ func (db *DB) GlobalFeatureFlags(ctx context.Context) ([]FeatureFlag, error) {
 }
 
 // FeatureFlag returns a flag by id: one of the tenant in ctx, or a platform
-// default (ids are unique across both).
+// default (ids are unique across both; without a tenant, only a default).
 func (db *DB) FeatureFlag(ctx context.Context, id string) (FeatureFlag, error) {
 	return db.flagByID(ctx, db.sql, id)
 }
 
 func (db *DB) flagByID(ctx context.Context, q queryer, id string) (FeatureFlag, error) {
-	rid, err := tenant(ctx)
-	if err != nil {
-		return FeatureFlag{}, err
-	}
 	if !ValidID(id) {
 		return FeatureFlag{}, apperr.Errorf(apperr.NotFound, "feature flag not found")
 	}
-	f, err := scanFlag(q.QueryRowContext(ctx, `SELECT `+flagColumns+` FROM feature_flags WHERE restaurant_id = $1 AND id = $2`, rid, id), rid)
+	// Without a tenant (an operator acting on the platform) only the
+	// defaults are in reach.
+	err := sql.ErrNoRows
+	var f FeatureFlag
+	if rid, ok := tenancy.Tenant(ctx); ok {
+		f, err = scanFlag(q.QueryRowContext(ctx, `SELECT `+flagColumns+` FROM feature_flags WHERE restaurant_id = $1 AND id = $2`, rid, id), rid)
+	}
 	if errors.Is(err, sql.ErrNoRows) {
 		f, err = scanFlag(q.QueryRowContext(ctx, `SELECT `+flagColumns+` FROM global_feature_flags WHERE id = $1`, id), "")
 	}
@@ -309,7 +312,10 @@ func (db *DB) flagChanged(ctx context.Context, tx *sql.Tx, action string, before
 	}
 	resource, target := "feature_flag", f.RestaurantID
 	if f.Global {
+		// A platform default belongs to no tenant's audit trail, whichever
+		// tenant the operator was looking at.
 		resource, target = "global_feature_flag", AllTenants
+		ctx = tenancy.WithTenant(ctx, "")
 	}
 	var b, a any
 	if before != nil {
