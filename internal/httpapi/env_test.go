@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/shimizu-tech/ordersuite/internal/analytics"
 	"github.com/shimizu-tech/ordersuite/internal/auth"
 	"github.com/shimizu-tech/ordersuite/internal/events"
 	"github.com/shimizu-tech/ordersuite/internal/httpapi"
@@ -49,6 +50,7 @@ func newEnv(t testing.TB) *env {
 	e.auth = &auth.Service{DB: db, Secret: []byte("test-secret-test-secret-test-secret!")}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	srv := &httpapi.Server{DB: db, Auth: e.auth, Events: events.StoreSink{DB: db, Log: log}, Metrics: e.metrics, Log: log}
+	srv.Analytics = &analytics.Service{DB: db}
 	e.srv = httptest.NewServer(srv.Handler())
 	t.Cleanup(e.srv.Close)
 	e.A = e.newTenant("Alpha Sushi", "AS")

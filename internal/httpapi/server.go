@@ -10,12 +10,14 @@ import (
 	"net"
 	"net/http"
 	"runtime/debug"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/shimizu-tech/ordersuite/internal/analytics"
 	"github.com/shimizu-tech/ordersuite/internal/apperr"
 	"github.com/shimizu-tech/ordersuite/internal/auth"
 	"github.com/shimizu-tech/ordersuite/internal/events"
@@ -35,6 +37,9 @@ type Server struct {
 	Metrics *metrics.Metrics
 	Log     *slog.Logger
 	Version string
+
+	Analytics   *analytics.Service
+	LoginBursts *analytics.LoginBursts // nil: no failed-login burst alerts
 }
 
 // Handler returns the whole HTTP handler: every route of the table, /metrics,
@@ -46,13 +51,20 @@ func (s *Server) Handler() http.Handler {
 		mux.Handle(rt.Method+" "+rt.Pattern, s.route(rt))
 		methods[rt.Pattern] = append(methods[rt.Pattern], rt.Method)
 	}
+	// Wrong methods are registered one by one: a method-less pattern would
+	// conflict with sibling routes such as /x/{id} beside /x/literal.
 	for pattern, allowed := range methods {
 		allow := strings.Join(allowed, ", ")
-		mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+		notAllowed := func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Allow", allow)
 			writeJSON(w, http.StatusMethodNotAllowed, errorBody{Error: errorDetail{
 				Code: "method_not_allowed", Message: fmt.Sprintf("%s is not allowed here; use %s", r.Method, allow)}})
-		})
+		}
+		for _, m := range []string{"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"} {
+			if !slices.Contains(allowed, m) && (m != "HEAD" || !slices.Contains(allowed, "GET")) {
+				mux.HandleFunc(m+" "+pattern, notAllowed)
+			}
+		}
 	}
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.Metrics.Registry, promhttp.HandlerOpts{}))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
@@ -106,7 +118,8 @@ func (s *Server) route(rt Route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		rec := &statusRecorder{ResponseWriter: w}
-		err := s.serveRoute(rt, rec, r)
+		var who requestTenant
+		err := s.serveRoute(rt, rec, r, &who)
 		if err != nil {
 			writeError(rec, r, s.Log, err)
 		}
@@ -117,6 +130,9 @@ func (s *Server) route(rt Route) http.Handler {
 		}
 		s.Metrics.HTTPRequests.WithLabelValues(rt.Pattern, rt.Method, strconv.Itoa(status)).Inc()
 		s.Metrics.HTTPDuration.WithLabelValues(rt.Pattern, rt.Method).Observe(elapsed.Seconds())
+		if who.restaurantID != "" && !untracked(r.URL.Path) {
+			s.recordTenantRequest(r, rt, who, status, elapsed)
+		}
 		level := slog.LevelInfo
 		if status >= 500 {
 			level = slog.LevelError
@@ -126,7 +142,13 @@ func (s *Server) route(rt Route) http.Handler {
 	})
 }
 
-func (s *Server) serveRoute(rt Route, w http.ResponseWriter, r *http.Request) error {
+// requestTenant is who made a request: known once the token is checked
+// (pinned users) or the tenant resolved (super_admin).
+type requestTenant struct {
+	restaurantID, userID string
+}
+
+func (s *Server) serveRoute(rt Route, w http.ResponseWriter, r *http.Request, who *requestTenant) error {
 	if rt.Roles == nil {
 		return rt.Handler(s, w, r)
 	}
@@ -139,6 +161,7 @@ func (s *Server) serveRoute(rt Route, w http.ResponseWriter, r *http.Request) er
 		return err
 	}
 	p.IP = clientIP(r)
+	who.restaurantID, who.userID = p.RestaurantID, p.UserID
 	ctx := tenancy.WithPrincipal(r.Context(), p)
 	if !rt.Allows(p.Role) {
 		return apperr.Errorf(apperr.Forbidden, "role %s may not %s %s", p.Role, rt.Method, rt.Pattern)
@@ -146,6 +169,9 @@ func (s *Server) serveRoute(rt Route, w http.ResponseWriter, r *http.Request) er
 	ctx, err = s.resolveTenant(ctx, rt, r, p)
 	if err != nil {
 		return err
+	}
+	if rid, ok := tenancy.Tenant(ctx); ok {
+		who.restaurantID = rid
 	}
 	return rt.Handler(s, w, r.WithContext(ctx))
 }
