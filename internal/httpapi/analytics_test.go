@@ -56,7 +56,9 @@ func decode[T any](t testing.TB, r response) T {
 func TestUsageStatsHandComputed(t *testing.T) {
 	e := newEnv(t)
 	today := time.Now().UTC().Truncate(24 * time.Hour)
-	d := func(days int, hour int) time.Time { return today.AddDate(0, 0, -days).Add(time.Duration(hour) * time.Hour) }
+	d := func(days int, hour int) time.Time {
+		return today.AddDate(0, 0, -days).Add(time.Duration(hour) * time.Hour)
+	}
 	A, B := e.A.R.ID, e.B.R.ID
 	e.insertEvents(
 		apiEvent(A, d(5, 10), 120, 200), apiEvent(A, d(5, 11), 80, 500), apiEvent(A, d(3, 9), 40, 201),
