@@ -321,3 +321,29 @@ func blockEventWrites(t *testing.T, db *store.DB) func() {
 	t.Cleanup(unlock)
 	return unlock
 }
+
+// TestServerErrorEvent breaks the audit log table under a real server: the
+// 500 answer becomes an api_request with status 500 and an error event.
+func TestServerErrorEvent(t *testing.T) {
+	e := newEnv(t)
+	if _, err := e.db.SQL().Exec(`DROP TABLE audit_log`); err != nil {
+		t.Fatal(err)
+	}
+	if res := e.do("GET", "/admin/audit_log", e.tokenFor(tenancy.Admin, e.A), nil); res.Status != http.StatusInternalServerError {
+		t.Fatalf("%d %s", res.Status, res.Body)
+	}
+	ctx := tenancy.WithTenant(context.Background(), e.A.R.ID)
+	errs, _ := e.db.EventsOfType(ctx, "error", 10)
+	reqs, _ := e.db.EventsOfType(ctx, "api_request", 10)
+	if len(errs) != 1 || len(reqs) != 1 {
+		t.Fatalf("%d error and %d api_request events, want 1 and 1", len(errs), len(reqs))
+	}
+	var data map[string]any
+	if err := json.Unmarshal(reqs[0].Data, &data); err != nil || data["status"] != 500.0 {
+		t.Fatalf("api_request %s", reqs[0].Data)
+	}
+	st, err := e.db.EventStats(ctx, time.Now().Add(-time.Hour), time.Now().Add(time.Hour))
+	if err != nil || st.ServerErrors != 1 {
+		t.Errorf("5xx in the rollups: %+v %v", st, err)
+	}
+}
