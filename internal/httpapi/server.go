@@ -40,6 +40,9 @@ type Server struct {
 
 	Analytics   *analytics.Service
 	LoginBursts *analytics.LoginBursts // nil: no failed-login burst alerts
+	// SkipTenantRequests serves without the per-tenant request events and
+	// series (the middleware's benchmark baseline).
+	SkipTenantRequests bool
 }
 
 // Handler returns the whole HTTP handler: every route of the table, /metrics,
@@ -130,7 +133,7 @@ func (s *Server) route(rt Route) http.Handler {
 		}
 		s.Metrics.HTTPRequests.WithLabelValues(rt.Pattern, rt.Method, strconv.Itoa(status)).Inc()
 		s.Metrics.HTTPDuration.WithLabelValues(rt.Pattern, rt.Method).Observe(elapsed.Seconds())
-		if who.restaurantID != "" && !untracked(r.URL.Path) {
+		if who.restaurantID != "" && !s.SkipTenantRequests && !untracked(r.URL.Path) {
 			s.recordTenantRequest(r, rt, who, status, elapsed)
 		}
 		level := slog.LevelInfo

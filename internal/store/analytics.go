@@ -369,6 +369,6 @@ func (db *DB) RebuildEventRollups(ctx context.Context) error {
 		if err := urows.Err(); err != nil {
 			return wrap("rebuild rollups", err)
 		}
-		return wrap("rebuild rollups", writeRollups(ctx, tx, rollups, users))
+		return wrap("rebuild rollups", writeRollups(ctx, db.Engine, tx, rollups, users))
 	})
 }

@@ -66,7 +66,7 @@ func (db *DB) InsertEvents(ctx context.Context, events []TenantEvent) error {
 		err = db.inTx(ctx, func(tx *sql.Tx) error {
 			for start := 0; start < len(events); start += sqliteRowsPerInsert {
 				chunk := events[start:min(start+sqliteRowsPerInsert, len(events))]
-				q, args := multiRowInsert(`INSERT INTO tenant_events (restaurant_id, id, event_type, event_data, created_at) VALUES `, 5, len(chunk))
+				q, args := multiRowInsert(SQLite, `INSERT INTO tenant_events (restaurant_id, id, event_type, event_data, created_at) VALUES `, 5, len(chunk))
 				for _, e := range chunk {
 					args = append(args, e.RestaurantID, e.ID, e.Type, string(e.Data), e.CreatedAt)
 				}
@@ -74,7 +74,7 @@ func (db *DB) InsertEvents(ctx context.Context, events []TenantEvent) error {
 					return err
 				}
 			}
-			return writeRollups(ctx, tx, rollups, users)
+			return writeRollups(ctx, SQLite, tx, rollups, users)
 		})
 	}
 	if err != nil {
@@ -94,7 +94,7 @@ func (db *DB) copyEvents(ctx context.Context, events []TenantEvent, rollups map[
 		if err != nil {
 			return err
 		}
-		return writeRollups(ctx, pgxExec{tx}, rollups, users)
+		return writeRollups(ctx, Postgres, pgxExec{tx}, rollups, users)
 	})
 }
 
@@ -146,14 +146,14 @@ func summarise(events []TenantEvent) (map[rollupKey]*rollupSums, []dailyUser) {
 	return rollups, users
 }
 
-func writeRollups(ctx context.Context, tx execer, rollups map[rollupKey]*rollupSums, users []dailyUser) error {
+func writeRollups(ctx context.Context, engine Engine, tx execer, rollups map[rollupKey]*rollupSums, users []dailyUser) error {
 	keys := make([]rollupKey, 0, len(rollups))
 	for k := range rollups {
 		keys = append(keys, k)
 	}
 	for start := 0; start < len(keys); start += sqliteRowsPerInsert / 2 {
 		chunk := keys[start:min(start+sqliteRowsPerInsert/2, len(keys))]
-		q, args := multiRowInsert(`INSERT INTO tenant_event_rollups (restaurant_id, id, bucket, event_type, event_count, duration_ms_sum, server_errors) VALUES `, 7, len(chunk))
+		q, args := multiRowInsert(engine, `INSERT INTO tenant_event_rollups (restaurant_id, id, bucket, event_type, event_count, duration_ms_sum, server_errors) VALUES `, 7, len(chunk))
 		for _, k := range chunk {
 			s := rollups[k]
 			args = append(args, k.restaurantID, NewID(), k.bucket, k.eventType, s.count, s.durationMS, s.serverErrors)
@@ -168,7 +168,7 @@ func writeRollups(ctx context.Context, tx execer, rollups map[rollupKey]*rollupS
 	}
 	for start := 0; start < len(users); start += sqliteRowsPerInsert {
 		chunk := users[start:min(start+sqliteRowsPerInsert, len(users))]
-		q, args := multiRowInsert(`INSERT INTO tenant_daily_users (restaurant_id, id, day, user_id) VALUES `, 4, len(chunk))
+		q, args := multiRowInsert(engine, `INSERT INTO tenant_daily_users (restaurant_id, id, day, user_id) VALUES `, 4, len(chunk))
 		for _, u := range chunk {
 			args = append(args, u.restaurantID, NewID(), u.day, u.userID)
 		}
@@ -181,7 +181,10 @@ func writeRollups(ctx context.Context, tx execer, rollups map[rollupKey]*rollupS
 }
 
 // multiRowInsert returns prefix followed by rows groups of cols placeholders.
-func multiRowInsert(prefix string, cols, rows int) (string, []any) {
+// SQLite gets anonymous ? placeholders: it resolves each $N by name through a
+// linear list, which makes a 2,500-parameter statement cost more to prepare
+// than to run.
+func multiRowInsert(engine Engine, prefix string, cols, rows int) (string, []any) {
 	var b strings.Builder
 	b.WriteString(prefix)
 	n := 1
@@ -194,7 +197,11 @@ func multiRowInsert(prefix string, cols, rows int) (string, []any) {
 			if c > 0 {
 				b.WriteString(", ")
 			}
-			fmt.Fprintf(&b, "$%d", n)
+			if engine == SQLite {
+				b.WriteByte('?')
+			} else {
+				fmt.Fprintf(&b, "$%d", n)
+			}
 			n++
 		}
 		b.WriteByte(')')
