@@ -186,26 +186,29 @@ func isMissingTable(err error) bool {
 // TenantStorage estimates the space the tenant takes in the database: its
 // row count per tenant table, and bytes as each table's size shared out by
 // rows. Both engines keep a tenant's rows interleaved with others', so this
-// is an estimate, not an exact figure.
+// is an estimate, not an exact figure. The event log, by far the largest
+// table, is counted from its rollups so the estimate stays cheap at
+// millions of events.
 func (db *DB) TenantStorage(ctx context.Context) (rows map[string]int64, bytes int64, err error) {
 	rid, err := tenant(ctx)
 	if err != nil {
 		return nil, 0, err
 	}
 	rows = map[string]int64{}
-	var fileBytes, allRows, tenantRows float64
-	if db.Engine == SQLite {
-		var pages, pageSize int64
-		if err := db.sql.QueryRowContext(ctx, `SELECT page_count, page_size FROM pragma_page_count(), pragma_page_size()`).Scan(&pages, &pageSize); err != nil {
-			return nil, 0, wrap("tenant storage", err)
+	count := func(table, rid string) (int64, error) {
+		var n int64
+		if table == "tenant_events" {
+			return db.eventRows(ctx, rid)
 		}
-		fileBytes = float64(pages * pageSize)
+		// Table names come from the fixed TenantTables list, never from input.
+		err := db.sql.QueryRowContext(ctx, `SELECT COUNT(*) FROM `+table+` WHERE restaurant_id = $1`, rid).Scan(&n)
+		return n, err
 	}
+	var tenantRows, allRows float64
 	var estimate float64
 	for _, table := range TenantTables {
-		var n int64
-		// Table names come from the fixed TenantTables list, never from input.
-		if err := db.sql.QueryRowContext(ctx, `SELECT COUNT(*) FROM `+table+` WHERE restaurant_id = $1`, rid).Scan(&n); err != nil {
+		n, err := count(table, rid)
+		if err != nil {
 			return nil, 0, wrap("tenant storage", err)
 		}
 		rows[table] = n
@@ -222,18 +225,61 @@ func (db *DB) TenantStorage(ctx context.Context) (rows map[string]int64, bytes i
 			if tuples > 0 {
 				estimate += size * float64(n) / tuples
 			}
+		}
+	}
+	if db.Engine == Postgres {
+		return rows, int64(estimate), nil
+	}
+	// SQLite: the file's size shared out by the tenant's part of all rows.
+	ids, err := db.strings(ctx, `SELECT id FROM restaurants`)
+	if err != nil {
+		return nil, 0, wrap("tenant storage", err)
+	}
+	for _, table := range TenantTables {
+		if table != "tenant_events" {
+			var n int64
+			if err := db.sql.QueryRowContext(ctx, `SELECT COUNT(*) FROM `+table).Scan(&n); err != nil {
+				return nil, 0, wrap("tenant storage", err)
+			}
+			allRows += float64(n)
 			continue
 		}
-		var all int64
-		if err := db.sql.QueryRowContext(ctx, `SELECT COUNT(*) FROM `+table).Scan(&all); err != nil {
-			return nil, 0, wrap("tenant storage", err)
+		for _, id := range ids {
+			n, err := db.eventRows(ctx, id)
+			if err != nil {
+				return nil, 0, wrap("tenant storage", err)
+			}
+			allRows += float64(n)
 		}
-		allRows += float64(all)
 	}
-	if db.Engine == SQLite && allRows > 0 {
-		estimate = fileBytes * tenantRows / allRows
+	var pages, pageSize int64
+	if err := db.sql.QueryRowContext(ctx, `SELECT page_count, page_size FROM pragma_page_count(), pragma_page_size()`).Scan(&pages, &pageSize); err != nil {
+		return nil, 0, wrap("tenant storage", err)
+	}
+	if allRows > 0 {
+		estimate = float64(pages*pageSize) * tenantRows / allRows
 	}
 	return rows, int64(estimate), nil
+}
+
+// eventRows counts a tenant's stored events from the rollups of the hours
+// since its oldest stored event (retention prunes whole hours, so those
+// rollups count exactly the rows still there).
+func (db *DB) eventRows(ctx context.Context, rid string) (int64, error) {
+	// ORDER BY … LIMIT 1 rather than MIN: SQLite returns MIN of a
+	// timestamp as bare text, the column itself as a time.
+	var oldest time.Time
+	err := db.sql.QueryRowContext(ctx, `SELECT created_at FROM tenant_events WHERE restaurant_id = $1 ORDER BY created_at LIMIT 1`, rid).Scan(&oldest)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	var n sql.NullInt64
+	err = db.sql.QueryRowContext(ctx, `SELECT SUM(event_count) FROM tenant_event_rollups WHERE restaurant_id = $1 AND bucket >= $2`,
+		rid, oldest.UTC().Truncate(time.Hour)).Scan(&n)
+	return n.Int64, err
 }
 
 // PruneEvents deletes the events created before cutoff, in every tenant, a

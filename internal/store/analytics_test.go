@@ -157,6 +157,10 @@ func TestPruneKeepsUsageFigures(t *testing.T) {
 	if total != 7 || len(list) != 7 {
 		t.Errorf("%d events left (listed %d), want 7", total, len(list))
 	}
+	rows, size, err := s.db.TenantStorage(ctx)
+	if err != nil || rows["tenant_events"] != 7 || rows["users"] != 0 || size <= 0 {
+		t.Errorf("storage after pruning: %v %d %v, want 7 events counted", rows, size, err)
+	}
 	if err := s.db.RebuildEventRollups(ctx); err != nil {
 		t.Fatal(err)
 	}
