@@ -8,8 +8,8 @@ import (
 )
 
 // Counting passes every event to Next and keeps the business series
-// (tenant_orders_total, tenant_payment_amount_cents_total) from the
-// order_created and payment_processed events on their way, so the code that
+// (tenant_orders_total, tenant_payment_amount_cents_total, tenant_logins_total,
+// tenant_errors_total) from the events on their way, so the code that
 // creates orders and payments only has to record its events.
 type Counting struct {
 	Next    Sink
@@ -29,6 +29,8 @@ type paymentFigures struct {
 // Record counts the event, then hands it on.
 func (c Counting) Record(ctx context.Context, restaurantID string, t Type, data any) {
 	switch t {
+	case UserLogin:
+		c.Metrics.TenantLogins.WithLabelValues(restaurantID).Inc()
 	case OrderCreated:
 		c.Metrics.TenantOrders.WithLabelValues(restaurantID).Inc()
 	case PaymentProcessed:

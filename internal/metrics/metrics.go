@@ -23,6 +23,7 @@ type Metrics struct {
 	TenantErrors        *prometheus.CounterVec
 	TenantOrders        *prometheus.CounterVec
 	TenantPaymentCents  *prometheus.CounterVec
+	TenantLogins        *prometheus.CounterVec
 	FailedLoginBursts   *prometheus.CounterVec
 	EventBufferDepth    prometheus.Gauge
 	EventBufferCapacity prometheus.Gauge
@@ -74,6 +75,10 @@ func New() *Metrics {
 			Name: "tenant_payment_amount_cents_total",
 			Help: "Amount of the payments recorded in a tenant, in cents, by payment method.",
 		}, []string{"tenant", "payment_method"}),
+		TenantLogins: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "tenant_logins_total",
+			Help: "Successful logins of a tenant's users.",
+		}, []string{"tenant"}),
 		FailedLoginBursts: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "tenant_failed_login_bursts_total",
 			Help: "Bursts of failed logins against one e-mail address of a tenant.",
@@ -108,7 +113,7 @@ func New() *Metrics {
 		m.EventsDropped.WithLabelValues(reason)
 	}
 	m.Registry.MustRegister(
-		m.TenantRequests, m.TenantDuration, m.TenantErrors, m.TenantOrders, m.TenantPaymentCents,
+		m.TenantRequests, m.TenantDuration, m.TenantErrors, m.TenantOrders, m.TenantPaymentCents, m.TenantLogins,
 		m.FailedLoginBursts, m.EventBufferDepth, m.EventBufferCapacity, m.EventsDropped, m.EventsWritten,
 		m.EventBatchDuration, m.EventsPruned,
 	)

@@ -76,6 +76,7 @@ func scrape(t *testing.T) (string, *metrics.Metrics) {
 		}
 		resp.Body.Close()
 	}
+	sink.Record(ctx, r.ID, events.UserLogin, map[string]any{"user_id": u.ID})
 	sink.Record(ctx, r.ID, events.OrderCreated, map[string]any{"total_amount_cents": 1200})
 	sink.Record(ctx, r.ID, events.PaymentProcessed, map[string]any{"amount_cents": 1200, "payment_method": "card"})
 	sink.Record(ctx, r.ID, events.Error, map[string]any{"error_type": "payment_declined"})
@@ -177,7 +178,7 @@ func TestDeployFilesUseRealMetrics(t *testing.T) {
 		}
 	}
 	joined := strings.Join(exprs, "\n")
-	for _, want := range []string{"histogram_quantile(0.95", "tenant_orders_total", "tenant_payment_amount_cents_total", "tenant_cross_access_attempts_total", `status=~"5.."`, `tenant=~"$tenant"`} {
+	for _, want := range []string{"histogram_quantile(0.95", "tenant_logins_total", "tenant_orders_total", "tenant_payment_amount_cents_total", "tenant_cross_access_attempts_total", `status=~"5.."`, `tenant=~"$tenant"`} {
 		if !strings.Contains(joined, want) {
 			t.Errorf("dashboard queries lack %s", want)
 		}
