@@ -15,6 +15,7 @@ import (
 	"github.com/shimizu-tech/ordersuite/internal/analytics"
 	"github.com/shimizu-tech/ordersuite/internal/apperr"
 	"github.com/shimizu-tech/ordersuite/internal/auth"
+	"github.com/shimizu-tech/ordersuite/internal/console"
 	"github.com/shimizu-tech/ordersuite/internal/demo"
 	"github.com/shimizu-tech/ordersuite/internal/events"
 	"github.com/shimizu-tech/ordersuite/internal/flags"
@@ -85,6 +86,8 @@ func (a *app) serve(ctx context.Context, cmd *cobra.Command) error {
 		Flags:     flagService,
 		Analytics: &analytics.Service{DB: db, Started: time.Now()},
 	}
+	srv.Console = (&console.Console{DB: db, Auth: srv.Auth, Flags: flagService, Analytics: srv.Analytics,
+		Events: srv.Events, Metrics: m, Log: a.log}).Handler()
 	if a.cfg.LoginBurstThreshold > 0 {
 		srv.LoginBursts = &analytics.LoginBursts{Threshold: a.cfg.LoginBurstThreshold, Window: a.cfg.LoginBurstWindow}
 	}

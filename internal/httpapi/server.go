@@ -41,6 +41,9 @@ type Server struct {
 
 	Analytics   *analytics.Service
 	LoginBursts *analytics.LoginBursts // nil: no failed-login burst alerts
+	// Console, when set, serves the admin web pages under /console/ and
+	// their files under /assets/.
+	Console http.Handler
 	// SkipTenantRequests serves without the per-tenant request events and
 	// series (the middleware's benchmark baseline).
 	SkipTenantRequests bool
@@ -52,6 +55,11 @@ func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	for _, rt := range Routes() {
 		mux.Handle(rt.Method+" "+rt.Pattern, s.route(rt))
+	}
+	if s.Console != nil {
+		mux.Handle("/console", s.Console)
+		mux.Handle("/console/", s.Console)
+		mux.Handle("/assets/", s.Console)
 	}
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.Metrics.Registry, promhttp.HandlerOpts{}))
 	// Whatever no route takes lands here: a path some route answers with

@@ -1,0 +1,542 @@
+// Package console is the admin web interface: server-rendered pages under
+// /console for people, beside the JSON admin API for programs. It calls the
+// product's services directly and applies the API's authorization: an admin
+// sees only their own restaurant (another restaurant's pages are "not
+// found"), a super_admin sees every restaurant and switches between them.
+package console
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"embed"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/shimizu-tech/ordersuite/internal/analytics"
+	"github.com/shimizu-tech/ordersuite/internal/apperr"
+	"github.com/shimizu-tech/ordersuite/internal/auth"
+	"github.com/shimizu-tech/ordersuite/internal/events"
+	"github.com/shimizu-tech/ordersuite/internal/flags"
+	"github.com/shimizu-tech/ordersuite/internal/metrics"
+	"github.com/shimizu-tech/ordersuite/internal/store"
+	"github.com/shimizu-tech/ordersuite/internal/tenancy"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+//go:embed assets
+var assetFS embed.FS
+
+// Cookie names.
+const (
+	sessionCookie = "ordersuite_session"
+	loginCSRF     = "ordersuite_login_csrf"
+	flashCookie   = "ordersuite_flash"
+)
+
+// Console serves the pages. Metrics and Events may be nil (no cross-tenant
+// counting or alerts).
+type Console struct {
+	DB        *store.DB
+	Auth      *auth.Service
+	Flags     *flags.Service
+	Analytics *analytics.Service
+	Events    events.Sink
+	Metrics   *metrics.Metrics
+	Log       *slog.Logger
+
+	pages map[string]*template.Template
+}
+
+// Handler returns the console's handler for /console/ and /assets/.
+func (c *Console) Handler() http.Handler {
+	c.pages = parsePages()
+	mux := http.NewServeMux()
+	assets, _ := fs.Sub(assetFS, "assets")
+	files := http.StripPrefix("/assets/", http.FileServerFS(assets))
+	mux.Handle("GET /assets/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "public, max-age=3600")
+		files.ServeHTTP(w, r)
+	}))
+	for _, p := range c.pageTable() {
+		mux.Handle(p.Method+" "+p.Pattern, c.serve(p))
+	}
+	mux.HandleFunc("/console/", func(w http.ResponseWriter, r *http.Request) {
+		c.render(w, r, http.StatusNotFound, "error", &view{Title: "Not found"}, notFoundPage())
+	})
+	mux.Handle("GET /console", http.RedirectHandler("/console/", http.StatusSeeOther))
+	// Browsers mark every request with its origin; a cross-site form post
+	// is refused before it reaches a handler, on top of the per-session token.
+	return http.NewCrossOriginProtection().Handler(securityHeaders(mux))
+}
+
+func securityHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'; form-action 'self'")
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "same-origin")
+		next.ServeHTTP(w, r)
+	})
+}
+
+// Access says who may open a page and where its restaurant comes from.
+type Access int
+
+const (
+	// Public pages need no session (login).
+	Public Access = iota
+	// Signed pages need a session of an admin or super_admin.
+	Signed
+	// Operator pages need a super_admin.
+	Operator
+	// Tenant pages name a restaurant as {rid}: an admin's own, any for a
+	// super_admin.
+	Tenant
+	// TenantOperator pages are Tenant pages only a super_admin may use.
+	TenantOperator
+)
+
+// Page is one line of the console's page table. The same table drives the
+// mux and the isolation tests.
+type Page struct {
+	Method, Pattern string
+	Access          Access
+	Handler         func(c *Console, w http.ResponseWriter, r *http.Request, s *session) error
+}
+
+// Pages is the page table (exported for the tests that walk it).
+func Pages() []Page { return (&Console{}).pageTable() }
+
+func (c *Console) pageTable() []Page {
+	return []Page{
+		{"GET", "/console/login", Public, (*Console).loginPage},
+		{"POST", "/console/login", Public, (*Console).login},
+		{"POST", "/console/logout", Signed, (*Console).logout},
+		{"GET", "/console/{$}", Signed, (*Console).home},
+		{"GET", "/console/switch", Operator, (*Console).switchTenant},
+		{"GET", "/console/t/{rid}/{$}", Tenant, (*Console).tenantHome},
+		{"GET", "/console/t/{rid}/flags", Tenant, (*Console).flagsPage},
+		{"POST", "/console/t/{rid}/flags", TenantOperator, (*Console).createFlag},
+		{"POST", "/console/t/{rid}/flags/set", TenantOperator, (*Console).setFlag},
+		{"POST", "/console/t/{rid}/flags/{id}/delete", TenantOperator, (*Console).deleteFlag},
+		{"GET", "/console/t/{rid}/analytics", Tenant, (*Console).analyticsPage},
+	}
+}
+
+// session is the signed-in user of a request and the restaurant it acts on.
+type session struct {
+	P           tenancy.Principal
+	User        tenancy.User
+	Token       string
+	CSRF        string
+	Restaurant  tenancy.Restaurant   // zero outside tenant pages
+	Restaurants []tenancy.Restaurant // for the operator's switcher
+}
+
+func (s *session) Super() bool { return s.P.Role == tenancy.SuperAdmin }
+
+// ctx is the request context with the principal and, on tenant pages, the
+// restaurant.
+func (s *session) ctx(r *http.Request) context.Context {
+	ctx := tenancy.WithPrincipal(r.Context(), s.P)
+	if s.Restaurant.ID != "" {
+		ctx = tenancy.WithTenant(ctx, s.Restaurant.ID)
+	}
+	return ctx
+}
+
+// serve wraps a page with the session, CSRF and tenant checks and turns
+// errors into pages.
+func (c *Console) serve(p Page) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s, err := c.authorize(p, w, r)
+		if err == nil {
+			err = p.Handler(c, w, r, s)
+		}
+		if err != nil {
+			c.fail(w, r, s, err)
+		}
+	})
+}
+
+var errSignIn = errors.New("console: sign in")
+
+func (c *Console) authorize(p Page, w http.ResponseWriter, r *http.Request) (*session, error) {
+	if p.Access == Public {
+		return nil, nil
+	}
+	s, err := c.session(r)
+	if err != nil {
+		return nil, err
+	}
+	if r.Method == http.MethodPost && !validCSRF(s.CSRF, r.PostFormValue("csrf")) {
+		return s, apperr.Errorf(apperr.Forbidden, "the form has expired or did not come from this console; reload the page and try again")
+	}
+	if s.Super() {
+		if s.Restaurants, err = c.DB.Restaurants(r.Context()); err != nil {
+			return s, err
+		}
+	}
+	switch p.Access {
+	case Operator:
+		if !s.Super() {
+			return s, notFoundPage()
+		}
+	case Tenant, TenantOperator:
+		rid := r.PathValue("rid")
+		if !store.ValidID(rid) {
+			return s, notFoundPage()
+		}
+		if !s.Super() && rid != s.P.RestaurantID {
+			c.crossTenantAttempt(r, s, rid)
+			return s, notFoundPage()
+		}
+		if s.Restaurant, err = c.DB.Restaurant(r.Context(), rid); err != nil {
+			return s, err
+		}
+		if p.Access == TenantOperator && !s.Super() {
+			return s, apperr.Errorf(apperr.Forbidden, "only a platform operator may change this; ask your operator")
+		}
+		if r.Method == http.MethodPost && s.Restaurant.Status == tenancy.ReadOnly {
+			return s, apperr.Errorf(apperr.Locked, "%s is read-only: changes are refused until it is reactivated", s.Restaurant.Name)
+		}
+	}
+	return s, nil
+}
+
+// session reads the signed-in user from the session cookie: the same token
+// the API takes, so logout and every kind of revocation work the same.
+func (c *Console) session(r *http.Request) (*session, error) {
+	ck, err := r.Cookie(sessionCookie)
+	if err != nil || ck.Value == "" {
+		return nil, errSignIn
+	}
+	p, err := c.Auth.Authenticate(r.Context(), ck.Value)
+	if err != nil {
+		return nil, errSignIn
+	}
+	if p.Role != tenancy.SuperAdmin && p.Role != tenancy.Admin {
+		return nil, errSignIn
+	}
+	p.IP = clientIP(r)
+	s := &session{P: p, Token: ck.Value, CSRF: c.csrfToken(p.TokenID)}
+	ctx := tenancy.WithTenant(r.Context(), p.RestaurantID)
+	if s.Super() {
+		s.User, err = c.DB.SuperAdmin(ctx, p.UserID)
+	} else {
+		s.User, err = c.DB.User(ctx, p.UserID)
+	}
+	if err != nil {
+		return nil, errSignIn
+	}
+	return s, nil
+}
+
+// csrfToken binds a form to the session: an HMAC of the token's id, so it
+// needs no storage and dies with the session.
+func (c *Console) csrfToken(jti string) string {
+	m := hmac.New(sha256.New, c.Auth.Secret)
+	m.Write([]byte("console-csrf:" + jti))
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+}
+
+func validCSRF(want, got string) bool {
+	return want != "" && subtle.ConstantTimeCompare([]byte(want), []byte(got)) == 1
+}
+
+func (c *Console) crossTenantAttempt(r *http.Request, s *session, target string) {
+	if c.Metrics != nil {
+		c.Metrics.CrossTenantAttempts.WithLabelValues(s.P.RestaurantID).Inc()
+	}
+	c.Log.WarnContext(r.Context(), "cross-tenant access attempt", "user_id", s.P.UserID, "restaurant_id", s.P.RestaurantID,
+		"requested_restaurant_id", target, "path", r.URL.Path, "ip", s.P.IP)
+	if c.Events != nil {
+		c.Events.Record(r.Context(), s.P.RestaurantID, events.SecurityAlert, map[string]any{
+			"alert": "cross_tenant_access", "user_id": s.P.UserID, "requested_restaurant_id": target,
+			"method": r.Method, "path": r.URL.Path, "ip": s.P.IP,
+		})
+	}
+}
+
+// notFoundPage is the one answer for a page that does not exist and a
+// restaurant the user may not see, so existence does not leak.
+func notFoundPage() error {
+	return apperr.Errorf(apperr.NotFound, "There is no such page, or it is not yours to see.")
+}
+
+// fail shows an error as a page: sign-in for a missing session, the
+// message in words for the errors the user can act on, and a generic
+// sentence (with the details only in the log) for the rest.
+func (c *Console) fail(w http.ResponseWriter, r *http.Request, s *session, err error) {
+	if errors.Is(err, errSignIn) {
+		if r.Method == http.MethodGet {
+			http.Redirect(w, r, "/console/login?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
+			return
+		}
+		c.render(w, r, http.StatusUnauthorized, "error", &view{Title: "Signed out"},
+			apperr.Errorf(apperr.Unauthorized, "Your session has ended. Sign in again."))
+		return
+	}
+	status := http.StatusInternalServerError
+	title := "Something went wrong"
+	var ae *apperr.Error
+	if errors.As(err, &ae) {
+		switch ae.Code {
+		case apperr.Invalid:
+			status, title = http.StatusUnprocessableEntity, "Check the form"
+		case apperr.NotFound:
+			status, title = http.StatusNotFound, "Not found"
+		case apperr.Forbidden:
+			status, title = http.StatusForbidden, "Not allowed"
+		case apperr.Locked:
+			status, title = http.StatusLocked, "Read-only"
+		case apperr.Conflict:
+			status, title = http.StatusConflict, "Conflict"
+		case apperr.Unauthorized:
+			status, title = http.StatusUnauthorized, "Signed out"
+		}
+	}
+	if status == http.StatusInternalServerError {
+		c.Log.ErrorContext(r.Context(), "console page failed", "path", r.URL.Path, "err", err)
+		err = errors.New("The server could not complete this request. The error was logged; try again in a moment.")
+	}
+	c.render(w, r, status, "error", &view{Title: title, Session: s}, err)
+}
+
+// view is what every page template gets.
+type view struct {
+	Title   string
+	Section string
+	Session *session
+	Flash   string
+	Error   string
+	Data    any
+}
+
+func parsePages() map[string]*template.Template {
+	base := template.Must(template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html"))
+	names, _ := fs.Glob(templateFS, "templates/*.html")
+	out := map[string]*template.Template{}
+	for _, n := range names {
+		name := strings.TrimSuffix(strings.TrimPrefix(n, "templates/"), ".html")
+		if name == "layout" {
+			continue
+		}
+		out[name] = template.Must(template.Must(base.Clone()).ParseFS(templateFS, n))
+	}
+	return out
+}
+
+// render writes a page. err, when set, is shown as the page's error line.
+func (c *Console) render(w http.ResponseWriter, r *http.Request, status int, page string, v *view, err error) {
+	if err != nil {
+		var ae *apperr.Error
+		if errors.As(err, &ae) {
+			v.Error = ae.Message
+			if ae.Field != "" {
+				v.Error = ae.Field + ": " + ae.Message
+			}
+		} else {
+			v.Error = err.Error()
+		}
+	}
+	if v.Flash == "" {
+		v.Flash = takeFlash(w, r)
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	if err := c.pages[page].ExecuteTemplate(w, "layout.html", v); err != nil {
+		c.Log.ErrorContext(r.Context(), "render console page", "page", page, "err", err)
+	}
+}
+
+// setFlash leaves a one-time message for the page after a redirect.
+func setFlash(w http.ResponseWriter, r *http.Request, msg string) {
+	http.SetCookie(w, &http.Cookie{Name: flashCookie, Value: base64.RawURLEncoding.EncodeToString([]byte(msg)),
+		Path: "/console/", HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteLaxMode, MaxAge: 60})
+}
+
+func takeFlash(w http.ResponseWriter, r *http.Request) string {
+	ck, err := r.Cookie(flashCookie)
+	if err != nil {
+		return ""
+	}
+	http.SetCookie(w, &http.Cookie{Name: flashCookie, Path: "/console/", MaxAge: -1, HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteLaxMode})
+	b, err := base64.RawURLEncoding.DecodeString(ck.Value)
+	if err != nil || len(b) > 500 {
+		return ""
+	}
+	return string(b)
+}
+
+// redirect answers a successful form with a redirect and a message
+// (post/redirect/get, so reloading does not repeat the change).
+func redirect(w http.ResponseWriter, r *http.Request, to, flash string) error {
+	if flash != "" {
+		setFlash(w, r, flash)
+	}
+	http.Redirect(w, r, to, http.StatusSeeOther)
+	return nil
+}
+
+func clientIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// loginPage shows the form; a signed-in user goes straight home.
+func (c *Console) loginPage(w http.ResponseWriter, r *http.Request, _ *session) error {
+	if _, err := c.session(r); err == nil {
+		return redirect(w, r, safeNext(r.URL.Query().Get("next")), "")
+	}
+	c.showLogin(w, r, http.StatusOK, loginForm{Next: r.URL.Query().Get("next")}, nil)
+	return nil
+}
+
+type loginForm struct {
+	Email, RestaurantID, Next, CSRF string
+	AskRestaurant                   bool
+}
+
+// showLogin renders the form with a fresh login token: before a session
+// exists, the form is bound to a random cookie (double submit).
+func (c *Console) showLogin(w http.ResponseWriter, r *http.Request, status int, f loginForm, err error) {
+	b := make([]byte, 24)
+	_, _ = rand.Read(b)
+	f.CSRF = base64.RawURLEncoding.EncodeToString(b)
+	http.SetCookie(w, &http.Cookie{Name: loginCSRF, Value: f.CSRF, Path: "/console/login", HttpOnly: true,
+		Secure: r.TLS != nil, SameSite: http.SameSiteStrictMode, MaxAge: 3600})
+	c.render(w, r, status, "login", &view{Title: "Sign in", Data: f}, err)
+}
+
+func (c *Console) login(w http.ResponseWriter, r *http.Request, _ *session) error {
+	f := loginForm{Email: strings.TrimSpace(r.PostFormValue("email")), RestaurantID: strings.TrimSpace(r.PostFormValue("restaurant_id")),
+		Next: r.PostFormValue("next")}
+	f.AskRestaurant = f.RestaurantID != ""
+	ck, err := r.Cookie(loginCSRF)
+	if err != nil || !validCSRF(ck.Value, r.PostFormValue("csrf")) {
+		c.showLogin(w, r, http.StatusForbidden, f, errors.New("The sign-in form had expired. Please try again."))
+		return nil
+	}
+	if f.RestaurantID != "" && !store.ValidID(f.RestaurantID) {
+		c.showLogin(w, r, http.StatusUnprocessableEntity, f, errors.New("The restaurant id is not a valid id; copy it from your welcome e-mail or leave it empty."))
+		return nil
+	}
+	u, err := c.Auth.Login(r.Context(), f.Email, r.PostFormValue("password"), f.RestaurantID)
+	if err != nil {
+		var ae *apperr.Error
+		switch {
+		case auth.IsBadCredentials(err):
+			c.Log.WarnContext(r.Context(), "failed console login", "ip", clientIP(r))
+			err = errors.New("The e-mail or password is wrong.")
+		case errors.As(err, &ae) && ae.Field == "restaurant_id":
+			f.AskRestaurant = true
+			err = errors.New("This e-mail belongs to several restaurants: enter the restaurant id as well.")
+		case errors.As(err, &ae) && ae.Code == apperr.Invalid:
+			err = fmt.Errorf("Enter your %s.", ae.Field)
+		case errors.As(err, &ae) && ae.Code == apperr.Forbidden:
+			err = errors.New("Your restaurant is suspended; contact the platform operator.")
+		default:
+			return err
+		}
+		c.showLogin(w, r, http.StatusUnauthorized, f, err)
+		return nil
+	}
+	if u.Role != tenancy.SuperAdmin && u.Role != tenancy.Admin {
+		c.showLogin(w, r, http.StatusForbidden, f, errors.New("The console is for restaurant administrators and platform operators; your account cannot sign in here."))
+		return nil
+	}
+	token, claims, err := c.Auth.Issue(u)
+	if err != nil {
+		return err
+	}
+	if u.RestaurantID != "" && c.Events != nil {
+		c.Events.Record(r.Context(), u.RestaurantID, events.UserLogin, map[string]any{"user_id": u.ID, "role": u.Role, "ip": clientIP(r)})
+	}
+	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: token, Path: "/", HttpOnly: true, Secure: r.TLS != nil,
+		SameSite: http.SameSiteLaxMode, Expires: claims.ExpiresAt.Time})
+	http.SetCookie(w, &http.Cookie{Name: loginCSRF, Path: "/console/login", MaxAge: -1})
+	return redirect(w, r, safeNext(f.Next), "")
+}
+
+// safeNext keeps a redirect after login inside the console.
+func safeNext(next string) string {
+	if strings.HasPrefix(next, "/console/") && !strings.HasPrefix(next, "//") && !strings.ContainsAny(next, "\\\r\n") {
+		return next
+	}
+	return "/console/"
+}
+
+func (c *Console) logout(w http.ResponseWriter, r *http.Request, s *session) error {
+	if err := c.Auth.Logout(r.Context(), s.P); err != nil {
+		return err
+	}
+	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Path: "/", MaxAge: -1, HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteLaxMode})
+	return redirect(w, r, "/console/login", "You are signed out.")
+}
+
+// home is the operator's list of restaurants, or an admin's own restaurant.
+func (c *Console) home(w http.ResponseWriter, r *http.Request, s *session) error {
+	if !s.Super() {
+		return redirect(w, r, "/console/t/"+s.P.RestaurantID+"/", "")
+	}
+	o, err := c.Analytics.Overview(r.Context())
+	if err != nil {
+		return err
+	}
+	c.render(w, r, http.StatusOK, "home", &view{Title: "Restaurants", Section: "home", Session: s, Data: o}, nil)
+	return nil
+}
+
+// switchTenant is the operator's restaurant switcher: a plain GET form, so
+// it works without script.
+func (c *Console) switchTenant(w http.ResponseWriter, r *http.Request, s *session) error {
+	rid := r.URL.Query().Get("restaurant_id")
+	section := r.URL.Query().Get("section")
+	if section != "flags" && section != "analytics" && section != "backups" {
+		section = "analytics"
+	}
+	if !store.ValidID(rid) {
+		return notFoundPage()
+	}
+	if _, err := c.DB.Restaurant(r.Context(), rid); err != nil {
+		return err
+	}
+	return redirect(w, r, "/console/t/"+rid+"/"+section, "")
+}
+
+func (c *Console) tenantHome(w http.ResponseWriter, r *http.Request, s *session) error {
+	return redirect(w, r, "/console/t/"+s.Restaurant.ID+"/analytics", "")
+}
+
+// since formats how long ago t was, for tables.
+func since(now, t time.Time) string {
+	d := now.Sub(t)
+	switch {
+	case d < time.Minute:
+		return "just now"
+	case d < time.Hour:
+		return fmt.Sprintf("%d min ago", int(d.Minutes()))
+	case d < 48*time.Hour:
+		return fmt.Sprintf("%d h ago", int(d.Hours()))
+	}
+	return fmt.Sprintf("%d days ago", int(d.Hours()/24))
+}
