@@ -469,7 +469,7 @@ func TestFlagsPage(t *testing.T) {
 			form url.Values
 			want string
 		}{
-			{url.Values{"key": {"Bad Key!"}}, "key: must match"},
+			{url.Values{"key": {"Bad Key!"}}, "key: use lower case letters"}, {url.Values{"key": {""}}, "key: must match"},
 			{url.Values{"key": {"ok_key"}, "percentage": {"150"}}, "percentage: must be a whole number from 0 to 100"},
 			{url.Values{"key": {"ok_key"}, "percentage": {"ten"}}, "percentage: must be a whole number"},
 			{url.Values{"key": {"new_menu"}}, "already exists"},

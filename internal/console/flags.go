@@ -129,6 +129,9 @@ func (c *Console) createFlag(w http.ResponseWriter, r *http.Request, s *session)
 		return c.formError(w, r, s, form, err)
 	}
 	ch := flags.Change{Description: &form.Description, Enabled: &form.Enabled, Percentage: pct}
+	if form.Key != "" && !flags.KeyPattern.MatchString(form.Key) {
+		return c.formError(w, r, s, form, apperr.InvalidField("key", "use lower case letters, digits, “_”, “.” and “-”, starting with a letter or digit, at most 64 characters"))
+	}
 	f, err := c.Flags.Create(s.ctx(r), form.Key, global, ch)
 	if apperr.Is(err, apperr.Conflict) {
 		err = apperr.InvalidField("key", "a flag %q already exists %s", form.Key, where(global, s))
