@@ -99,7 +99,7 @@ func (s *Service) Dashboard(ctx context.Context) (Dashboard, error) {
 		d.TopRoutes = append(d.TopRoutes, RouteFigures{Method: r.Method, Route: r.Route, Requests: r.Count,
 			ServerErrors: r.ServerErrors, MeanMS: round2(r.MeanMS)})
 	}
-	if d.Recent, _, err = s.DB.Events(ctx, store.EventFilter{}, 20, 0); err != nil {
+	if d.Recent, err = s.DB.RecentEvents(ctx, 20); err != nil {
 		return d, err
 	}
 	return d, nil

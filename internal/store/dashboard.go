@@ -156,3 +156,29 @@ func (db *DB) TopRoutes(ctx context.Context, from, to time.Time, limit int) ([]R
 	}
 	return out, wrap("top routes", rows.Err())
 }
+
+// RecentEvents lists the tenant's newest events, newest first, without
+// counting the whole log as Events does.
+func (db *DB) RecentEvents(ctx context.Context, limit int) ([]TenantEvent, error) {
+	rid, err := tenant(ctx)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := db.sql.QueryContext(ctx, `SELECT restaurant_id, id, event_type, event_data, created_at FROM tenant_events
+		WHERE restaurant_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2`, rid, limit)
+	if err != nil {
+		return nil, wrap("recent events", err)
+	}
+	defer rows.Close()
+	out := []TenantEvent{}
+	for rows.Next() {
+		var e TenantEvent
+		var data string
+		if err := rows.Scan(&e.RestaurantID, &e.ID, &e.Type, &data, &e.CreatedAt); err != nil {
+			return nil, wrap("recent events", err)
+		}
+		e.Data, e.CreatedAt = []byte(data), e.CreatedAt.UTC()
+		out = append(out, e)
+	}
+	return out, wrap("recent events", rows.Err())
+}
