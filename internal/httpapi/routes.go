@@ -47,6 +47,7 @@ func Routes() []Route {
 	var all []Route
 	for _, section := range [][]Route{
 		platformRoutes(),
+		domainRoutes(),
 	} {
 		all = append(all, section...)
 	}

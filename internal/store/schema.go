@@ -15,6 +15,22 @@ var TenantTables = []string{
 	"menu_categories",
 	"menu_items",
 	"tenant_events",
+	"customers",
+	"staff_members",
+	"tables",
+	"special_events",
+	"promotions",
+	"number_counters",
+	"orders",
+	"order_items",
+	"payment_methods",
+	"payments",
+	"reservations",
+	"loyalty_programs",
+	"loyalty_rewards",
+	"customer_loyalty",
+	"feedback",
+	"notifications",
 }
 
 // PlatformTables are the tables that belong to no single tenant, each for a

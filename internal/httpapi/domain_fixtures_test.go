@@ -1,0 +1,144 @@
+package httpapi_test
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"time"
+
+	"github.com/shimizu-tech/ordersuite/internal/customers"
+	"github.com/shimizu-tech/ordersuite/internal/loyalty"
+	"github.com/shimizu-tech/ordersuite/internal/menu"
+	"github.com/shimizu-tech/ordersuite/internal/ordering"
+	"github.com/shimizu-tech/ordersuite/internal/payments"
+	"github.com/shimizu-tech/ordersuite/internal/reservations"
+	"github.com/shimizu-tech/ordersuite/internal/staff"
+	"github.com/shimizu-tech/ordersuite/internal/store"
+	"github.com/shimizu-tech/ordersuite/internal/tenancy"
+)
+
+// The restaurant domain's routes join the generated authorization,
+// isolation and tenant-status tests through these fixtures and bodies.
+func init() {
+	for pattern, fx := range map[string]func(e *env, tn tenant) map[string]string{
+		"/api/v1/menu_categories/{id}":  func(e *env, tn tenant) map[string]string { return idOf(e.category(tn).ID) },
+		"/api/v1/menu_items/{id}":       func(e *env, tn tenant) map[string]string { return idOf(e.menuItem(tn, 1250).ID) },
+		"/api/v1/customers/{id}":        func(e *env, tn tenant) map[string]string { return idOf(e.customer(tn).ID) },
+		"/api/v1/staff_members/{id}":    func(e *env, tn tenant) map[string]string { return idOf(e.staffMember(tn).ID) },
+		"/api/v1/tables/{id}":           func(e *env, tn tenant) map[string]string { return idOf(e.table(tn, 4).ID) },
+		"/api/v1/special_events/{id}":   func(e *env, tn tenant) map[string]string { return idOf(e.specialEvent(tn).ID) },
+		"/api/v1/promotions/{id}":       func(e *env, tn tenant) map[string]string { return idOf(e.promotion(tn, nil).ID) },
+		"/api/v1/payment_methods/{id}":  func(e *env, tn tenant) map[string]string { return idOf(e.paymentMethod(tn).ID) },
+		"/api/v1/loyalty_programs/{id}": func(e *env, tn tenant) map[string]string { return idOf(e.program(tn).ID) },
+		"/api/v1/loyalty_rewards/{id}":  func(e *env, tn tenant) map[string]string { return idOf(e.reward(tn, e.program(tn), 100).ID) },
+	} {
+		resourceFixtures[pattern] = fx
+	}
+	for route, body := range map[string]any{
+		"POST /api/v1/menu_categories":        map[string]any{"name": "Desserts"},
+		"PATCH /api/v1/menu_categories/{id}":  map[string]any{"position": 3},
+		"POST /api/v1/menu_items":             map[string]any{"category_id": store.NewID(), "name": "Mochi", "price_cents": 450},
+		"PATCH /api/v1/menu_items/{id}":       map[string]any{"price_cents": 1300, "available": false},
+		"POST /api/v1/customers":              map[string]any{"name": "Hana", "email": "hana@example.test"},
+		"PATCH /api/v1/customers/{id}":        map[string]any{"notes": "window seat"},
+		"POST /api/v1/staff_members":          map[string]any{"name": "Ken", "position": "chef"},
+		"PATCH /api/v1/staff_members/{id}":    map[string]any{"active": false},
+		"POST /api/v1/tables":                 map[string]any{"label": "T-new", "capacity": 4},
+		"PATCH /api/v1/tables/{id}":           map[string]any{"capacity": 6},
+		"POST /api/v1/special_events":         map[string]any{"name": "Private party", "date": "2030-01-01", "closed": true},
+		"PATCH /api/v1/special_events/{id}":   map[string]any{"max_guests": 20},
+		"POST /api/v1/promotions":             map[string]any{"code": "WELCOME", "discount_type": "percent", "discount_value": 10},
+		"PATCH /api/v1/promotions/{id}":       map[string]any{"description": "changed"},
+		"POST /api/v1/payment_methods":        map[string]any{"name": "Cash", "kind": "cash"},
+		"PATCH /api/v1/payment_methods/{id}":  map[string]any{"active": false},
+		"POST /api/v1/loyalty_programs":       map[string]any{"name": "Stamps", "points_per_unit": 2},
+		"PATCH /api/v1/loyalty_programs/{id}": map[string]any{"points_per_unit": 3},
+		"POST /api/v1/loyalty_rewards":        map[string]any{"program_id": store.NewID(), "name": "Free tea", "points_cost": 50},
+		"PATCH /api/v1/loyalty_rewards/{id}":  map[string]any{"points_cost": 60},
+	} {
+		validBodies[route] = body
+	}
+}
+
+func idOf(id string) map[string]string { return map[string]string{"id": id} }
+
+func (e *env) ctxOf(tn tenant) context.Context {
+	return tenancy.WithTenant(context.Background(), tn.R.ID)
+}
+
+// create stores v in tn directly, as fixtures do.
+func create[T any](e *env, tn tenant, ent *store.Entity[T], v T) T {
+	e.t.Helper()
+	out, err := store.Create(e.ctxOf(tn), e.db, ent, v)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return out
+}
+
+func unique(prefix string) string { return fmt.Sprintf("%s %d", prefix, rand.Int64()) }
+
+func (e *env) category(tn tenant) menu.Category {
+	e.t.Helper()
+	return create(e, tn, store.MenuCategories,
+		menu.Category{CategoryFields: menu.CategoryFields{Name: unique("Mains")}})
+}
+
+func (e *env) menuItem(tn tenant, price int64) menu.Item {
+	e.t.Helper()
+	c := e.category(tn)
+	return create(e, tn, store.MenuItems, menu.Item{ItemFields: menu.ItemFields{
+		CategoryID: c.ID, Name: unique("Ramen"), PriceCents: price, Available: true}})
+}
+
+func (e *env) customer(tn tenant) customers.Customer {
+	e.t.Helper()
+	return create(e, tn, store.Customers,
+		customers.Customer{Fields: customers.Fields{Name: unique("Guest"), Email: "guest@" + tn.R.Prefix + ".test"}})
+}
+
+func (e *env) staffMember(tn tenant) staff.Member {
+	e.t.Helper()
+	return create(e, tn, store.StaffMembers,
+		staff.Member{Fields: staff.Fields{Name: unique("Cook"), Position: "chef", Active: true}})
+}
+
+func (e *env) table(tn tenant, capacity int) reservations.Table {
+	e.t.Helper()
+	return create(e, tn, store.Tables,
+		reservations.Table{TableFields: reservations.TableFields{Label: unique("T"), Capacity: capacity, Active: true}})
+}
+
+func (e *env) specialEvent(tn tenant) reservations.SpecialEvent {
+	e.t.Helper()
+	day := time.Date(2031, 1, 1, 0, 0, 0, 0, time.UTC).AddDate(0, 0, rand.IntN(3000)).Format(time.DateOnly)
+	return create(e, tn, store.SpecialEvents,
+		reservations.SpecialEvent{EventFields: reservations.EventFields{Name: "Gala", Date: day}})
+}
+
+func (e *env) promotion(tn tenant, change func(f *ordering.PromotionFields)) ordering.Promotion {
+	e.t.Helper()
+	f := ordering.PromotionFields{Code: fmt.Sprintf("P%d", rand.Int64()), DiscountType: ordering.Percent, DiscountValue: 10, Active: true}
+	if change != nil {
+		change(&f)
+	}
+	return create(e, tn, store.Promotions, ordering.Promotion{PromotionFields: f})
+}
+
+func (e *env) paymentMethod(tn tenant) payments.Method {
+	e.t.Helper()
+	return create(e, tn, store.PaymentMethods,
+		payments.Method{MethodFields: payments.MethodFields{Name: unique("Card"), Kind: "card", Active: true}})
+}
+
+func (e *env) program(tn tenant) loyalty.Program {
+	e.t.Helper()
+	return create(e, tn, store.LoyaltyPrograms,
+		loyalty.Program{ProgramFields: loyalty.ProgramFields{Name: unique("Club"), PointsPerUnit: 1, Active: true}})
+}
+
+func (e *env) reward(tn tenant, p loyalty.Program, cost int64) loyalty.Reward {
+	e.t.Helper()
+	return create(e, tn, store.LoyaltyRewards,
+		loyalty.Reward{RewardFields: loyalty.RewardFields{ProgramID: p.ID, Name: unique("Tea"), PointsCost: cost, Active: true}})
+}
