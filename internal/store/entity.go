@@ -19,8 +19,8 @@ type scanner interface{ Scan(...any) error }
 // every query filters on the tenant.
 type Entity[T any] struct {
 	table    string
-	what     string // in messages: "menu item"
-	resource string // in the audit log: "menu_item"
+	what     string   // in messages: "menu item"
+	resource string   // in the audit log: "menu_item"
 	columns  []string // written by insert and update, in values order
 	extra    []string // read after columns, written only by their own queries
 	scan     func(sc scanner) (T, error)
@@ -45,7 +45,9 @@ type ListQuery struct {
 	Offset  int
 }
 
-func (e *Entity[T]) cols() string { return strings.Join(append(e.columns[:len(e.columns):len(e.columns)], e.extra...), ", ") }
+func (e *Entity[T]) cols() string {
+	return strings.Join(append(e.columns[:len(e.columns):len(e.columns)], e.extra...), ", ")
+}
 
 func (e *Entity[T]) get(ctx context.Context, q queryer, rid, id string, lock bool) (T, error) {
 	var zero T
@@ -325,7 +327,6 @@ func nullTimePtr(p *time.Time) any {
 	}
 	return p.UTC()
 }
-
 
 func intPtr(n sql.NullInt64) *int {
 	if !n.Valid {
