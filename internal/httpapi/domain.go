@@ -39,6 +39,12 @@ func domainRoutes() []Route {
 		methodResource.routes("/api/v1/payment_methods", anyRole, admins, admins),
 		programResource.routes("/api/v1/loyalty_programs", anyRole, admins, admins),
 		rewardResource.routes("/api/v1/loyalty_rewards", anyRole, admins, admins),
+		feedbackRoutes(),
+		orderRoutes(),
+		paymentRoutes(),
+		reservationRoutes(),
+		loyaltyRoutes(),
+		notificationRoutes(),
 	} {
 		all = append(all, section...)
 	}

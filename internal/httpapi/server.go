@@ -20,6 +20,8 @@ import (
 	"github.com/shimizu-tech/ordersuite/internal/auth"
 	"github.com/shimizu-tech/ordersuite/internal/events"
 	"github.com/shimizu-tech/ordersuite/internal/metrics"
+	"github.com/shimizu-tech/ordersuite/internal/notify"
+	"github.com/shimizu-tech/ordersuite/internal/payments"
 	"github.com/shimizu-tech/ordersuite/internal/store"
 	"github.com/shimizu-tech/ordersuite/internal/tenancy"
 )
@@ -35,6 +37,11 @@ type Server struct {
 	Metrics *metrics.Metrics
 	Log     *slog.Logger
 	Version string
+	// Gateway takes payments; nil means payments.Offline (money taken at
+	// the counter).
+	Gateway payments.Gateway
+	// Channels deliver order notifications; none by default.
+	Channels []notify.Channel
 }
 
 // Handler returns the whole HTTP handler: every route of the table, /metrics,
