@@ -212,3 +212,5 @@ func (e *env) notification(tn tenant) notify.Notification {
 	e.t.Helper()
 	return create(e, tn, store.Notifications, notify.Notification{Kind: "order_status", Message: "Order ready", Status: notify.Pending})
 }
+
+type promoFields = ordering.PromotionFields
