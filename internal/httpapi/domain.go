@@ -28,17 +28,11 @@ var team = []tenancy.Role{tenancy.SuperAdmin, tenancy.Admin, tenancy.Staff}
 // domainRoutes are the restaurant's own models under /api/v1.
 func domainRoutes() []Route {
 	var all []Route
+	for _, c := range collections {
+		all = append(all, c.routes(c.base, c.read, c.write, c.del)...)
+	}
 	for _, section := range [][]Route{
-		menuCategories.routes("/api/v1/menu_categories", anyRole, admins, admins),
-		menuItems.routes("/api/v1/menu_items", anyRole, admins, admins),
-		customerResource.routes("/api/v1/customers", team, team, admins),
-		staffResource.routes("/api/v1/staff_members", admins, admins, admins),
-		tableResource.routes("/api/v1/tables", team, admins, admins),
-		eventResource.routes("/api/v1/special_events", anyRole, admins, admins),
-		promotionResource.routes("/api/v1/promotions", team, admins, admins),
-		methodResource.routes("/api/v1/payment_methods", anyRole, admins, admins),
-		programResource.routes("/api/v1/loyalty_programs", anyRole, admins, admins),
-		rewardResource.routes("/api/v1/loyalty_rewards", anyRole, admins, admins),
+		openapiRoutes(),
 		feedbackRoutes(),
 		orderRoutes(),
 		paymentRoutes(),
@@ -49,6 +43,35 @@ func domainRoutes() []Route {
 		all = append(all, section...)
 	}
 	return all
+}
+
+// collection is a resource at its path with who may read, write and
+// delete it.
+type collection struct {
+	base             string
+	read, write, del []tenancy.Role
+	collectionRoutes
+}
+
+type collectionRoutes interface {
+	routes(base string, read, write, del []tenancy.Role) []Route
+	shapes(base string) map[string]shape
+}
+
+// collections are the models served as plain collections: staff and
+// admins keep them; customers read the menu, events, payment methods and
+// the loyalty program.
+var collections = []collection{
+	{"/api/v1/menu_categories", anyRole, admins, admins, menuCategories},
+	{"/api/v1/menu_items", anyRole, admins, admins, menuItems},
+	{"/api/v1/customers", team, team, admins, customerResource},
+	{"/api/v1/staff_members", admins, admins, admins, staffResource},
+	{"/api/v1/tables", team, admins, admins, tableResource},
+	{"/api/v1/special_events", anyRole, admins, admins, eventResource},
+	{"/api/v1/promotions", team, admins, admins, promotionResource},
+	{"/api/v1/payment_methods", anyRole, admins, admins, methodResource},
+	{"/api/v1/loyalty_programs", anyRole, admins, admins, programResource},
+	{"/api/v1/loyalty_rewards", anyRole, admins, admins, rewardResource},
 }
 
 // resource serves a collection stored through a store.Entity: T is the

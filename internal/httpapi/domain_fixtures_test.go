@@ -2,6 +2,8 @@ package httpapi_test
 
 import (
 	"context"
+	"encoding/json"
+	"testing"
 	"fmt"
 	"math/rand/v2"
 	"time"
@@ -214,3 +216,12 @@ func (e *env) notification(tn tenant) notify.Notification {
 }
 
 type promoFields = ordering.PromotionFields
+
+func mustJSON(t testing.TB, v any) []byte {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
