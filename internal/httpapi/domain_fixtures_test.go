@@ -3,9 +3,9 @@ package httpapi_test
 import (
 	"context"
 	"encoding/json"
-	"testing"
 	"fmt"
 	"math/rand/v2"
+	"testing"
 	"time"
 
 	"github.com/shimizu-tech/ordersuite/internal/customers"
