@@ -225,3 +225,25 @@ func mustJSON(t testing.TB, v any) []byte {
 	}
 	return b
 }
+
+// operational tables record that requests happened (events, their rollups,
+// flag evaluations), which refused requests do too.
+var operational = map[string]bool{"tenant_events": true, "tenant_event_rollups": true, "tenant_daily_users": true, "flag_evaluations": true}
+
+// dataSnapshot captures a tenant's business data: everything but the
+// operational tables.
+func (e *env) dataSnapshot(tn tenant) string {
+	e.t.Helper()
+	all := map[string]any{}
+	for _, table := range append([]string{"restaurants"}, store.TenantTables...) {
+		if operational[table] {
+			continue
+		}
+		rows, err := e.db.TenantRows(context.Background(), table, tn.R.ID)
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		all[table] = rows
+	}
+	return string(mustJSON(e.t, all))
+}

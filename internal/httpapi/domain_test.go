@@ -13,7 +13,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shimizu-tech/ordersuite/internal/analytics"
 	"github.com/shimizu-tech/ordersuite/internal/events"
+	"github.com/shimizu-tech/ordersuite/internal/flags"
 	"github.com/shimizu-tech/ordersuite/internal/httpapi"
 	"github.com/shimizu-tech/ordersuite/internal/notify"
 	"github.com/shimizu-tech/ordersuite/internal/payments"
@@ -25,6 +27,8 @@ import (
 func (e *env) useServer(change func(s *httpapi.Server)) {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	srv := &httpapi.Server{DB: e.db, Auth: e.auth, Events: events.StoreSink{DB: e.db, Log: log}, Metrics: e.metrics, Log: log}
+	srv.Flags = flags.New(e.db, flags.Options{Log: log})
+	srv.Analytics = &analytics.Service{DB: e.db}
 	change(srv)
 	e.srv = httptest.NewServer(srv.Handler())
 	e.t.Cleanup(e.srv.Close)
@@ -214,7 +218,7 @@ func TestCrossTenantReferencesInBodies(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			beforeA, beforeB := e.snapshot(e.A), e.snapshot(e.B)
+			beforeA, beforeB := e.dataSnapshot(e.A), e.snapshot(e.B)
 			res := e.do(c.method, c.path, e.admin(e.A), c.body)
 			if res.Status != http.StatusNotFound {
 				t.Errorf("%d, want 404: %s", res.Status, res.Body)
@@ -227,7 +231,7 @@ func TestCrossTenantReferencesInBodies(t *testing.T) {
 			if e.snapshot(e.B) != beforeB {
 				t.Error("tenant B changed")
 			}
-			if c.method == "POST" && e.snapshot(e.A) != beforeA {
+			if c.method == "POST" && e.dataSnapshot(e.A) != beforeA {
 				t.Error("tenant A changed although the request was refused")
 			}
 		})
@@ -270,7 +274,7 @@ func TestHostileInput(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			before := e.snapshot(e.A)
+			before := e.dataSnapshot(e.A)
 			res := e.do(c.method, c.path, tok, c.body)
 			if res.Status != c.status {
 				t.Fatalf("%d, want %d: %.300s", res.Status, c.status, res.Body)
@@ -282,7 +286,7 @@ func TestHostileInput(t *testing.T) {
 			if c.field != "" && errBody["field"] != c.field {
 				t.Errorf("field %v, want %s", errBody["field"], c.field)
 			}
-			if e.snapshot(e.A) != before {
+			if e.dataSnapshot(e.A) != before {
 				t.Error("a refused request changed data")
 			}
 		})
