@@ -44,7 +44,7 @@ type Server struct {
 	Gateway payments.Gateway
 	// Channels deliver order notifications; none by default.
 	Channels []notify.Channel
-	Flags   *flags.Service
+	Flags    *flags.Service
 
 	Analytics   *analytics.Service
 	LoginBursts *analytics.LoginBursts // nil: no failed-login burst alerts
