@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/shimizu-tech/ordersuite/internal/apperr"
 	"github.com/shimizu-tech/ordersuite/internal/customers"
 	"github.com/shimizu-tech/ordersuite/internal/staff"
 	"github.com/shimizu-tech/ordersuite/internal/tenancy"
@@ -61,7 +62,7 @@ func (db *DB) CustomerForUser(ctx context.Context, u tenancy.User) (customers.Cu
 		name = u.Email
 	}
 	c, err = Create(ctx, db, Customers, customers.Customer{UserID: u.ID, Fields: customers.Fields{Name: name, Email: u.Email}})
-	if err != nil && isUniqueViolation(err) {
+	if apperr.Is(err, apperr.Conflict) {
 		return get() // created meanwhile by a concurrent request
 	}
 	return c, err

@@ -204,3 +204,29 @@ func TestTableNeverDoubleBooked(t *testing.T) {
 		}
 	}
 }
+
+// TestCustomerRecordOfALoginIsCreatedOnce: a guest's first requests may
+// race; they all get the same customer record.
+func TestCustomerRecordOfALoginIsCreatedOnce(t *testing.T) {
+	db := storetest.Open(t)
+	k := newKitchen(t, db, "Alpha", "AS")
+	u, err := db.CreateUser(k.ctx, tenancy.User{Email: "guest@example.test", Name: "Guest", Role: tenancy.Customer, PasswordHash: "h"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := make([]string, 10)
+	for i, err := range parallel(10, func(i int) error {
+		c, err := db.CustomerForUser(k.ctx, u)
+		ids[i] = c.ID
+		return err
+	}) {
+		if err != nil {
+			t.Fatalf("request %d: %v", i, err)
+		}
+	}
+	for _, id := range ids {
+		if id != ids[0] || id == "" {
+			t.Fatalf("different customer records for one login: %v", ids)
+		}
+	}
+}

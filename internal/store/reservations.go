@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/shimizu-tech/ordersuite/internal/apperr"
@@ -152,11 +153,7 @@ func (db *DB) freeTable(ctx context.Context, tx *sql.Tx, rid string, req reserva
 			return "", err
 		}
 		// Smallest table first.
-		for i := 1; i < len(cands); i++ {
-			for j := i; j > 0 && cands[j].capacity < cands[j-1].capacity; j-- {
-				cands[j], cands[j-1] = cands[j-1], cands[j]
-			}
-		}
+		slices.SortStableFunc(cands, func(a, b candidate) int { return a.capacity - b.capacity })
 	}
 	for _, c := range cands {
 		var busy bool
