@@ -281,6 +281,19 @@ func object(props map[string]any, required []string) map[string]any {
 
 var pathParams = regexp.MustCompile(`\{(\w+)\}`)
 
+// enums are the string types with a closed set of values.
+var enums = map[reflect.Type][]string{
+	reflect.TypeOf(ordering.Status("")):       {"pending", "preparing", "ready", "completed", "cancelled", "refunded"},
+	reflect.TypeOf(ordering.Type("")):         {"dine_in", "takeout", "delivery"},
+	reflect.TypeOf(ordering.DiscountType("")): {"percent", "fixed"},
+	reflect.TypeOf(payments.Kind("")):         {"cash", "card", "mobile", "voucher", "other"},
+	reflect.TypeOf(payments.Status("")):       {"completed", "failed", "partially_refunded", "refunded"},
+	reflect.TypeOf(reservations.Status("")):   {"booked", "seated", "completed", "cancelled", "no_show"},
+	reflect.TypeOf(notify.Status("")):         {"pending", "sent", "failed", "read"},
+	reflect.TypeOf(tenancy.Role("")):          {"super_admin", "admin", "staff", "customer"},
+	reflect.TypeOf(tenancy.Status("")):        {"active", "read_only", "suspended"},
+}
+
 var timeType = reflect.TypeOf(time.Time{})
 var rawType = reflect.TypeOf(json.RawMessage{})
 
@@ -293,6 +306,9 @@ func schemaOf(t reflect.Type, answer bool) map[string]any {
 		return map[string]any{"type": "string", "format": "date-time"}
 	case t == rawType:
 		return map[string]any{}
+	}
+	if vals, ok := enums[t]; ok {
+		return map[string]any{"type": "string", "enum": vals}
 	}
 	switch t.Kind() {
 	case reflect.Pointer:

@@ -14,6 +14,8 @@ import (
 	"github.com/getkin/kin-openapi/routers/legacy"
 
 	"github.com/shimizu-tech/ordersuite/internal/httpapi"
+	"github.com/shimizu-tech/ordersuite/internal/ordering"
+	"github.com/shimizu-tech/ordersuite/internal/payments"
 	"github.com/shimizu-tech/ordersuite/internal/tenancy"
 )
 
@@ -147,6 +149,19 @@ func TestOpenAPIRejectsWrongAnswers(t *testing.T) {
 			Header: http.Header{"Content-Type": {"application/json"}}, Body: io.NopCloser(strings.NewReader(body))}
 		if err := openapi3filter.ValidateResponse(context.Background(), out); err == nil {
 			t.Errorf("the document accepts a wrong answer: %s", body)
+		}
+	}
+}
+
+func TestOpenAPIEnumsMatchTheCode(t *testing.T) {
+	for _, s := range ordering.Statuses {
+		if !strings.Contains(string(mustJSON(t, httpapi.OpenAPI(""))), `"`+string(s)+`"`) {
+			t.Errorf("order status %s missing from the document", s)
+		}
+	}
+	for _, k := range payments.Kinds {
+		if !strings.Contains(string(mustJSON(t, httpapi.OpenAPI(""))), `"`+string(k)+`"`) {
+			t.Errorf("payment kind %s missing from the document", k)
 		}
 	}
 }
