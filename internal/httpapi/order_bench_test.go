@@ -2,8 +2,11 @@ package httpapi_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"log/slog"
 	"net/http"
 	"runtime"
 	"sort"
@@ -11,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shimizu-tech/ordersuite/internal/events"
+	"github.com/shimizu-tech/ordersuite/internal/httpapi"
 	"github.com/shimizu-tech/ordersuite/internal/tenancy"
 )
 
@@ -28,6 +33,13 @@ func BenchmarkOrderCreation(b *testing.B) {
 
 func benchmarkOrders(b *testing.B, clients int) {
 	e := newEnv(b)
+	// Events as serve wires them: counted, then buffered and written in
+	// batches off the request path.
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	buffer := events.NewBuffer(e.db, e.metrics, log, events.BufferOptions{})
+	buffer.Start()
+	defer buffer.Close(context.Background()) //nolint:errcheck // the run is over
+	e.useServer(func(s *httpapi.Server) { s.Events = events.Counting{Next: buffer, Metrics: e.metrics} })
 	items := []string{e.menuItem(e.A, 1450).ID, e.menuItem(e.A, 750).ID, e.menuItem(e.A, 300).ID}
 	body, _ := json.Marshal(map[string]any{"order_type": "takeout", "items": []any{
 		map[string]any{"menu_item_id": items[0], "quantity": 2},
