@@ -230,3 +230,25 @@ func TestCustomerRecordOfALoginIsCreatedOnce(t *testing.T) {
 		}
 	}
 }
+
+// TestDatabaseRefusesCrossTenantOrderLine: even a write that skipped the
+// application's checks cannot put tenant B's menu item into A's order.
+func TestDatabaseRefusesCrossTenantOrderLine(t *testing.T) {
+	db := storetest.Open(t)
+	a := newKitchen(t, db, "Alpha", "AS")
+	b := newKitchen(t, db, "Beta", "BB")
+	o, err := a.order("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = db.SQL().Exec(`INSERT INTO order_items (restaurant_id, id, order_id, menu_item_id, name, unit_price_cents, quantity, line_total_cents)
+		VALUES ($1, $2, $3, $4, 'x', 1, 1, 1)`, a.r.ID, store.NewID(), o.ID, b.item.ID)
+	if err == nil {
+		t.Fatal("the database accepted tenant B's menu item in tenant A's order")
+	}
+	_, err = db.SQL().Exec(`INSERT INTO payments (restaurant_id, id, order_id, payment_method_id, amount_cents, status, created_at, updated_at)
+		VALUES ($1, $2, $3, $4, 100, 'completed', $5, $5)`, b.r.ID, store.NewID(), o.ID, store.NewID(), db.Now())
+	if err == nil {
+		t.Fatal("the database accepted a payment of tenant B for tenant A's order")
+	}
+}
