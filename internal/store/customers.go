@@ -9,7 +9,6 @@ import (
 
 	"github.com/shimizu-tech/ordersuite/internal/apperr"
 	"github.com/shimizu-tech/ordersuite/internal/customers"
-	"github.com/shimizu-tech/ordersuite/internal/staff"
 	"github.com/shimizu-tech/ordersuite/internal/tenancy"
 )
 
@@ -66,57 +65,4 @@ func (db *DB) CustomerForUser(ctx context.Context, u tenancy.User) (customers.Cu
 		return get() // created meanwhile by a concurrent request
 	}
 	return c, err
-}
-
-// StaffMembers are the people working at the tenant.
-var StaffMembers = &Entity[staff.Member]{
-	table: "staff_members", what: "staff member", resource: "staff_member",
-	columns: []string{"id", "user_id", "name", "position", "email", "phone", "active", "created_at", "updated_at"},
-	scan: func(sc scanner) (staff.Member, error) {
-		var v staff.Member
-		var user sql.NullString
-		err := sc.Scan(&v.ID, &user, &v.Name, &v.Position, &v.Email, &v.Phone, &v.Active, &v.CreatedAt, &v.UpdatedAt)
-		v.UserID = user.String
-		utc(&v.CreatedAt, &v.UpdatedAt)
-		return v, err
-	},
-	values: func(v *staff.Member) []any {
-		return []any{v.ID, nullable(v.UserID), v.Name, v.Position, v.Email, v.Phone, v.Active, v.CreatedAt, v.UpdatedAt}
-	},
-	id: func(v *staff.Member) string { return v.ID },
-	touch: func(v *staff.Member, now time.Time, creating bool) {
-		stamp(&v.ID, &v.CreatedAt, &v.UpdatedAt, now, creating)
-	},
-	refs: func(v *staff.Member) []ref {
-		return []ref{{field: "user_id", table: "users", what: "user", id: v.UserID}}
-	},
-	order:   "name, id",
-	filters: map[string]string{"position": "position = ?", "active": "active = ?", "q": "LOWER(name) LIKE ?"},
-}
-
-// Feedback is what the tenant's guests said.
-var Feedback = &Entity[customers.Feedback]{
-	table: "feedback", what: "feedback", resource: "feedback",
-	columns: []string{"id", "customer_id", "order_id", "rating", "comment", "created_at", "updated_at"},
-	scan: func(sc scanner) (customers.Feedback, error) {
-		var v customers.Feedback
-		var cust, order sql.NullString
-		err := sc.Scan(&v.ID, &cust, &order, &v.Rating, &v.Comment, &v.CreatedAt, &v.UpdatedAt)
-		v.CustomerID, v.OrderID = cust.String, order.String
-		utc(&v.CreatedAt, &v.UpdatedAt)
-		return v, err
-	},
-	values: func(v *customers.Feedback) []any {
-		return []any{v.ID, nullable(v.CustomerID), nullable(v.OrderID), v.Rating, v.Comment, v.CreatedAt, v.UpdatedAt}
-	},
-	id: func(v *customers.Feedback) string { return v.ID },
-	touch: func(v *customers.Feedback, now time.Time, creating bool) {
-		stamp(&v.ID, &v.CreatedAt, &v.UpdatedAt, now, creating)
-	},
-	refs: func(v *customers.Feedback) []ref {
-		return []ref{{field: "customer_id", table: "customers", what: "customer", id: v.CustomerID},
-			{field: "order_id", table: "orders", what: "order", id: v.OrderID}}
-	},
-	order:   "created_at DESC, id DESC",
-	filters: map[string]string{"rating": "rating = ?", "customer_id": "customer_id = ?", "order_id": "order_id = ?"},
 }
