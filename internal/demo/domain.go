@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/shimizu-tech/ordersuite/internal/apperr"
 	"github.com/shimizu-tech/ordersuite/internal/customers"
 	"github.com/shimizu-tech/ordersuite/internal/loyalty"
 	"github.com/shimizu-tech/ordersuite/internal/menu"
@@ -246,8 +247,11 @@ func seedDomain(ctx context.Context, db *store.DB) error {
 			g := guests[rng.IntN(len(guests))]
 			res, err := hist(startAt.Add(-72*time.Hour)).CreateReservation(ctx, reservations.Request{CustomerID: g.ID, Name: g.Name,
 				Phone: g.Phone, PartySize: 1 + rng.IntN(6), StartsAt: startAt, EndsAt: startAt.Add(2 * time.Hour)})
-			if err != nil {
+			if apperr.Is(err, apperr.Conflict) {
 				continue // the evening is full: a real restaurant would say so too
+			}
+			if err != nil {
+				return err
 			}
 			if startAt.Add(2 * time.Hour).Before(now) {
 				for _, s := range []reservations.Status{reservations.Seated, reservations.Completed} {
