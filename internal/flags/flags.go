@@ -94,6 +94,8 @@ type Service struct {
 	mu       sync.Mutex // serialises snapshot map writers and the counters map
 	counters map[counterKey]*counter
 
+	listenerPID atomic.Uint32 // PostgreSQL backend of the change listener
+
 	stop    context.CancelFunc
 	done    sync.WaitGroup
 	ready   chan struct{} // closed when the change listener first listens

@@ -9,6 +9,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -426,6 +427,114 @@ func TestChangesReachOtherInstances(t *testing.T) {
 	for two.Enabled(b, "new_order_ui", "") {
 		if time.Now().After(deadline) {
 			t.Fatal("global change not seen within a second")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestCountsSurviveConcurrentChanges evaluates from several goroutines while
+// the cache is being dropped and flushed: no evaluation goes uncounted.
+func TestCountsSurviveConcurrentChanges(t *testing.T) {
+	fx := newFixture(t)
+	on := true
+	if _, err := fx.svc.Create(fx.a, "busy", false, flags.Change{Enabled: &on, Percentage: pct(50)}); err != nil {
+		t.Fatal(err)
+	}
+	const workers, each = 4, 500
+	var wg sync.WaitGroup
+	trues := make([]int, workers)
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range each {
+				if fx.svc.Enabled(fx.a, "busy", strconv.Itoa(w*each+i)) {
+					trues[w]++
+				}
+			}
+		}()
+	}
+	for range 20 {
+		fx.svc.Invalidate(store.AllTenants)
+		if err := fx.svc.Flush(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wg.Wait()
+	if err := fx.svc.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	usage, err := fx.db.FlagUsageSince(fx.a, time.Now().AddDate(0, 0, -1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantTrue := 0
+	for _, n := range trues {
+		wantTrue += n
+	}
+	u := usage["busy"]
+	if u.True != int64(wantTrue) || u.True+u.False != workers*each {
+		t.Errorf("counted %d true + %d false, want %d true of %d", u.True, u.False, wantTrue, workers*each)
+	}
+}
+
+// TestListenerReconnects terminates the change listener's connection on the
+// server: the instance reconnects and still sees changes within a second.
+func TestListenerReconnects(t *testing.T) {
+	if storetest.URL() == "" {
+		t.Skip("LISTEN/NOTIFY is PostgreSQL's; SQLite has no other instance")
+	}
+	url, opts := storetest.NewDatabase(t)
+	ctx := context.Background()
+	open := func() *store.DB {
+		db, err := store.Open(ctx, url, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		return db
+	}
+	db1, db2 := open(), open()
+	if err := db1.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	r, err := db1.CreateRestaurant(ctx, "Alpha", "AA")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := tenancy.WithTenant(ctx, r.ID)
+	one := flags.New(db1, flags.Options{ReloadInterval: time.Hour})
+	two := flags.New(db2, flags.Options{ReloadInterval: time.Hour})
+	two.Start(ctx)
+	t.Cleanup(two.Close)
+	<-two.Ready()
+	pid := two.ListenerPID()
+	if two.Enabled(a, "after_reconnect", "") {
+		t.Fatal("on before it exists")
+	}
+	var killed bool
+	if err := db1.SQL().QueryRowContext(ctx, `SELECT pg_terminate_backend($1)`, int64(pid)).Scan(&killed); err != nil || !killed {
+		t.Fatalf("terminate listener backend %d: %v %v", pid, killed, err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for two.ListenerPID() == pid {
+		if time.Now().After(deadline) {
+			t.Fatal("listener did not reconnect")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	// Cache the flag's absence again, so that only a notification received
+	// on the new connection can reveal the change.
+	if two.Enabled(a, "after_reconnect", "") {
+		t.Fatal("on before it exists")
+	}
+	if _, err := one.Enable(a, "after_reconnect", false, nil); err != nil {
+		t.Fatal(err)
+	}
+	deadline = time.Now().Add(time.Second)
+	for !two.Enabled(a, "after_reconnect", "") {
+		if time.Now().After(deadline) {
+			t.Fatal("change not seen within a second after the reconnect")
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
