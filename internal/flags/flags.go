@@ -16,6 +16,13 @@ import (
 	"github.com/shimizu-tech/ordersuite/internal/tenancy"
 )
 
+// Flags the product itself reads.
+const (
+	// AdvancedAnalytics switches the analytics page from the basic to the
+	// advanced dashboard.
+	AdvancedAnalytics = "advanced_analytics"
+)
+
 // Reason tells why an evaluation came out as it did (the OpenFeature
 // reasons).
 type Reason string
