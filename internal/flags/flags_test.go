@@ -539,3 +539,24 @@ func TestListenerReconnects(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// TestTenantsSharingAnIndexKey: two tenant ids with the same last 8
+// characters (the cache's index key) keep their own flags.
+func TestTenantsSharingAnIndexKey(t *testing.T) {
+	fx := newFixture(t)
+	on := true
+	if _, err := fx.svc.Create(fx.a, "mine", false, flags.Change{Enabled: &on}); err != nil {
+		t.Fatal(err)
+	}
+	aID, _ := tenancy.Tenant(fx.a)
+	twin := "ffffffff-ffff-7fff-bfff-ffff" + aID[len(aID)-8:]
+	other := tenancy.WithTenant(context.Background(), twin)
+	for range 2 { // the second round reads both from the cache
+		if !fx.svc.Enabled(fx.a, "mine", "") {
+			t.Fatal("A lost its flag")
+		}
+		if fx.svc.Enabled(other, "mine", "") {
+			t.Fatal("a tenant sharing A's index key sees A's flag")
+		}
+	}
+}
