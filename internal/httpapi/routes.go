@@ -51,6 +51,7 @@ func Routes() []Route {
 	for _, section := range [][]Route{
 		platformRoutes(),
 		flagRoutes(),
+		analyticsRoutes(),
 	} {
 		all = append(all, section...)
 	}

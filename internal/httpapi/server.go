@@ -16,6 +16,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/shimizu-tech/ordersuite/internal/analytics"
 	"github.com/shimizu-tech/ordersuite/internal/apperr"
 	"github.com/shimizu-tech/ordersuite/internal/auth"
 	"github.com/shimizu-tech/ordersuite/internal/events"
@@ -37,6 +38,12 @@ type Server struct {
 	Log     *slog.Logger
 	Version string
 	Flags   *flags.Service
+
+	Analytics   *analytics.Service
+	LoginBursts *analytics.LoginBursts // nil: no failed-login burst alerts
+	// SkipTenantRequests serves without the per-tenant request events and
+	// series (the middleware's benchmark baseline).
+	SkipTenantRequests bool
 }
 
 // Handler returns the whole HTTP handler: every route of the table, /metrics,
@@ -121,7 +128,8 @@ func (s *Server) route(rt Route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		rec := &statusRecorder{ResponseWriter: w}
-		err := s.serveRoute(rt, rec, r)
+		var who requestTenant
+		err := s.serveRoute(rt, rec, r, &who)
 		if err != nil {
 			writeError(rec, r, s.Log, err)
 		}
@@ -132,6 +140,9 @@ func (s *Server) route(rt Route) http.Handler {
 		}
 		s.Metrics.HTTPRequests.WithLabelValues(rt.Pattern, rt.Method, strconv.Itoa(status)).Inc()
 		s.Metrics.HTTPDuration.WithLabelValues(rt.Pattern, rt.Method).Observe(elapsed.Seconds())
+		if who.restaurantID != "" && !s.SkipTenantRequests && !untracked(r.URL.Path) {
+			s.recordTenantRequest(r, rt, who, status, elapsed)
+		}
 		level := slog.LevelInfo
 		if status >= 500 {
 			level = slog.LevelError
@@ -141,7 +152,13 @@ func (s *Server) route(rt Route) http.Handler {
 	})
 }
 
-func (s *Server) serveRoute(rt Route, w http.ResponseWriter, r *http.Request) error {
+// requestTenant is who made a request: known once the token is checked
+// (pinned users) or the tenant resolved (super_admin).
+type requestTenant struct {
+	restaurantID, userID string
+}
+
+func (s *Server) serveRoute(rt Route, w http.ResponseWriter, r *http.Request, who *requestTenant) error {
 	if rt.Roles == nil {
 		return rt.Handler(s, w, r)
 	}
@@ -154,6 +171,7 @@ func (s *Server) serveRoute(rt Route, w http.ResponseWriter, r *http.Request) er
 		return err
 	}
 	p.IP = clientIP(r)
+	who.restaurantID, who.userID = p.RestaurantID, p.UserID
 	ctx := tenancy.WithPrincipal(r.Context(), p)
 	if !rt.Allows(p.Role) {
 		return apperr.Errorf(apperr.Forbidden, "role %s may not %s %s", p.Role, rt.Method, rt.Pattern)
@@ -161,6 +179,9 @@ func (s *Server) serveRoute(rt Route, w http.ResponseWriter, r *http.Request) er
 	ctx, err = s.resolveTenant(ctx, rt, r, p)
 	if err != nil {
 		return err
+	}
+	if rid, ok := tenancy.Tenant(ctx); ok {
+		who.restaurantID = rid
 	}
 	return rt.Handler(s, w, r.WithContext(ctx))
 }

@@ -17,6 +17,8 @@ var TenantTables = []string{
 	"tenant_events",
 	"feature_flags",
 	"flag_evaluations",
+	"tenant_event_rollups",
+	"tenant_daily_users",
 }
 
 // PlatformTables are the tables that belong to no single tenant, each for a
