@@ -92,10 +92,10 @@ type Options struct {
 // per-tenant snapshot; changes drop the snapshots they affect, here at once
 // and on other instances through the database's notifications.
 type Service struct {
-	db   *store.DB
-	opt  Options
-	log  *slog.Logger
-	gen  atomic.Uint64                        // bumped by every invalidation
+	db  *store.DB
+	opt Options
+	log *slog.Logger
+	gen atomic.Uint64 // bumped by every invalidation
 	// index is what evaluations read: the published snapshots, rebuilt from
 	// byTenant on every change (copy on write).
 	index atomic.Pointer[tenantIndex]
