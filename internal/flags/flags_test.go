@@ -132,6 +132,14 @@ func TestEvaluationFollowsTheSeed(t *testing.T) {
 			t.Errorf("%s/%q = %v %s, want %v %s", c.key, c.entity, r.Value, r.Reason, c.want, c.reason)
 		}
 	}
+	// The allocation-free Enabled and the detailed Evaluate agree everywhere.
+	for _, key := range []string{"missing", "plain_on", "plain_off", "half", "half_disabled", "zero", "all"} {
+		for _, entity := range []string{"", "user-1", "user-2", "42", strings.Repeat("z", 300)} {
+			if a, b := fx.svc.Enabled(fx.a, key, entity), fx.svc.Evaluate(fx.a, key, entity).Value; a != b {
+				t.Errorf("%s/%q: Enabled %v, Evaluate %v", key, entity, a, b)
+			}
+		}
+	}
 	// The percentage decides by the entity's bucket, for every entity.
 	in := 0
 	for i := range 1000 {
