@@ -12,6 +12,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"golang.org/x/sync/singleflight"
+
 	"github.com/shimizu-tech/ordersuite/internal/store"
 	"github.com/shimizu-tech/ordersuite/internal/tenancy"
 )
@@ -100,7 +102,8 @@ type Service struct {
 	// byTenant on every change (copy on write).
 	index atomic.Pointer[tenantIndex]
 
-	mu       sync.Mutex // guards byTenant, the index writers and the counters map
+	loads    singleflight.Group // one database read per tenant at a time
+	mu       sync.Mutex         // guards byTenant, the index writers and the counters map
 	byTenant map[string]*snapshot
 	counters map[counterKey]*counter
 
@@ -301,7 +304,10 @@ func (s *Service) snapshot(ctx context.Context, tid string) *snapshot {
 			return sl.snap
 		}
 	}
-	return s.load(ctx, tid)
+	// After a change every request of a busy tenant misses at once; one of
+	// them reads the database for all.
+	v, _, _ := s.loads.Do(tid, func() (any, error) { return s.load(ctx, tid), nil })
+	return v.(*snapshot)
 }
 
 var emptySnapshot = &snapshot{flags: map[string]*entry{}}
