@@ -36,6 +36,24 @@ func BenchmarkOrdersuitePercentage(b *testing.B) {
 	}
 }
 
+// BenchmarkOrdersuiteHit: a flag that is on without a percentage.
+func BenchmarkOrdersuiteHit(b *testing.B) {
+	svc, a := ordersuite(b)
+	b.ReportAllocs()
+	for b.Loop() {
+		sink = svc.Enabled(a, "new_order_ui", entity)
+	}
+}
+
+// BenchmarkOrdersuiteMiss: a key the restaurant does not have.
+func BenchmarkOrdersuiteMiss(b *testing.B) {
+	svc, a := ordersuite(b)
+	b.ReportAllocs()
+	for b.Loop() {
+		sink = svc.Enabled(a, "no_such_flag", entity)
+	}
+}
+
 func ordersuite(b *testing.B) (*flags.Service, context.Context) {
 	db := storetest.Open(b)
 	ctx := context.Background()
@@ -47,6 +65,9 @@ func ordersuite(b *testing.B) (*flags.Service, context.Context) {
 	a := tenancy.WithTenant(ctx, r.ID)
 	on, pct := true, 30
 	if _, err := svc.Create(a, key, false, flags.Change{Enabled: &on, Percentage: &pct}); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := svc.Create(a, "new_order_ui", false, flags.Change{Enabled: &on}); err != nil {
 		b.Fatal(err)
 	}
 	svc.Enabled(a, key, entity) // load the snapshot
