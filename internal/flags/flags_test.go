@@ -568,3 +568,25 @@ func TestTenantsSharingAnIndexKey(t *testing.T) {
 		}
 	}
 }
+
+// TestManyFlags covers snapshots too large for the linear scan.
+func TestManyFlags(t *testing.T) {
+	fx := newFixture(t)
+	for i := range 12 {
+		on := i%2 == 0
+		if _, err := fx.svc.Create(fx.a, "flag_"+strconv.Itoa(i), false, flags.Change{Enabled: &on}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range 12 {
+		if got := fx.svc.Enabled(fx.a, "flag_"+strconv.Itoa(i), ""); got != (i%2 == 0) {
+			t.Errorf("flag_%d = %v", i, got)
+		}
+	}
+	if fx.svc.Enabled(fx.a, "flag_12", "") {
+		t.Error("a missing flag is on")
+	}
+	if n := len(fx.svc.EvaluateAll(fx.a, "")); n != 12 {
+		t.Errorf("EvaluateAll gave %d results", n)
+	}
+}
