@@ -56,6 +56,11 @@ type Server struct {
 // Handler returns the whole HTTP handler: every route of the table, /metrics,
 // and JSON answers for unknown paths and wrong methods.
 func (s *Server) Handler() http.Handler {
+	if s.Flags == nil {
+		// A server assembled without a flag service still answers the flag
+		// routes and flag checks, from its own database and cache.
+		s.Flags = flags.New(s.DB, flags.Options{Log: s.Log})
+	}
 	mux := http.NewServeMux()
 	for _, rt := range Routes() {
 		mux.Handle(rt.Method+" "+rt.Pattern, s.route(rt))
