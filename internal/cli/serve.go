@@ -16,6 +16,7 @@ import (
 	"github.com/shimizu-tech/ordersuite/internal/auth"
 	"github.com/shimizu-tech/ordersuite/internal/demo"
 	"github.com/shimizu-tech/ordersuite/internal/events"
+	"github.com/shimizu-tech/ordersuite/internal/flags"
 	"github.com/shimizu-tech/ordersuite/internal/httpapi"
 	"github.com/shimizu-tech/ordersuite/internal/metrics"
 	"github.com/shimizu-tech/ordersuite/internal/store"
@@ -53,6 +54,14 @@ func (a *app) serve(ctx context.Context, cmd *cobra.Command) error {
 		return err
 	}
 
+	if a.cfg.FlagsDevBypass {
+		a.log.Warn("FLAGS_DEV_BYPASS is on: every feature flag is on for super_admins; never use this in production")
+	}
+	flagService := flags.New(db, flags.Options{Log: a.log, DevBypass: a.cfg.FlagsDevBypass,
+		ReloadInterval: a.cfg.FlagsReloadInterval, FlushInterval: a.cfg.FlagsFlushInterval})
+	flagService.Start(ctx)
+	defer flagService.Close() // after the HTTP drain: writes the last evaluation counts
+
 	srv := &httpapi.Server{
 		DB:      db,
 		Auth:    &auth.Service{DB: db, Secret: secret},
@@ -60,6 +69,7 @@ func (a *app) serve(ctx context.Context, cmd *cobra.Command) error {
 		Metrics: metrics.New(),
 		Log:     a.log,
 		Version: Version,
+		Flags:   flagService,
 	}
 	ln, err := net.Listen("tcp", a.cfg.ListenAddr)
 	if err != nil {

@@ -31,6 +31,12 @@ type Config struct {
 	DemoOnEmpty     bool
 	AdminEmail      string
 	AdminPassword   string
+
+	// FlagsDevBypass turns every flag on for a super_admin (the seed's
+	// development-mode bypass). Never set it in production.
+	FlagsDevBypass      bool
+	FlagsReloadInterval time.Duration
+	FlagsFlushInterval  time.Duration
 }
 
 // Register declares the shared flags on fs and returns the Config they fill.
@@ -48,6 +54,9 @@ func Register(fs *pflag.FlagSet) *Config {
 	fs.BoolVar(&c.DemoOnEmpty, "demo-on-empty", true, "on the embedded SQLite default, seed demo data when the database is empty")
 	fs.StringVar(&c.AdminEmail, "admin-email", "", "e-mail of a super_admin to create at start if none exists")
 	fs.StringVar(&c.AdminPassword, "admin-password", "", "password for --admin-email (prefer ADMIN_PASSWORD)")
+	fs.BoolVar(&c.FlagsDevBypass, "flags-dev-bypass", false, "development only: every feature flag is on for a super_admin")
+	fs.DurationVar(&c.FlagsReloadInterval, "flags-reload-interval", 30*time.Second, "how often serve re-reads all feature flags (a safety net under change notifications)")
+	fs.DurationVar(&c.FlagsFlushInterval, "flags-flush-interval", time.Minute, "how often serve writes feature flag evaluation counts")
 	return c
 }
 

@@ -19,6 +19,7 @@ import (
 	"github.com/shimizu-tech/ordersuite/internal/apperr"
 	"github.com/shimizu-tech/ordersuite/internal/auth"
 	"github.com/shimizu-tech/ordersuite/internal/events"
+	"github.com/shimizu-tech/ordersuite/internal/flags"
 	"github.com/shimizu-tech/ordersuite/internal/metrics"
 	"github.com/shimizu-tech/ordersuite/internal/store"
 	"github.com/shimizu-tech/ordersuite/internal/tenancy"
@@ -35,27 +36,36 @@ type Server struct {
 	Metrics *metrics.Metrics
 	Log     *slog.Logger
 	Version string
+	Flags   *flags.Service
 }
 
 // Handler returns the whole HTTP handler: every route of the table, /metrics,
 // and JSON answers for unknown paths and wrong methods.
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
-	methods := map[string][]string{}
 	for _, rt := range Routes() {
 		mux.Handle(rt.Method+" "+rt.Pattern, s.route(rt))
-		methods[rt.Pattern] = append(methods[rt.Pattern], rt.Method)
 	}
-	for pattern, allowed := range methods {
-		allow := strings.Join(allowed, ", ")
-		mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+	mux.Handle("GET /metrics", promhttp.HandlerFor(s.Metrics.Registry, promhttp.HandlerOpts{}))
+	// Whatever no route takes lands here: a path some route answers with
+	// another method gets 405 and Allow (asked of the mux itself, because a
+	// literal path like /x/enable and a wildcard /x/{id} may share a prefix
+	// with different methods), anything else 404 — both in JSON.
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		var allowed []string
+		for _, m := range []string{"GET", "POST", "PUT", "PATCH", "DELETE"} {
+			probe := &http.Request{Method: m, URL: r.URL, Host: r.Host, Header: http.Header{}}
+			if _, pattern := mux.Handler(probe); pattern != "/" && pattern != "" {
+				allowed = append(allowed, m)
+			}
+		}
+		if len(allowed) > 0 {
+			allow := strings.Join(allowed, ", ")
 			w.Header().Set("Allow", allow)
 			writeJSON(w, http.StatusMethodNotAllowed, errorBody{Error: errorDetail{
 				Code: "method_not_allowed", Message: fmt.Sprintf("%s is not allowed here; use %s", r.Method, allow)}})
-		})
-	}
-	mux.Handle("GET /metrics", promhttp.HandlerFor(s.Metrics.Registry, promhttp.HandlerOpts{}))
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+			return
+		}
 		writeError(w, r, s.Log, apperr.Errorf(apperr.NotFound, "no such endpoint: %s %s", r.Method, r.URL.Path))
 	})
 	return s.recoverPanics(mux)
@@ -178,9 +188,12 @@ func (s *Server) resolveTenant(ctx context.Context, rt Route, r *http.Request, p
 		if chosen != "" && chosen != rid {
 			return ctx, apperr.Errorf(apperr.NotFound, "restaurant not found")
 		}
-	case TenantScoped:
+	case TenantScoped, TenantOptional:
 		rid = p.RestaurantID
 		if p.Role == tenancy.SuperAdmin {
+			if chosen == "" && rt.Scope == TenantOptional {
+				return ctx, nil
+			}
 			if chosen == "" {
 				return ctx, apperr.InvalidField(TenantHeader, "choose a restaurant with the %s header or the restaurant_id parameter", TenantHeader)
 			}
