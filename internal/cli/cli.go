@@ -53,6 +53,7 @@ func NewRoot() *cobra.Command {
 		a.migrateCmd(),
 		a.seedDemoCmd(),
 		a.createAdminCmd(),
+		a.flagsCmd(),
 		versionCmd(),
 	)
 	return root

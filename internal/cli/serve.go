@@ -17,6 +17,7 @@ import (
 	"github.com/shimizu-tech/ordersuite/internal/auth"
 	"github.com/shimizu-tech/ordersuite/internal/demo"
 	"github.com/shimizu-tech/ordersuite/internal/events"
+	"github.com/shimizu-tech/ordersuite/internal/flags"
 	"github.com/shimizu-tech/ordersuite/internal/httpapi"
 	"github.com/shimizu-tech/ordersuite/internal/metrics"
 	"github.com/shimizu-tech/ordersuite/internal/store"
@@ -54,6 +55,14 @@ func (a *app) serve(ctx context.Context, cmd *cobra.Command) error {
 		return err
 	}
 
+	if a.cfg.FlagsDevBypass {
+		a.log.Warn("FLAGS_DEV_BYPASS is on: every feature flag is on for super_admins; never use this in production")
+	}
+	flagService := flags.New(db, flags.Options{Log: a.log, DevBypass: a.cfg.FlagsDevBypass,
+		ReloadInterval: a.cfg.FlagsReloadInterval, FlushInterval: a.cfg.FlagsFlushInterval})
+	flagService.Start(ctx)
+	defer flagService.Close() // after the HTTP drain: writes the last evaluation counts
+
 	m := metrics.New()
 	buffer := events.NewBuffer(db, m, a.log, events.BufferOptions{
 		Capacity: a.cfg.EventBufferSize, BatchSize: a.cfg.EventBatchSize, FlushInterval: a.cfg.EventFlushInterval})
@@ -74,6 +83,7 @@ func (a *app) serve(ctx context.Context, cmd *cobra.Command) error {
 		Log:       a.log,
 		Version:   Version,
 		Analytics: &analytics.Service{DB: db, Started: time.Now()},
+		Flags:     flagService,
 	}
 	if a.cfg.LoginBurstThreshold > 0 {
 		srv.LoginBursts = &analytics.LoginBursts{Threshold: a.cfg.LoginBurstThreshold, Window: a.cfg.LoginBurstWindow}

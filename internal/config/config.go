@@ -39,6 +39,11 @@ type Config struct {
 	EventPruneInterval  time.Duration
 	LoginBurstThreshold int
 	LoginBurstWindow    time.Duration
+	// FlagsDevBypass turns every flag on for a super_admin (the seed's
+	// development-mode bypass). Never set it in production.
+	FlagsDevBypass      bool
+	FlagsReloadInterval time.Duration
+	FlagsFlushInterval  time.Duration
 }
 
 // Register declares the shared flags on fs and returns the Config they fill.
@@ -63,6 +68,9 @@ func Register(fs *pflag.FlagSet) *Config {
 	fs.DurationVar(&c.EventPruneInterval, "event-prune-interval", time.Hour, "how often serve prunes expired tenant events")
 	fs.IntVar(&c.LoginBurstThreshold, "login-burst-threshold", 5, "failed logins for one e-mail within --login-burst-window that raise a security_alert (0 disables)")
 	fs.DurationVar(&c.LoginBurstWindow, "login-burst-window", 5*time.Minute, "window for --login-burst-threshold")
+	fs.BoolVar(&c.FlagsDevBypass, "flags-dev-bypass", false, "development only: every feature flag is on for a super_admin")
+	fs.DurationVar(&c.FlagsReloadInterval, "flags-reload-interval", 30*time.Second, "how often serve re-reads all feature flags (a safety net under change notifications)")
+	fs.DurationVar(&c.FlagsFlushInterval, "flags-flush-interval", time.Minute, "how often serve writes feature flag evaluation counts")
 	return c
 }
 

@@ -33,6 +33,9 @@ const (
 	TenantScoped
 	// TenantInPath routes name the restaurant as {id} in the path.
 	TenantInPath
+	// TenantOptional routes are TenantScoped, except that a super_admin who
+	// names no tenant acts on the platform alone (e.g. global flag defaults).
+	TenantOptional
 )
 
 var (
@@ -47,6 +50,7 @@ func Routes() []Route {
 	var all []Route
 	for _, section := range [][]Route{
 		platformRoutes(),
+		flagRoutes(),
 		analyticsRoutes(),
 	} {
 		all = append(all, section...)

@@ -10,7 +10,6 @@ import (
 	"net"
 	"net/http"
 	"runtime/debug"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -21,6 +20,7 @@ import (
 	"github.com/shimizu-tech/ordersuite/internal/apperr"
 	"github.com/shimizu-tech/ordersuite/internal/auth"
 	"github.com/shimizu-tech/ordersuite/internal/events"
+	"github.com/shimizu-tech/ordersuite/internal/flags"
 	"github.com/shimizu-tech/ordersuite/internal/metrics"
 	"github.com/shimizu-tech/ordersuite/internal/store"
 	"github.com/shimizu-tech/ordersuite/internal/tenancy"
@@ -43,34 +43,36 @@ type Server struct {
 	// SkipTenantRequests serves without the per-tenant request events and
 	// series (the middleware's benchmark baseline).
 	SkipTenantRequests bool
+	Flags              *flags.Service
 }
 
 // Handler returns the whole HTTP handler: every route of the table, /metrics,
 // and JSON answers for unknown paths and wrong methods.
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
-	methods := map[string][]string{}
 	for _, rt := range Routes() {
 		mux.Handle(rt.Method+" "+rt.Pattern, s.route(rt))
-		methods[rt.Pattern] = append(methods[rt.Pattern], rt.Method)
 	}
-	// Wrong methods are registered one by one: a method-less pattern would
-	// conflict with sibling routes such as /x/{id} beside /x/literal.
-	for pattern, allowed := range methods {
-		allow := strings.Join(allowed, ", ")
-		notAllowed := func(w http.ResponseWriter, r *http.Request) {
+	mux.Handle("GET /metrics", promhttp.HandlerFor(s.Metrics.Registry, promhttp.HandlerOpts{}))
+	// Whatever no route takes lands here: a path some route answers with
+	// another method gets 405 and Allow (asked of the mux itself, because a
+	// literal path like /x/enable and a wildcard /x/{id} may share a prefix
+	// with different methods), anything else 404 — both in JSON.
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		var allowed []string
+		for _, m := range []string{"GET", "POST", "PUT", "PATCH", "DELETE"} {
+			probe := &http.Request{Method: m, URL: r.URL, Host: r.Host, Header: http.Header{}}
+			if _, pattern := mux.Handler(probe); pattern != "/" && pattern != "" {
+				allowed = append(allowed, m)
+			}
+		}
+		if len(allowed) > 0 {
+			allow := strings.Join(allowed, ", ")
 			w.Header().Set("Allow", allow)
 			writeJSON(w, http.StatusMethodNotAllowed, errorBody{Error: errorDetail{
 				Code: "method_not_allowed", Message: fmt.Sprintf("%s is not allowed here; use %s", r.Method, allow)}})
+			return
 		}
-		for _, m := range []string{"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"} {
-			if !slices.Contains(allowed, m) && (m != "HEAD" || !slices.Contains(allowed, "GET")) {
-				mux.HandleFunc(m+" "+pattern, notAllowed)
-			}
-		}
-	}
-	mux.Handle("GET /metrics", promhttp.HandlerFor(s.Metrics.Registry, promhttp.HandlerOpts{}))
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, s.Log, apperr.Errorf(apperr.NotFound, "no such endpoint: %s %s", r.Method, r.URL.Path))
 	})
 	return s.recoverPanics(mux)
@@ -207,9 +209,12 @@ func (s *Server) resolveTenant(ctx context.Context, rt Route, r *http.Request, p
 		if chosen != "" && chosen != rid {
 			return ctx, apperr.Errorf(apperr.NotFound, "restaurant not found")
 		}
-	case TenantScoped:
+	case TenantScoped, TenantOptional:
 		rid = p.RestaurantID
 		if p.Role == tenancy.SuperAdmin {
+			if chosen == "" && rt.Scope == TenantOptional {
+				return ctx, nil
+			}
 			if chosen == "" {
 				return ctx, apperr.InvalidField(TenantHeader, "choose a restaurant with the %s header or the restaurant_id parameter", TenantHeader)
 			}

@@ -17,16 +17,19 @@ var TenantTables = []string{
 	"tenant_events",
 	"tenant_event_rollups",
 	"tenant_daily_users",
+	"feature_flags",
+	"flag_evaluations",
 }
 
 // PlatformTables are the tables that belong to no single tenant, each for a
 // stated reason; any table in neither list fails the schema test.
 var PlatformTables = map[string]string{
-	"restaurants":      "the tenants themselves",
-	"super_admins":     "platform operators belong to no restaurant",
-	"revoked_tokens":   "token ids are global; tokens of super_admins have no tenant",
-	"audit_log":        "outlives the tenants it mentions and records platform-wide actions",
-	"goose_db_version": "migration bookkeeping",
+	"restaurants":          "the tenants themselves",
+	"super_admins":         "platform operators belong to no restaurant",
+	"revoked_tokens":       "token ids are global; tokens of super_admins have no tenant",
+	"audit_log":            "outlives the tenants it mentions and records platform-wide actions",
+	"goose_db_version":     "migration bookkeeping",
+	"global_feature_flags": "platform-wide flag defaults set by super_admin; a tenant's own row overrides them",
 }
 
 // TableInfo describes one table's keys, as the database reports them.
