@@ -13,7 +13,7 @@ import (
 	"github.com/shimizu-tech/ordersuite/internal/tenancy"
 )
 
-func run(t *testing.T, url string, args ...string) (string, string, int) {
+func runWithDB(t *testing.T, url string, args ...string) (string, string, int) {
 	t.Helper()
 	var out, errOut bytes.Buffer
 	code := cli.Execute(context.Background(), append(args, "--database-url", url, "--log-level", "error"), &out, &errOut)
@@ -45,41 +45,41 @@ func TestFlagsCommands(t *testing.T) {
 		}
 	}
 
-	if _, stderr, code := run(t, url, "flags", "enable", "new_order_ui"); code == 0 || !strings.Contains(stderr, "--restaurant") {
+	if _, stderr, code := runWithDB(t, url, "flags", "enable", "new_order_ui"); code == 0 || !strings.Contains(stderr, "--restaurant") {
 		t.Errorf("enable without a scope: exit %d, %s", code, stderr)
 	}
-	if out, stderr, code := run(t, url, "flags", "enable", "new_order_ui", "--restaurant", r.ID); code != 0 || !strings.Contains(out, "new_order_ui") {
+	if out, stderr, code := runWithDB(t, url, "flags", "enable", "new_order_ui", "--restaurant", r.ID); code != 0 || !strings.Contains(out, "new_order_ui") {
 		t.Fatalf("enable: exit %d %s %s", code, out, stderr)
 	}
 	check("new_order_ui", "", true)
-	if _, stderr, code := run(t, url, "flags", "set-percentage", "new_order_ui", "0", "--restaurant", r.ID); code != 0 {
+	if _, stderr, code := runWithDB(t, url, "flags", "set-percentage", "new_order_ui", "0", "--restaurant", r.ID); code != 0 {
 		t.Fatalf("set-percentage: %s", stderr)
 	}
 	check("new_order_ui", "user-1", false)
-	if _, _, code := run(t, url, "flags", "set-percentage", "new_order_ui", "101", "--restaurant", r.ID); code == 0 {
+	if _, _, code := runWithDB(t, url, "flags", "set-percentage", "new_order_ui", "101", "--restaurant", r.ID); code == 0 {
 		t.Error("set-percentage 101 succeeded")
 	}
-	if _, _, code := run(t, url, "flags", "enable", "Bad Key", "--global"); code == 0 {
+	if _, _, code := runWithDB(t, url, "flags", "enable", "Bad Key", "--global"); code == 0 {
 		t.Error("invalid key accepted")
 	}
-	if _, stderr, code := run(t, url, "flags", "enable", "advanced_analytics", "--global", "--percentage", "100"); code != 0 {
+	if _, stderr, code := runWithDB(t, url, "flags", "enable", "advanced_analytics", "--global", "--percentage", "100"); code != 0 {
 		t.Fatalf("enable --global: %s", stderr)
 	}
 	check("advanced_analytics", "user-1", true)
-	if _, stderr, code := run(t, url, "flags", "disable", "advanced_analytics", "--restaurant", r.ID); code != 0 {
+	if _, stderr, code := runWithDB(t, url, "flags", "disable", "advanced_analytics", "--restaurant", r.ID); code != 0 {
 		t.Fatalf("disable: %s", stderr)
 	}
 	check("advanced_analytics", "user-1", false)
 
-	out, _, code := run(t, url, "flags", "list", "--restaurant", r.ID)
+	out, _, code := runWithDB(t, url, "flags", "list", "--restaurant", r.ID)
 	if code != 0 || !strings.Contains(out, "new_order_ui") || !strings.Contains(out, "0%") || !strings.Contains(out, "advanced_analytics  restaurant  false") {
 		t.Errorf("list --restaurant:\n%s", out)
 	}
-	out, _, _ = run(t, url, "flags", "list", "--global")
+	out, _, _ = runWithDB(t, url, "flags", "list", "--global")
 	if !strings.Contains(out, "advanced_analytics  global") || strings.Contains(out, "new_order_ui") {
 		t.Errorf("list --global:\n%s", out)
 	}
-	if _, stderr, code := run(t, url, "flags", "list", "--restaurant", store.NewID()); code == 0 || !strings.Contains(stderr, "not found") {
+	if _, stderr, code := runWithDB(t, url, "flags", "list", "--restaurant", store.NewID()); code == 0 || !strings.Contains(stderr, "not found") {
 		t.Errorf("unknown restaurant: exit %d %s", code, stderr)
 	}
 	// The command line's changes are audited.
