@@ -1,0 +1,79 @@
+package cli_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"testing"
+
+	"github.com/shimizu-tech/ordersuite/internal/store"
+	"github.com/shimizu-tech/ordersuite/internal/tenancy"
+)
+
+// TestServeFlushesEventsOnShutdown: with a writer that would wait an hour
+// for a batch, the tenant's request events are still all in the database
+// once serve has shut down.
+func TestServeFlushesEventsOnShutdown(t *testing.T) {
+	args := append(dbArgs(t), "--admin-email", "root@example.com", "--admin-password", "configured password",
+		"--demo-on-empty=false", "--event-flush-interval", "1h", "--event-batch-size", "100000")
+	url := args[1]
+	srv := startServe(t, args)
+	status, body := srv.login(t, "root@example.com", "configured password")
+	if status != http.StatusOK {
+		t.Fatalf("login: %d %s", status, body)
+	}
+	var login struct{ JWT string }
+	_ = json.Unmarshal([]byte(body), &login)
+	call := func(method, path, rid string, payload any) (int, map[string]any) {
+		b, _ := json.Marshal(payload)
+		req, _ := http.NewRequest(method, srv.base+path, bytes.NewReader(b))
+		req.Header.Set("Authorization", "Bearer "+login.JWT)
+		req.Header.Set("Content-Type", "application/json")
+		if rid != "" {
+			req.Header.Set("X-Restaurant-ID", rid)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var out map[string]any
+		_ = json.NewDecoder(resp.Body).Decode(&out)
+		return resp.StatusCode, out
+	}
+	code, created := call("POST", "/api/v1/restaurants", "", map[string]any{"name": "Flush Grill"})
+	if code != http.StatusCreated && code != http.StatusOK {
+		t.Fatalf("create restaurant: %d %v", code, created)
+	}
+	r, _ := created["restaurant"].(map[string]any)
+	rid, _ := r["id"].(string)
+	if rid == "" {
+		t.Fatalf("no restaurant id in %v", created)
+	}
+	const requests = 25
+	for i := 0; i < requests; i++ {
+		if code, _ := call("GET", "/api/v1/restaurants/"+rid, rid, nil); code != http.StatusOK {
+			t.Fatalf("tenant request: %d", code)
+		}
+	}
+	db, err := store.Open(context.Background(), url, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	count := func() int {
+		_, n, err := db.Events(tenancy.WithTenant(context.Background(), rid), store.EventFilter{Type: "api_request"}, 1, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if n := count(); n != 0 {
+		t.Fatalf("%d events written before shutdown; the batch should still be filling", n)
+	}
+	srv.stop(t)
+	if n := count(); n != requests {
+		t.Errorf("%d api_request events after shutdown, want %d", n, requests)
+	}
+}
