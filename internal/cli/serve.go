@@ -82,8 +82,8 @@ func (a *app) serve(ctx context.Context, cmd *cobra.Command) error {
 		Metrics:   m,
 		Log:       a.log,
 		Version:   Version,
-		Analytics: &analytics.Service{DB: db, Started: time.Now()},
 		Flags:     flagService,
+		Analytics: &analytics.Service{DB: db, Started: time.Now()},
 	}
 	if a.cfg.LoginBurstThreshold > 0 {
 		srv.LoginBursts = &analytics.LoginBursts{Threshold: a.cfg.LoginBurstThreshold, Window: a.cfg.LoginBurstWindow}

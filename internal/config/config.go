@@ -32,6 +32,11 @@ type Config struct {
 	AdminEmail      string
 	AdminPassword   string
 
+	// FlagsDevBypass turns every flag on for a super_admin (the seed's
+	// development-mode bypass). Never set it in production.
+	FlagsDevBypass      bool
+	FlagsReloadInterval time.Duration
+	FlagsFlushInterval  time.Duration
 	EventBufferSize     int
 	EventBatchSize      int
 	EventFlushInterval  time.Duration
@@ -39,11 +44,6 @@ type Config struct {
 	EventPruneInterval  time.Duration
 	LoginBurstThreshold int
 	LoginBurstWindow    time.Duration
-	// FlagsDevBypass turns every flag on for a super_admin (the seed's
-	// development-mode bypass). Never set it in production.
-	FlagsDevBypass      bool
-	FlagsReloadInterval time.Duration
-	FlagsFlushInterval  time.Duration
 }
 
 // Register declares the shared flags on fs and returns the Config they fill.
@@ -61,6 +61,9 @@ func Register(fs *pflag.FlagSet) *Config {
 	fs.BoolVar(&c.DemoOnEmpty, "demo-on-empty", true, "on the embedded SQLite default, seed demo data when the database is empty")
 	fs.StringVar(&c.AdminEmail, "admin-email", "", "e-mail of a super_admin to create at start if none exists")
 	fs.StringVar(&c.AdminPassword, "admin-password", "", "password for --admin-email (prefer ADMIN_PASSWORD)")
+	fs.BoolVar(&c.FlagsDevBypass, "flags-dev-bypass", false, "development only: every feature flag is on for a super_admin")
+	fs.DurationVar(&c.FlagsReloadInterval, "flags-reload-interval", 30*time.Second, "how often serve re-reads all feature flags (a safety net under change notifications)")
+	fs.DurationVar(&c.FlagsFlushInterval, "flags-flush-interval", time.Minute, "how often serve writes feature flag evaluation counts")
 	fs.IntVar(&c.EventBufferSize, "event-buffer-size", 10000, "tenant events held in memory before new ones are dropped (and counted)")
 	fs.IntVar(&c.EventBatchSize, "event-batch-size", 500, "most tenant events written by one statement")
 	fs.DurationVar(&c.EventFlushInterval, "event-flush-interval", 200*time.Millisecond, "how long the event writer waits for a batch to fill")
@@ -68,9 +71,6 @@ func Register(fs *pflag.FlagSet) *Config {
 	fs.DurationVar(&c.EventPruneInterval, "event-prune-interval", time.Hour, "how often serve prunes expired tenant events")
 	fs.IntVar(&c.LoginBurstThreshold, "login-burst-threshold", 5, "failed logins for one e-mail within --login-burst-window that raise a security_alert (0 disables)")
 	fs.DurationVar(&c.LoginBurstWindow, "login-burst-window", 5*time.Minute, "window for --login-burst-threshold")
-	fs.BoolVar(&c.FlagsDevBypass, "flags-dev-bypass", false, "development only: every feature flag is on for a super_admin")
-	fs.DurationVar(&c.FlagsReloadInterval, "flags-reload-interval", 30*time.Second, "how often serve re-reads all feature flags (a safety net under change notifications)")
-	fs.DurationVar(&c.FlagsFlushInterval, "flags-flush-interval", time.Minute, "how often serve writes feature flag evaluation counts")
 	return c
 }
 

@@ -41,15 +41,6 @@ func typedEvent(rid, typ string, at time.Time, data map[string]any) store.Tenant
 	return store.TenantEvent{RestaurantID: rid, Type: typ, Data: b, CreatedAt: at}
 }
 
-func decodeAs[T any](t testing.TB, r response) T {
-	t.Helper()
-	var v T
-	if err := json.Unmarshal(r.Body, &v); err != nil {
-		t.Fatalf("decode %s: %v", r.Body, err)
-	}
-	return v
-}
-
 // TestUsageStatsHandComputed seeds both tenants on past days (so the
 // requests of the test itself, recorded today, stay out of the range) and
 // checks every figure; an admin of A gets A's figures only, whatever id.
@@ -91,7 +82,7 @@ func TestUsageStatsHandComputed(t *testing.T) {
 	if res.Status != http.StatusOK {
 		t.Fatalf("%d %s", res.Status, res.Body)
 	}
-	u := decodeAs[usage](t, res)
+	u := decode[usage](t, res)
 	// 3 requests (120 + 80 + 40 ms), 1 error event, 2 distinct users who
 	// logged in, 3 users in the tenant.
 	if u.API.Count != 3 || u.API.Avg != 80 || u.Errors.Count != 1 || u.Users.Active != 2 || u.Users.Total != 3 || u.Orders.Count != 0 {
@@ -99,7 +90,7 @@ func TestUsageStatsHandComputed(t *testing.T) {
 	}
 	// The operator asking about B gets B's own figures.
 	res = e.do("GET", "/admin/tenant_metrics/"+B+"/usage_stats"+q, e.tokenFor(tenancy.SuperAdmin, e.B), nil)
-	if u := decodeAs[usage](t, res); res.Status != 200 || u.API.Count != 2 || u.API.Avg != 5000 || u.Users.Active != 1 {
+	if u := decode[usage](t, res); res.Status != 200 || u.API.Count != 2 || u.API.Avg != 5000 || u.Users.Active != 1 {
 		t.Errorf("tenant B usage: %d %s", res.Status, res.Body)
 	}
 	// An admin of A naming B is told B does not exist.
@@ -114,7 +105,7 @@ func TestUsageStatsHandComputed(t *testing.T) {
 	}
 	// The comparison puts both side by side.
 	res = e.do("GET", "/admin/tenant_metrics/tenant_comparison"+q+"&restaurant_ids[]="+A+"&restaurant_ids[]="+B, e.tokenFor(tenancy.SuperAdmin, e.A), nil)
-	cmp := decodeAs[struct {
+	cmp := decode[struct {
 		Tenants []struct {
 			ID    string `json:"restaurant_id"`
 			Usage usage  `json:"usage"`
@@ -148,7 +139,7 @@ func TestTenantEventsEndpoint(t *testing.T) {
 	tok := e.tokenFor(tenancy.Admin, e.A)
 	q := "?event_type=api_request&end_date=" + base.Add(time.Hour).Format(time.RFC3339) + "&per_page=3&page=2"
 	res := e.do("GET", "/admin/tenant_metrics/"+A+"/events"+q, tok, nil)
-	page := decodeAs[struct {
+	page := decode[struct {
 		Events []store.TenantEvent `json:"events"`
 		Total  int                 `json:"total"`
 	}](t, res)

@@ -51,8 +51,8 @@ func newEnv(t testing.TB) *env {
 	e.auth = &auth.Service{DB: db, Secret: []byte("test-secret-test-secret-test-secret!")}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	srv := &httpapi.Server{DB: db, Auth: e.auth, Events: events.StoreSink{DB: db, Log: log}, Metrics: e.metrics, Log: log}
-	srv.Analytics = &analytics.Service{DB: db}
 	srv.Flags = flags.New(db, flags.Options{Log: log})
+	srv.Analytics = &analytics.Service{DB: db}
 	e.srv = httptest.NewServer(srv.Handler())
 	t.Cleanup(e.srv.Close)
 	e.A = e.newTenant("Alpha Sushi", "AS")
@@ -126,6 +126,16 @@ func (r response) json(t testing.TB) map[string]any {
 		t.Fatalf("response is not a JSON object: %v\n%s", err, r.Body)
 	}
 	return m
+}
+
+// decode reads a response body as T.
+func decode[T any](t testing.TB, r response) T {
+	t.Helper()
+	var v T
+	if err := json.Unmarshal(r.Body, &v); err != nil {
+		t.Fatalf("decode %s: %v", r.Body, err)
+	}
+	return v
 }
 
 // do sends a request. body may be nil, a string (sent as is) or a value

@@ -2,7 +2,6 @@ package httpapi_test
 
 import (
 	"context"
-	"encoding/json"
 	"net/http"
 	"strconv"
 	"strings"
@@ -51,15 +50,6 @@ func (e *env) newFlag(tn tenant, key string, enabled bool, percentage *int) stor
 
 type flagBody struct {
 	Flag store.FeatureFlag `json:"feature_flag"`
-}
-
-func decode[T any](t testing.TB, r response) T {
-	t.Helper()
-	var v T
-	if err := json.Unmarshal(r.Body, &v); err != nil {
-		t.Fatalf("decode %s: %v", r.Body, err)
-	}
-	return v
 }
 
 func (e *env) evaluate(tn tenant, key, entity string) bool {

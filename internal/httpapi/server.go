@@ -37,13 +37,13 @@ type Server struct {
 	Metrics *metrics.Metrics
 	Log     *slog.Logger
 	Version string
+	Flags   *flags.Service
 
 	Analytics   *analytics.Service
 	LoginBursts *analytics.LoginBursts // nil: no failed-login burst alerts
 	// SkipTenantRequests serves without the per-tenant request events and
 	// series (the middleware's benchmark baseline).
 	SkipTenantRequests bool
-	Flags              *flags.Service
 }
 
 // Handler returns the whole HTTP handler: every route of the table, /metrics,

@@ -15,10 +15,10 @@ var TenantTables = []string{
 	"menu_categories",
 	"menu_items",
 	"tenant_events",
-	"tenant_event_rollups",
-	"tenant_daily_users",
 	"feature_flags",
 	"flag_evaluations",
+	"tenant_event_rollups",
+	"tenant_daily_users",
 }
 
 // PlatformTables are the tables that belong to no single tenant, each for a
