@@ -65,9 +65,12 @@ func TestServeFlushesEventsOnShutdown(t *testing.T) {
 	}
 	defer db.Close()
 	count := func() int {
-		_, n, err := db.Events(tenancy.WithTenant(context.Background(), rid), store.EventFilter{Type: "api_request"}, 1, 0)
+		list, n, err := db.Events(tenancy.WithTenant(context.Background(), rid), store.EventFilter{Type: "api_request"}, 1000, 0)
 		if err != nil {
 			t.Fatal(err)
+		}
+		if n != len(list) {
+			t.Fatalf("listing total %d, but %d rows", n, len(list))
 		}
 		return n
 	}
