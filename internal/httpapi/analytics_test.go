@@ -194,7 +194,7 @@ func TestFailedLoginBurst(t *testing.T) {
 	e := newEnv(t)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	srv := &httpapi.Server{DB: e.db, Auth: e.auth, Events: events.StoreSink{DB: e.db, Log: log}, Metrics: e.metrics, Log: log,
-		Analytics: &analytics.Service{DB: e.db}, LoginBursts: &analytics.LoginBursts{Threshold: 3, Window: time.Minute}}
+		Analytics: &analytics.Service{DB: e.db}, LoginBursts: &analytics.LoginBursts{DB: e.db, Threshold: 3, Window: time.Minute}}
 	ts := httptest.NewServer(srv.Handler())
 	defer ts.Close()
 	staff := e.A.Users[tenancy.Staff]
