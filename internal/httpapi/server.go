@@ -22,6 +22,8 @@ import (
 	"github.com/shimizu-tech/ordersuite/internal/events"
 	"github.com/shimizu-tech/ordersuite/internal/flags"
 	"github.com/shimizu-tech/ordersuite/internal/metrics"
+	"github.com/shimizu-tech/ordersuite/internal/notify"
+	"github.com/shimizu-tech/ordersuite/internal/payments"
 	"github.com/shimizu-tech/ordersuite/internal/store"
 	"github.com/shimizu-tech/ordersuite/internal/tenancy"
 )
@@ -37,7 +39,12 @@ type Server struct {
 	Metrics *metrics.Metrics
 	Log     *slog.Logger
 	Version string
-	Flags   *flags.Service
+	// Gateway takes payments; nil means payments.Offline (money taken at
+	// the counter).
+	Gateway payments.Gateway
+	// Channels deliver order notifications; none by default.
+	Channels []notify.Channel
+	Flags    *flags.Service
 
 	Analytics   *analytics.Service
 	LoginBursts *analytics.LoginBursts // nil: no failed-login burst alerts
