@@ -136,6 +136,16 @@ func (s *Server) route(rt Route) http.Handler {
 		start := time.Now()
 		rec := &statusRecorder{ResponseWriter: w}
 		var who requestTenant
+		defer func() {
+			// A panicking handler is answered 500 further out; its tenant
+			// still gets the request and error events.
+			if v := recover(); v != nil {
+				if who.restaurantID != "" && !s.SkipTenantRequests && !untracked(r.URL.Path) && v != http.ErrAbortHandler {
+					s.recordTenantRequest(r, rt, who, http.StatusInternalServerError, time.Since(start))
+				}
+				panic(v)
+			}
+		}()
 		err := s.serveRoute(rt, rec, r, &who)
 		if err != nil {
 			writeError(rec, r, s.Log, err)
