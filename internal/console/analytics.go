@@ -179,7 +179,13 @@ var funcs = template.FuncMap{
 	"since":    since,
 	"describe": describe,
 	"stamp":    func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05") },
-	"json":     func(b []byte) string { return string(b) },
+	// json shows an event's data, cut short: the events API has it whole.
+	"json": func(b []byte) string {
+		if r := []rune(string(b)); len(r) > 160 {
+			return string(r[:160]) + "…"
+		}
+		return string(b)
+	},
 	"pct": func(p *int) string {
 		if p == nil {
 			return ""
