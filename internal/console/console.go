@@ -75,7 +75,7 @@ func (c *Console) Handler() http.Handler {
 		mux.Handle(p.Method+" "+p.Pattern, c.serve(p))
 	}
 	mux.HandleFunc("/console/", func(w http.ResponseWriter, r *http.Request) {
-		c.render(w, r, http.StatusNotFound, "error", &view{Title: "Not found"}, notFoundPage())
+		c.render(w, r, http.StatusNotFound, "error", &view{Title: "Not found", Section: "error"}, notFoundPage())
 	})
 	mux.Handle("GET /console", http.RedirectHandler("/console/", http.StatusSeeOther))
 	// Browsers mark every request with its origin; a cross-site form post
@@ -287,7 +287,7 @@ func (c *Console) fail(w http.ResponseWriter, r *http.Request, s *session, err e
 			http.Redirect(w, r, "/console/login?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
 			return
 		}
-		c.render(w, r, http.StatusUnauthorized, "error", &view{Title: "Signed out"},
+		c.render(w, r, http.StatusUnauthorized, "error", &view{Title: "Signed out", Section: "error"},
 			apperr.Errorf(apperr.Unauthorized, "Your session has ended. Sign in again."))
 		return
 	}
@@ -314,7 +314,7 @@ func (c *Console) fail(w http.ResponseWriter, r *http.Request, s *session, err e
 		c.Log.ErrorContext(r.Context(), "console page failed", "path", r.URL.Path, "err", err)
 		err = errors.New("The server could not complete this request. The error was logged; try again in a moment.")
 	}
-	c.render(w, r, status, "error", &view{Title: title, Session: s}, err)
+	c.render(w, r, status, "error", &view{Title: title, Section: "error", Session: s}, err)
 }
 
 // view is what every page template gets.
