@@ -60,6 +60,7 @@ func routeName(rt httpapi.Route) string { return rt.Method + " " + rt.Pattern }
 func TestAuthorizationTable(t *testing.T) {
 	for _, rt := range httpapi.Routes() {
 		t.Run(routeName(rt), func(t *testing.T) {
+			t.Parallel() // each route has its own server and database
 			e := newEnv(t)
 			if rt.Roles == nil {
 				res := e.do(rt.Method, e.pathFor(rt, e.A), "", bodyFor(rt))
@@ -98,6 +99,7 @@ func TestTenantIsolation(t *testing.T) {
 			continue
 		}
 		t.Run(routeName(rt), func(t *testing.T) {
+			t.Parallel() // each route has its own server and database
 			e := newEnv(t)
 			for _, role := range tenancy.Roles {
 				if !rt.Allows(role) {
@@ -170,6 +172,7 @@ func TestReadOnlyAndSuspendedTenants(t *testing.T) {
 					continue
 				}
 				t.Run(routeName(rt), func(t *testing.T) {
+					t.Parallel() // each route has its own server and database
 					e := newEnv(t)
 					path := e.pathFor(rt, e.A)
 					ctx := tenancy.WithTenant(context.Background(), e.A.R.ID)
