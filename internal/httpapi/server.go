@@ -56,6 +56,11 @@ type Server struct {
 // Handler returns the whole HTTP handler: every route of the table, /metrics,
 // and JSON answers for unknown paths and wrong methods.
 func (s *Server) Handler() http.Handler {
+	if s.Flags == nil {
+		// A server assembled without a flag service still answers the flag
+		// routes and flag checks, from its own database and cache.
+		s.Flags = flags.New(s.DB, flags.Options{Log: s.Log})
+	}
 	mux := http.NewServeMux()
 	for _, rt := range Routes() {
 		mux.Handle(rt.Method+" "+rt.Pattern, s.route(rt))
@@ -131,6 +136,16 @@ func (s *Server) route(rt Route) http.Handler {
 		start := time.Now()
 		rec := &statusRecorder{ResponseWriter: w}
 		var who requestTenant
+		defer func() {
+			// A panicking handler is answered 500 further out; its tenant
+			// still gets the request and error events.
+			if v := recover(); v != nil {
+				if who.restaurantID != "" && !s.SkipTenantRequests && !untracked(r.URL.Path) && v != http.ErrAbortHandler {
+					s.recordTenantRequest(r, rt, who, http.StatusInternalServerError, time.Since(start))
+				}
+				panic(v)
+			}
+		}()
 		err := s.serveRoute(rt, rec, r, &who)
 		if err != nil {
 			writeError(rec, r, s.Log, err)

@@ -46,6 +46,7 @@ var PlatformTables = map[string]string{
 	"audit_log":            "outlives the tenants it mentions and records platform-wide actions",
 	"goose_db_version":     "migration bookkeeping",
 	"global_feature_flags": "platform-wide flag defaults set by super_admin; a tenant's own row overrides them",
+	"login_failures":       "a failed login's address may belong to no tenant, or to several",
 }
 
 // TableInfo describes one table's keys, as the database reports them.
