@@ -54,6 +54,7 @@ func NewRoot() *cobra.Command {
 		a.seedDemoCmd(),
 		a.createAdminCmd(),
 		a.flagsCmd(),
+		a.eventsCmd(),
 		versionCmd(),
 	)
 	return root

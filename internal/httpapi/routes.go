@@ -50,6 +50,7 @@ func Routes() []Route {
 	var all []Route
 	for _, section := range [][]Route{
 		platformRoutes(),
+		domainRoutes(),
 		flagRoutes(),
 		analyticsRoutes(),
 	} {
