@@ -17,6 +17,7 @@ import (
 	"github.com/shimizu-tech/ordersuite/internal/demo"
 	"github.com/shimizu-tech/ordersuite/internal/events"
 	"github.com/shimizu-tech/ordersuite/internal/httpapi"
+	"github.com/shimizu-tech/ordersuite/internal/jobs"
 	"github.com/shimizu-tech/ordersuite/internal/metrics"
 	"github.com/shimizu-tech/ordersuite/internal/store"
 )
@@ -61,6 +62,20 @@ func (a *app) serve(ctx context.Context, cmd *cobra.Command) error {
 		Log:     a.log,
 		Version: Version,
 	}
+	queue := jobs.New(db, jobs.Options{Log: a.log})
+	// River stops hard when its start context ends; shutdown stops it
+	// gracefully below instead.
+	if err := queue.Start(context.WithoutCancel(ctx)); err != nil {
+		return err
+	}
+	defer func() {
+		qctx, cancel := context.WithTimeout(context.Background(), a.cfg.ShutdownTimeout)
+		defer cancel()
+		if err := queue.Stop(qctx); err != nil {
+			a.log.Warn("job queue did not stop cleanly", "err", err)
+		}
+	}()
+
 	ln, err := net.Listen("tcp", a.cfg.ListenAddr)
 	if err != nil {
 		return err

@@ -25,6 +25,15 @@ var PlatformTables = map[string]string{
 	"revoked_tokens":   "token ids are global; tokens of super_admins have no tenant",
 	"audit_log":        "outlives the tenants it mentions and records platform-wide actions",
 	"goose_db_version": "migration bookkeeping",
+	"jobs":             "a background job may concern no tenant or several, and its record outlives the tenant it concerned",
+	"api_keys":         "keys authenticate other installations to the platform, not to a tenant",
+	// River's own queue tables (created by rivermigrate at the migrate step).
+	"river_client":       "job queue bookkeeping",
+	"river_client_queue": "job queue bookkeeping",
+	"river_job":          "job queue bookkeeping",
+	"river_leader":       "job queue bookkeeping",
+	"river_migration":    "job queue bookkeeping",
+	"river_queue":        "job queue bookkeeping",
 }
 
 // TableInfo describes one table's keys, as the database reports them.
