@@ -18,7 +18,9 @@ import (
 
 	"github.com/shimizu-tech/ordersuite/internal/apperr"
 	"github.com/shimizu-tech/ordersuite/internal/auth"
+	"github.com/shimizu-tech/ordersuite/internal/backup"
 	"github.com/shimizu-tech/ordersuite/internal/events"
+	"github.com/shimizu-tech/ordersuite/internal/jobs"
 	"github.com/shimizu-tech/ordersuite/internal/metrics"
 	"github.com/shimizu-tech/ordersuite/internal/store"
 	"github.com/shimizu-tech/ordersuite/internal/tenancy"
@@ -35,6 +37,10 @@ type Server struct {
 	Metrics *metrics.Metrics
 	Log     *slog.Logger
 	Version string
+
+	Backups      *backup.Service               // disaster recovery
+	Jobs         *jobs.Queue                   // background jobs
+	Environments map[string]backup.Environment // tenant migration targets
 }
 
 // Handler returns the whole HTTP handler: every route of the table, /metrics,
@@ -139,6 +145,9 @@ func (s *Server) serveRoute(rt Route, w http.ResponseWriter, r *http.Request) er
 		return err
 	}
 	p.IP = clientIP(r)
+	if auth.IsAPIKey(p) && !rt.APIKey {
+		return apperr.Errorf(apperr.Forbidden, "API keys may not call %s %s", rt.Method, rt.Pattern)
+	}
 	ctx := tenancy.WithPrincipal(r.Context(), p)
 	if !rt.Allows(p.Role) {
 		return apperr.Errorf(apperr.Forbidden, "role %s may not %s %s", p.Role, rt.Method, rt.Pattern)

@@ -56,12 +56,50 @@ type Run struct {
 	Payload      json.RawMessage
 	Attempt      int
 	q            *Queue
+
+	mu      sync.Mutex
+	pending *progressUpdate
+	wake    chan struct{}
 }
 
-// Progress records how far the job is (0–100) and what it is doing.
-func (r *Run) Progress(ctx context.Context, percent int, message string) {
-	if err := r.q.db.UpdateJob(ctx, r.JobID, r.Kind, r.RestaurantID, string(Running), percent, message, nil); err != nil {
-		r.q.log.WarnContext(ctx, "job progress not recorded", "job_id", r.JobID, "err", err)
+type progressUpdate struct {
+	percent int
+	message string
+}
+
+// Progress records how far the job is (0–100) and what it is doing. The
+// write happens in the background, latest value first: a job may hold the
+// database's write lock (an import's transaction on SQLite), and reporting
+// must neither wait for it nor deadlock on it.
+func (r *Run) Progress(_ context.Context, percent int, message string) {
+	r.mu.Lock()
+	r.pending = &progressUpdate{percent, message}
+	r.mu.Unlock()
+	select {
+	case r.wake <- struct{}{}:
+	default:
+	}
+}
+
+// reportProgress writes progress updates until stop closes, then returns
+// once any write in flight is done.
+func (r *Run) reportProgress(ctx context.Context, stop <-chan struct{}) {
+	for {
+		select {
+		case <-stop:
+			return
+		case <-r.wake:
+		}
+		r.mu.Lock()
+		u := r.pending
+		r.pending = nil
+		r.mu.Unlock()
+		if u == nil {
+			continue
+		}
+		if err := r.q.db.UpdateJob(ctx, r.JobID, r.Kind, r.RestaurantID, string(Running), u.percent, u.message, nil); err != nil {
+			r.q.log.WarnContext(ctx, "job progress not recorded", "job_id", r.JobID, "err", err)
+		}
 	}
 }
 
@@ -176,7 +214,7 @@ func (q *Queue) work(ctx context.Context, kind string, args task, attempt, maxAt
 	if args.JobID == "" { // periodic jobs get their record when they start
 		args.JobID = store.NewID()
 	}
-	run := &Run{JobID: args.JobID, Kind: kind, RestaurantID: args.Tenant, Payload: args.Payload, Attempt: attempt, q: q}
+	run := &Run{JobID: args.JobID, Kind: kind, RestaurantID: args.Tenant, Payload: args.Payload, Attempt: attempt, q: q, wake: make(chan struct{}, 1)}
 	if h == nil {
 		err := fmt.Errorf("no handler for job kind %q", kind)
 		_ = q.db.UpdateJob(ctx, run.JobID, kind, run.RestaurantID, string(Failed), 0, err.Error(), nil)
@@ -185,7 +223,11 @@ func (q *Queue) work(ctx context.Context, kind string, args task, attempt, maxAt
 	if err := q.db.UpdateJob(ctx, run.JobID, kind, run.RestaurantID, string(Running), 0, "started", nil); err != nil {
 		return err
 	}
+	stop, reported := make(chan struct{}), make(chan struct{})
+	go func() { defer close(reported); run.reportProgress(context.WithoutCancel(ctx), stop) }()
 	result, err := safeCall(ctx, h, run)
+	close(stop)
+	<-reported // no progress write may land after the outcome
 	// The job's own context may be cancelled (shutdown); its outcome must
 	// still be recorded.
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)

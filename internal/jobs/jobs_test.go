@@ -56,9 +56,14 @@ func TestJobLifecycle(t *testing.T) {
 			return nil, err
 		}
 		run.Progress(ctx, 40, "halfway there")
-		j, err := db.Job(ctx, run.JobID)
-		if err != nil {
-			return nil, err
+		// Progress is written in the background; it shows up while the job runs.
+		var j jobs.Job
+		for i := 0; i < 100 && j.Progress != 40; i++ {
+			time.Sleep(20 * time.Millisecond)
+			var err error
+			if j, err = db.Job(ctx, run.JobID); err != nil {
+				return nil, err
+			}
 		}
 		seenProgress <- j
 		return map[string]int{"doubled": in.N * 2}, nil
