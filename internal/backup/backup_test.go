@@ -230,7 +230,13 @@ func TestRestoreReplacesExistingTenant(t *testing.T) {
 	if stats.RestaurantID != src.ID {
 		t.Fatalf("restored into %s", stats.RestaurantID)
 	}
-	if got := dump(t, s.DB, src.ID); !reflect.DeepEqual(got, want) {
+	got := dump(t, s.DB, src.ID)
+	if got["restaurants"][0]["tokens_valid_after"] == nil {
+		t.Error("a restore did not revoke the tokens issued before it")
+	}
+	delete(got["restaurants"][0], "tokens_valid_after")
+	delete(want["restaurants"][0], "tokens_valid_after")
+	if !reflect.DeepEqual(got, want) {
 		t.Errorf("after restore the tenant differs from its backup")
 	}
 	// Restore from the newest valid backup skips a corrupt newer one.
@@ -315,5 +321,29 @@ func TestEncryptedBackups(t *testing.T) {
 	}
 	if _, err := backup.NewCipher("not a key"); err == nil {
 		t.Error("malformed key accepted")
+	}
+}
+
+func TestDrill(t *testing.T) {
+	s := newService(t)
+	ctx := context.Background()
+	r := seedTenant(t, s.DB, "Drill Hall", 120)
+	n := countRestaurants(t, s.DB)
+	rep, err := s.Drill(ctx, r.ID, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rep.OK() || rep.RPOSeconds != -1 || rep.RTOSeconds <= 0 || rep.Rows["tenant_events"] != 120 {
+		t.Fatalf("first drill: %+v", rep)
+	}
+	if countRestaurants(t, s.DB) != n {
+		t.Error("the scratch tenant was left behind")
+	}
+	rep2, err := s.Drill(ctx, r.ID, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep2.NewestBackup != rep.BackupID || rep2.RPOSeconds < 0 {
+		t.Errorf("second drill did not report the first backup's age: %+v", rep2)
 	}
 }

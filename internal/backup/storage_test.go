@@ -35,9 +35,11 @@ func newFakeS3(t testing.TB, prefix string) *backup.S3 {
 // TestStorageBehaviour runs one behaviour suite on every kind of destination.
 func TestStorageBehaviour(t *testing.T) {
 	kinds := map[string]func(t *testing.T) backup.Storage{
-		"dir":    func(t *testing.T) backup.Storage { return backup.Dir{Path: t.TempDir()} },
-		"s3":     func(t *testing.T) backup.Storage { return newFakeS3(t, "ordersuite/backups") },
-		"mirror": func(t *testing.T) backup.Storage { return backup.Mirror{backup.Dir{Path: t.TempDir()}, newFakeS3(t, "")} },
+		"dir": func(t *testing.T) backup.Storage { return backup.Dir{Path: t.TempDir()} },
+		"s3":  func(t *testing.T) backup.Storage { return newFakeS3(t, "ordersuite/backups") },
+		"mirror": func(t *testing.T) backup.Storage {
+			return backup.Mirror{backup.Dir{Path: t.TempDir()}, newFakeS3(t, "")}
+		},
 	}
 	for kind, mk := range kinds {
 		t.Run(kind, func(t *testing.T) {

@@ -55,6 +55,11 @@ func NewRoot() *cobra.Command {
 		a.seedDemoCmd(),
 		a.createAdminCmd(),
 		versionCmd(),
+		a.backupCmd(),
+		a.restoreCmd(),
+		a.emergencyCmd(),
+		a.drillCmd(),
+		a.apiKeyCmd(),
 	)
 	return root
 }

@@ -54,15 +54,20 @@ func (a *app) serve(ctx context.Context, cmd *cobra.Command) error {
 		return err
 	}
 
-	srv := &httpapi.Server{
-		DB:      db,
-		Auth:    &auth.Service{DB: db, Secret: secret},
-		Events:  events.StoreSink{DB: db, Log: a.log},
-		Metrics: metrics.New(),
-		Log:     a.log,
-		Version: Version,
+	backups, err := a.backupService(db)
+	if err != nil {
+		return err
 	}
-	queue := jobs.New(db, jobs.Options{Log: a.log})
+	environments, err := a.environments()
+	if err != nil {
+		return err
+	}
+	var periodic []jobs.Periodic
+	if a.cfg.BackupSchedule {
+		periodic = a.schedule().Periodic()
+	}
+	queue := jobs.New(db, jobs.Options{Log: a.log, Periodic: periodic})
+	backups.RegisterJobs(queue, environments)
 	// River stops hard when its start context ends; shutdown stops it
 	// gracefully below instead.
 	if err := queue.Start(context.WithoutCancel(ctx)); err != nil {
@@ -76,6 +81,18 @@ func (a *app) serve(ctx context.Context, cmd *cobra.Command) error {
 		}
 	}()
 
+	srv := &httpapi.Server{
+		DB:      db,
+		Auth:    &auth.Service{DB: db, Secret: secret},
+		Events:  events.StoreSink{DB: db, Log: a.log},
+		Metrics: metrics.New(),
+		Log:     a.log,
+		Version: Version,
+
+		Backups:      backups,
+		Jobs:         queue,
+		Environments: environments,
+	}
 	ln, err := net.Listen("tcp", a.cfg.ListenAddr)
 	if err != nil {
 		return err

@@ -186,6 +186,12 @@ func TestBackupAPIFlow(t *testing.T) {
 	if j := e.waitJob(op, res.json(t)["job_id"].(string)); j["status"] != "complete" || j["result"].(map[string]any)["backup_id"] != backupID {
 		t.Fatalf("restore job: %v", j)
 	}
+	if r, _ := e.db.Restaurant(context.Background(), e.A.R.ID); r.Status != tenancy.ReadOnly {
+		t.Errorf("the restore changed the status to %s; the operator reactivates after checking", r.Status)
+	}
+	if r := e.do("GET", "/api/v1/me", admin, nil); r.Status != http.StatusUnauthorized {
+		t.Errorf("a token issued before the restore still works: %d", r.Status)
+	}
 
 	// Import the backup as a new restaurant by its id.
 	res = e.do("POST", "/admin/tenant_backup/import_tenant", op, map[string]any{"backup_id": backupID, "new_restaurant_name": "Alpha Restored"})

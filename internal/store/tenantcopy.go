@@ -407,6 +407,7 @@ func (db *DB) ImportTenant(ctx context.Context, spec ImportSpec, src RowSource) 
 	}
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
 		var exists int
+		var keepStatus string
 		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM restaurants WHERE id = $1`, spec.TargetID).Scan(&exists); err != nil {
 			return fmt.Errorf("store: import: %w", err)
 		}
@@ -416,6 +417,9 @@ func (db *DB) ImportTenant(ctx context.Context, spec ImportSpec, src RowSource) 
 		case !spec.Replace && exists != 0:
 			return apperr.Errorf(apperr.Conflict, "restaurant %s already exists", spec.TargetID)
 		case spec.Replace:
+			if err := tx.QueryRowContext(ctx, `SELECT status FROM restaurants WHERE id = $1`, spec.TargetID).Scan(&keepStatus); err != nil {
+				return fmt.Errorf("store: import: %w", err)
+			}
 			if _, err := tx.ExecContext(ctx, `DELETE FROM restaurants WHERE id = $1`, spec.TargetID); err != nil {
 				return fmt.Errorf("store: import: clear restaurant: %w", err)
 			}
@@ -432,6 +436,17 @@ func (db *DB) ImportTenant(ctx context.Context, spec ImportSpec, src RowSource) 
 		}
 		if stats.Rows["restaurants"] != 1 {
 			return apperr.Errorf(apperr.Invalid, "the archive must hold exactly one restaurant row, not %d", stats.Rows["restaurants"])
+		}
+		if spec.Replace {
+			// A restore keeps the tenant's current status (an operator who set
+			// it read-only reactivates it after checking the result) and
+			// revokes every token issued before it: sessions may refer to
+			// state that no longer exists, and a token revoked after the
+			// backup was taken must not come back to life.
+			if _, err := tx.ExecContext(ctx, `UPDATE restaurants SET status = $1, tokens_valid_after = $2 WHERE id = $3`,
+				keepStatus, db.Now(), spec.TargetID); err != nil {
+				return fmt.Errorf("store: import: %w", err)
+			}
 		}
 		actx := tenancy.WithTenant(ctx, spec.TargetID)
 		action := "import"
