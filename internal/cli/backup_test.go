@@ -16,7 +16,7 @@ import (
 
 // run executes the command line in-process against the test's database and
 // backup directory.
-func run(t *testing.T, dbURL, backupDir string, args ...string) (string, int) {
+func runCLI(t *testing.T, dbURL, backupDir string, args ...string) (string, int) {
 	t.Helper()
 	var out, errOut bytes.Buffer
 	full := append([]string{"--database-url", dbURL, "--backup-dir", backupDir, "--log-level", "error"}, args...)
@@ -44,7 +44,7 @@ func TestBackupCommands(t *testing.T) {
 	}
 	dir := filepath.Join(t.TempDir(), "backups")
 
-	out, code := run(t, dbURL, dir, "backup", "tenant", r.ID)
+	out, code := runCLI(t, dbURL, dir, "backup", "tenant", r.ID)
 	if code != 0 {
 		t.Fatalf("backup tenant: %s", out)
 	}
@@ -52,61 +52,61 @@ func TestBackupCommands(t *testing.T) {
 	if id == "" {
 		t.Fatalf("no backup id in %q", out)
 	}
-	if out, code := run(t, dbURL, dir, "backup", "list"); code != 0 || !strings.Contains(out, id) {
+	if out, code := runCLI(t, dbURL, dir, "backup", "list"); code != 0 || !strings.Contains(out, id) {
 		t.Errorf("backup list: %d %s", code, out)
 	}
-	if out, code := run(t, dbURL, dir, "backup", "validate", id); code != 0 || !strings.Contains(out, "valid") {
+	if out, code := runCLI(t, dbURL, dir, "backup", "validate", id); code != 0 || !strings.Contains(out, "valid") {
 		t.Errorf("backup validate ID: %d %s", code, out)
 	}
-	if out, code := run(t, dbURL, dir, "backup", "validate", filepath.Join("..", "backup", "testdata", "hostile", "wrong_checksum.zip")); code == 0 || !strings.Contains(out, "sha256") {
+	if out, code := runCLI(t, dbURL, dir, "backup", "validate", filepath.Join("..", "backup", "testdata", "hostile", "wrong_checksum.zip")); code == 0 || !strings.Contains(out, "sha256") {
 		t.Errorf("validating a tampered file: %d %s", code, out)
 	}
-	if out, code := run(t, dbURL, dir, "backup", "validate", "tenant_export_nope"); code == 0 {
+	if out, code := runCLI(t, dbURL, dir, "backup", "validate", "tenant_export_nope"); code == 0 {
 		t.Errorf("validating an unknown id: %s", out)
 	}
-	if out, code := run(t, dbURL, dir, "restore", "clone", r.ID, "Cloned Cafe"); code != 0 || !strings.Contains(out, "cloned") {
+	if out, code := runCLI(t, dbURL, dir, "restore", "clone", r.ID, "Cloned Cafe"); code != 0 || !strings.Contains(out, "cloned") {
 		t.Errorf("restore clone: %d %s", code, out)
 	}
-	if out, code := run(t, dbURL, dir, "restore", "from-backup", id); code != 0 {
+	if out, code := runCLI(t, dbURL, dir, "restore", "from-backup", id); code != 0 {
 		t.Errorf("restore from-backup: %d %s", code, out)
 	}
-	if out, code := run(t, dbURL, dir, "restore", "from-backup", id, r.ID); code != 0 {
+	if out, code := runCLI(t, dbURL, dir, "restore", "from-backup", id, r.ID); code != 0 {
 		t.Errorf("restore over the restaurant: %d %s", code, out)
 	}
-	if out, code := run(t, dbURL, dir, "drill", r.ID); code != 0 || !strings.Contains(out, "RTO") || !strings.Contains(out, "OK") {
+	if out, code := runCLI(t, dbURL, dir, "drill", r.ID); code != 0 || !strings.Contains(out, "RTO") || !strings.Contains(out, "OK") {
 		t.Errorf("drill: %d %s", code, out)
 	}
-	if out, code := run(t, dbURL, dir, "drill", store.NewID()); code == 0 {
+	if out, code := runCLI(t, dbURL, dir, "drill", store.NewID()); code == 0 {
 		t.Errorf("drill of an unknown restaurant: %s", out)
 	}
-	if out, code := run(t, dbURL, dir, "backup", "all"); code != 0 {
+	if out, code := runCLI(t, dbURL, dir, "backup", "all"); code != 0 {
 		t.Errorf("backup all: %d %s", code, out)
 	}
-	if out, code := run(t, dbURL, dir, "backup", "cleanup", "--keep", "1"); code != 0 || !strings.Contains(out, "deleted") {
+	if out, code := runCLI(t, dbURL, dir, "backup", "cleanup", "--keep", "1"); code != 0 || !strings.Contains(out, "deleted") {
 		t.Errorf("cleanup: %d %s", code, out)
 	}
-	if out, code := run(t, dbURL, dir, "backup", "validate"); code != 0 {
+	if out, code := runCLI(t, dbURL, dir, "backup", "validate"); code != 0 {
 		t.Errorf("validate all: %d %s", code, out)
 	}
-	out, code = run(t, dbURL, dir, "backup", "setup-rotation")
+	out, code = runCLI(t, dbURL, dir, "backup", "setup-rotation")
 	for _, want := range []string{"0 2 * * *", "0 3 * * 0", "0 4 1 * *", "backup cleanup --keep 5"} {
 		if code != 0 || !strings.Contains(out, want) {
 			t.Errorf("setup-rotation lacks %q: %s", want, out)
 		}
 	}
-	if out, code := run(t, dbURL, dir, "emergency", "read-only", r.ID); code != 0 || !strings.Contains(out, "read_only") {
+	if out, code := runCLI(t, dbURL, dir, "emergency", "read-only", r.ID); code != 0 || !strings.Contains(out, "read_only") {
 		t.Errorf("emergency read-only: %d %s", code, out)
 	}
-	if out, code := run(t, dbURL, dir, "emergency", "revoke-tokens", r.ID); code != 0 {
+	if out, code := runCLI(t, dbURL, dir, "emergency", "revoke-tokens", r.ID); code != 0 {
 		t.Errorf("revoke-tokens: %d %s", code, out)
 	}
-	if out, code := run(t, dbURL, dir, "emergency", "restore", r.ID); code != 0 || !strings.Contains(out, "restored") {
+	if out, code := runCLI(t, dbURL, dir, "emergency", "restore", r.ID); code != 0 || !strings.Contains(out, "restored") {
 		t.Errorf("emergency restore: %d %s", code, out)
 	}
-	if out, code := run(t, dbURL, dir, "api-key", "create", "staging"); code != 0 || !strings.Contains(out, "osk_") {
+	if out, code := runCLI(t, dbURL, dir, "api-key", "create", "staging"); code != 0 || !strings.Contains(out, "osk_") {
 		t.Errorf("api-key create: %d %s", code, out)
 	}
-	if out, code := run(t, dbURL, dir, "restore", "migrate", id, "nowhere"); code == 0 {
+	if out, code := runCLI(t, dbURL, dir, "restore", "migrate", id, "nowhere"); code == 0 {
 		t.Errorf("migrate to an unknown environment: %s", out)
 	}
 }

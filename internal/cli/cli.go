@@ -54,6 +54,7 @@ func NewRoot() *cobra.Command {
 		a.migrateCmd(),
 		a.seedDemoCmd(),
 		a.createAdminCmd(),
+		a.flagsCmd(),
 		versionCmd(),
 		a.backupCmd(),
 		a.restoreCmd(),

@@ -12,10 +12,12 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/shimizu-tech/ordersuite/internal/analytics"
 	"github.com/shimizu-tech/ordersuite/internal/apperr"
 	"github.com/shimizu-tech/ordersuite/internal/auth"
 	"github.com/shimizu-tech/ordersuite/internal/demo"
 	"github.com/shimizu-tech/ordersuite/internal/events"
+	"github.com/shimizu-tech/ordersuite/internal/flags"
 	"github.com/shimizu-tech/ordersuite/internal/httpapi"
 	"github.com/shimizu-tech/ordersuite/internal/jobs"
 	"github.com/shimizu-tech/ordersuite/internal/metrics"
@@ -54,6 +56,26 @@ func (a *app) serve(ctx context.Context, cmd *cobra.Command) error {
 		return err
 	}
 
+	if a.cfg.FlagsDevBypass {
+		a.log.Warn("FLAGS_DEV_BYPASS is on: every feature flag is on for super_admins; never use this in production")
+	}
+	flagService := flags.New(db, flags.Options{Log: a.log, DevBypass: a.cfg.FlagsDevBypass,
+		ReloadInterval: a.cfg.FlagsReloadInterval, FlushInterval: a.cfg.FlagsFlushInterval})
+	flagService.Start(ctx)
+	defer flagService.Close() // after the HTTP drain: writes the last evaluation counts
+
+	m := metrics.New()
+	buffer := events.NewBuffer(db, m, a.log, events.BufferOptions{
+		Capacity: a.cfg.EventBufferSize, BatchSize: a.cfg.EventBatchSize, FlushInterval: a.cfg.EventFlushInterval})
+	buffer.Start()
+	// Whatever happens below, queued events reach the database before exit.
+	defer func() {
+		fctx, cancel := context.WithTimeout(context.Background(), a.cfg.ShutdownTimeout)
+		defer cancel()
+		if err := buffer.Close(fctx); err != nil {
+			a.log.Error("tenant events not all flushed before exit", "err", err)
+		}
+	}()
 	backups, err := a.backupService(db)
 	if err != nil {
 		return err
@@ -82,17 +104,26 @@ func (a *app) serve(ctx context.Context, cmd *cobra.Command) error {
 	}()
 
 	srv := &httpapi.Server{
-		DB:      db,
-		Auth:    &auth.Service{DB: db, Secret: secret},
-		Events:  events.StoreSink{DB: db, Log: a.log},
-		Metrics: metrics.New(),
-		Log:     a.log,
-		Version: Version,
+		DB:        db,
+		Auth:      &auth.Service{DB: db, Secret: secret},
+		Events:    events.Counting{Next: buffer, Metrics: m},
+		Metrics:   m,
+		Log:       a.log,
+		Version:   Version,
+		Flags:     flagService,
+		Analytics: &analytics.Service{DB: db, Started: time.Now()},
 
 		Backups:      backups,
 		Jobs:         queue,
 		Environments: environments,
 	}
+	if a.cfg.LoginBurstThreshold > 0 {
+		srv.LoginBursts = &analytics.LoginBursts{Threshold: a.cfg.LoginBurstThreshold, Window: a.cfg.LoginBurstWindow}
+	}
+	retention := &analytics.Retention{DB: db, Metrics: m, Log: a.log, MaxAge: a.cfg.EventRetention}
+	pruneCtx, stopPruning := context.WithCancel(ctx)
+	defer stopPruning()
+	go retention.Run(pruneCtx, a.cfg.EventPruneInterval)
 	ln, err := net.Listen("tcp", a.cfg.ListenAddr)
 	if err != nil {
 		return err

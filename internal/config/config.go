@@ -47,6 +47,18 @@ type Config struct {
 	BackupValidateCron      string
 	BackupKeep              int
 	MigrateEnvironments     string
+	// FlagsDevBypass turns every flag on for a super_admin (the seed's
+	// development-mode bypass). Never set it in production.
+	FlagsDevBypass      bool
+	FlagsReloadInterval time.Duration
+	FlagsFlushInterval  time.Duration
+	EventBufferSize     int
+	EventBatchSize      int
+	EventFlushInterval  time.Duration
+	EventRetention      time.Duration
+	EventPruneInterval  time.Duration
+	LoginBurstThreshold int
+	LoginBurstWindow    time.Duration
 }
 
 // Register declares the shared flags on fs and returns the Config they fill.
@@ -79,6 +91,16 @@ func Register(fs *pflag.FlagSet) *Config {
 	fs.StringVar(&c.BackupValidateCron, "backup-validate-cron", "0 4 1 * *", "when to validate every stored backup (cron, UTC)")
 	fs.IntVar(&c.BackupKeep, "backup-keep", 5, "backups kept per tenant by the cleanup")
 	fs.StringVar(&c.MigrateEnvironments, "migrate-environments", "", "target environments for tenant migration: name=https://base-url,… (keys from MIGRATE_API_KEY_<NAME>)")
+	fs.BoolVar(&c.FlagsDevBypass, "flags-dev-bypass", false, "development only: every feature flag is on for a super_admin")
+	fs.DurationVar(&c.FlagsReloadInterval, "flags-reload-interval", 30*time.Second, "how often serve re-reads all feature flags (a safety net under change notifications)")
+	fs.DurationVar(&c.FlagsFlushInterval, "flags-flush-interval", time.Minute, "how often serve writes feature flag evaluation counts")
+	fs.IntVar(&c.EventBufferSize, "event-buffer-size", 10000, "tenant events held in memory before new ones are dropped (and counted)")
+	fs.IntVar(&c.EventBatchSize, "event-batch-size", 500, "most tenant events written by one statement")
+	fs.DurationVar(&c.EventFlushInterval, "event-flush-interval", 200*time.Millisecond, "how long the event writer waits for a batch to fill")
+	fs.DurationVar(&c.EventRetention, "event-retention", 90*24*time.Hour, "age after which tenant events are pruned (rollups keep the usage figures; at least 48h)")
+	fs.DurationVar(&c.EventPruneInterval, "event-prune-interval", time.Hour, "how often serve prunes expired tenant events")
+	fs.IntVar(&c.LoginBurstThreshold, "login-burst-threshold", 5, "failed logins for one e-mail within --login-burst-window that raise a security_alert (0 disables)")
+	fs.DurationVar(&c.LoginBurstWindow, "login-burst-window", 5*time.Minute, "window for --login-burst-threshold")
 	return c
 }
 

@@ -12,8 +12,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/shimizu-tech/ordersuite/internal/analytics"
 	"github.com/shimizu-tech/ordersuite/internal/auth"
 	"github.com/shimizu-tech/ordersuite/internal/events"
+	"github.com/shimizu-tech/ordersuite/internal/flags"
 	"github.com/shimizu-tech/ordersuite/internal/httpapi"
 	"github.com/shimizu-tech/ordersuite/internal/metrics"
 	"github.com/shimizu-tech/ordersuite/internal/store"
@@ -56,6 +58,8 @@ func newEnv(t testing.TB) *env {
 	for _, hook := range envHooks {
 		hook(e, srv)
 	}
+	srv.Flags = flags.New(db, flags.Options{Log: log})
+	srv.Analytics = &analytics.Service{DB: db}
 	e.srv = httptest.NewServer(srv.Handler())
 	t.Cleanup(e.srv.Close)
 	e.A = e.newTenant("Alpha Sushi", "AS")
@@ -129,6 +133,16 @@ func (r response) json(t testing.TB) map[string]any {
 		t.Fatalf("response is not a JSON object: %v\n%s", err, r.Body)
 	}
 	return m
+}
+
+// decode reads a response body as T.
+func decode[T any](t testing.TB, r response) T {
+	t.Helper()
+	var v T
+	if err := json.Unmarshal(r.Body, &v); err != nil {
+		t.Fatalf("decode %s: %v", r.Body, err)
+	}
+	return v
 }
 
 // do sends a request. body may be nil, a string (sent as is) or a value

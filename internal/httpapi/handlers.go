@@ -61,6 +61,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 	if auth.IsBadCredentials(err) {
 		s.Metrics.LoginFailures.Inc()
 		s.Log.WarnContext(r.Context(), "failed login", "ip", clientIP(r))
+		s.failedLogin(r, req.Email, req.RestaurantID)
 	}
 	if err != nil {
 		return err

@@ -36,6 +36,9 @@ const (
 	TenantScoped
 	// TenantInPath routes name the restaurant as {id} in the path.
 	TenantInPath
+	// TenantOptional routes are TenantScoped, except that a super_admin who
+	// names no tenant acts on the platform alone (e.g. global flag defaults).
+	TenantOptional
 )
 
 var (
@@ -51,6 +54,8 @@ func Routes() []Route {
 	for _, section := range [][]Route{
 		platformRoutes(),
 		backupRoutes(),
+		flagRoutes(),
+		analyticsRoutes(),
 	} {
 		all = append(all, section...)
 	}

@@ -222,4 +222,3 @@ func TestEveryRouteAnswersJSONErrors(t *testing.T) {
 		t.Errorf("unknown path: %d %s", res.Status, res.Body)
 	}
 }
-

@@ -16,10 +16,12 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/shimizu-tech/ordersuite/internal/analytics"
 	"github.com/shimizu-tech/ordersuite/internal/apperr"
 	"github.com/shimizu-tech/ordersuite/internal/auth"
 	"github.com/shimizu-tech/ordersuite/internal/backup"
 	"github.com/shimizu-tech/ordersuite/internal/events"
+	"github.com/shimizu-tech/ordersuite/internal/flags"
 	"github.com/shimizu-tech/ordersuite/internal/jobs"
 	"github.com/shimizu-tech/ordersuite/internal/metrics"
 	"github.com/shimizu-tech/ordersuite/internal/store"
@@ -37,6 +39,13 @@ type Server struct {
 	Metrics *metrics.Metrics
 	Log     *slog.Logger
 	Version string
+	Flags   *flags.Service
+
+	Analytics   *analytics.Service
+	LoginBursts *analytics.LoginBursts // nil: no failed-login burst alerts
+	// SkipTenantRequests serves without the per-tenant request events and
+	// series (the middleware's benchmark baseline).
+	SkipTenantRequests bool
 
 	Backups      *backup.Service               // disaster recovery
 	Jobs         *jobs.Queue                   // background jobs
@@ -47,21 +56,29 @@ type Server struct {
 // and JSON answers for unknown paths and wrong methods.
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
-	methods := map[string][]string{}
 	for _, rt := range Routes() {
 		mux.Handle(rt.Method+" "+rt.Pattern, s.route(rt))
-		methods[rt.Pattern] = append(methods[rt.Pattern], rt.Method)
 	}
-	for pattern, allowed := range methods {
-		allow := strings.Join(allowed, ", ")
-		mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+	mux.Handle("GET /metrics", promhttp.HandlerFor(s.Metrics.Registry, promhttp.HandlerOpts{}))
+	// Whatever no route takes lands here: a path some route answers with
+	// another method gets 405 and Allow (asked of the mux itself, because a
+	// literal path like /x/enable and a wildcard /x/{id} may share a prefix
+	// with different methods), anything else 404 — both in JSON.
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		var allowed []string
+		for _, m := range []string{"GET", "POST", "PUT", "PATCH", "DELETE"} {
+			probe := &http.Request{Method: m, URL: r.URL, Host: r.Host, Header: http.Header{}}
+			if _, pattern := mux.Handler(probe); pattern != "/" && pattern != "" {
+				allowed = append(allowed, m)
+			}
+		}
+		if len(allowed) > 0 {
+			allow := strings.Join(allowed, ", ")
 			w.Header().Set("Allow", allow)
 			writeJSON(w, http.StatusMethodNotAllowed, errorBody{Error: errorDetail{
 				Code: "method_not_allowed", Message: fmt.Sprintf("%s is not allowed here; use %s", r.Method, allow)}})
-		})
-	}
-	mux.Handle("GET /metrics", promhttp.HandlerFor(s.Metrics.Registry, promhttp.HandlerOpts{}))
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+			return
+		}
 		writeError(w, r, s.Log, apperr.Errorf(apperr.NotFound, "no such endpoint: %s %s", r.Method, r.URL.Path))
 	})
 	return s.recoverPanics(mux)
@@ -112,7 +129,8 @@ func (s *Server) route(rt Route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		rec := &statusRecorder{ResponseWriter: w}
-		err := s.serveRoute(rt, rec, r)
+		var who requestTenant
+		err := s.serveRoute(rt, rec, r, &who)
 		if err != nil {
 			writeError(rec, r, s.Log, err)
 		}
@@ -123,6 +141,9 @@ func (s *Server) route(rt Route) http.Handler {
 		}
 		s.Metrics.HTTPRequests.WithLabelValues(rt.Pattern, rt.Method, strconv.Itoa(status)).Inc()
 		s.Metrics.HTTPDuration.WithLabelValues(rt.Pattern, rt.Method).Observe(elapsed.Seconds())
+		if who.restaurantID != "" && !s.SkipTenantRequests && !untracked(r.URL.Path) {
+			s.recordTenantRequest(r, rt, who, status, elapsed)
+		}
 		level := slog.LevelInfo
 		if status >= 500 {
 			level = slog.LevelError
@@ -132,7 +153,13 @@ func (s *Server) route(rt Route) http.Handler {
 	})
 }
 
-func (s *Server) serveRoute(rt Route, w http.ResponseWriter, r *http.Request) error {
+// requestTenant is who made a request: known once the token is checked
+// (pinned users) or the tenant resolved (super_admin).
+type requestTenant struct {
+	restaurantID, userID string
+}
+
+func (s *Server) serveRoute(rt Route, w http.ResponseWriter, r *http.Request, who *requestTenant) error {
 	if rt.Roles == nil {
 		return rt.Handler(s, w, r)
 	}
@@ -145,6 +172,7 @@ func (s *Server) serveRoute(rt Route, w http.ResponseWriter, r *http.Request) er
 		return err
 	}
 	p.IP = clientIP(r)
+	who.restaurantID, who.userID = p.RestaurantID, p.UserID
 	if auth.IsAPIKey(p) && !rt.APIKey {
 		return apperr.Errorf(apperr.Forbidden, "API keys may not call %s %s", rt.Method, rt.Pattern)
 	}
@@ -155,6 +183,9 @@ func (s *Server) serveRoute(rt Route, w http.ResponseWriter, r *http.Request) er
 	ctx, err = s.resolveTenant(ctx, rt, r, p)
 	if err != nil {
 		return err
+	}
+	if rid, ok := tenancy.Tenant(ctx); ok {
+		who.restaurantID = rid
 	}
 	return rt.Handler(s, w, r.WithContext(ctx))
 }
@@ -187,9 +218,12 @@ func (s *Server) resolveTenant(ctx context.Context, rt Route, r *http.Request, p
 		if chosen != "" && chosen != rid {
 			return ctx, apperr.Errorf(apperr.NotFound, "restaurant not found")
 		}
-	case TenantScoped:
+	case TenantScoped, TenantOptional:
 		rid = p.RestaurantID
 		if p.Role == tenancy.SuperAdmin {
+			if chosen == "" && rt.Scope == TenantOptional {
+				return ctx, nil
+			}
 			if chosen == "" {
 				return ctx, apperr.InvalidField(TenantHeader, "choose a restaurant with the %s header or the restaurant_id parameter", TenantHeader)
 			}

@@ -16,6 +16,21 @@ type Metrics struct {
 	HTTPDuration        *prometheus.HistogramVec
 	CrossTenantAttempts *prometheus.CounterVec
 	LoginFailures       prometheus.Counter
+
+	// Per-tenant series; tenant is the restaurant id.
+	TenantRequests      *prometheus.CounterVec
+	TenantDuration      *prometheus.HistogramVec
+	TenantErrors        *prometheus.CounterVec
+	TenantOrders        *prometheus.CounterVec
+	TenantPaymentCents  *prometheus.CounterVec
+	TenantLogins        *prometheus.CounterVec
+	FailedLoginBursts   *prometheus.CounterVec
+	EventBufferDepth    prometheus.Gauge
+	EventBufferCapacity prometheus.Gauge
+	EventsDropped       *prometheus.CounterVec
+	EventsWritten       prometheus.Counter
+	EventBatchDuration  prometheus.Histogram
+	EventsPruned        prometheus.Counter
 }
 
 // New builds a registry with the Go runtime and process collectors.
@@ -39,7 +54,69 @@ func New() *Metrics {
 			Name: "login_failures_total",
 			Help: "Failed login attempts.",
 		}),
+		TenantRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "tenant_requests_total",
+			Help: "Requests made in a tenant, by route pattern, method and status code.",
+		}, []string{"tenant", "route", "method", "status"}),
+		TenantDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "tenant_request_duration_seconds",
+			Help:    "Time to serve a tenant's request, by route pattern and method.",
+			Buckets: prometheus.DefBuckets,
+		}, []string{"tenant", "route", "method"}),
+		TenantErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "tenant_errors_total",
+			Help: "Errors in a tenant, by type (server_error for 5xx answers).",
+		}, []string{"tenant", "error_type"}),
+		TenantOrders: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "tenant_orders_total",
+			Help: "Orders created in a tenant.",
+		}, []string{"tenant"}),
+		TenantPaymentCents: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "tenant_payment_amount_cents_total",
+			Help: "Amount of the payments recorded in a tenant, in cents, by payment method.",
+		}, []string{"tenant", "payment_method"}),
+		TenantLogins: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "tenant_logins_total",
+			Help: "Successful logins of a tenant's users.",
+		}, []string{"tenant"}),
+		FailedLoginBursts: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "tenant_failed_login_bursts_total",
+			Help: "Bursts of failed logins against one e-mail address of a tenant.",
+		}, []string{"tenant"}),
+		EventBufferDepth: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "tenant_event_buffer_depth",
+			Help: "Tenant events waiting in memory to be written.",
+		}),
+		EventBufferCapacity: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "tenant_event_buffer_capacity",
+			Help: "How many tenant events the buffer holds before it drops new ones.",
+		}),
+		EventsDropped: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "tenant_events_dropped_total",
+			Help: "Tenant events lost, by reason (buffer_full, write_failed, closed).",
+		}, []string{"reason"}),
+		EventsWritten: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "tenant_events_written_total",
+			Help: "Tenant events written to the database.",
+		}),
+		EventBatchDuration: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "tenant_event_batch_write_duration_seconds",
+			Help:    "Time to write one batch of tenant events.",
+			Buckets: prometheus.DefBuckets,
+		}),
+		EventsPruned: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "tenant_events_pruned_total",
+			Help: "Tenant events deleted by retention.",
+		}),
 	}
+	for _, reason := range []string{"buffer_full", "write_failed", "closed"} {
+		m.EventsDropped.WithLabelValues(reason)
+	}
+	m.Registry.MustRegister(
+		m.TenantRequests, m.TenantDuration, m.TenantErrors, m.TenantOrders, m.TenantPaymentCents, m.TenantLogins,
+		m.FailedLoginBursts, m.EventBufferDepth, m.EventBufferCapacity, m.EventsDropped, m.EventsWritten,
+		m.EventBatchDuration, m.EventsPruned,
+	)
 	m.Registry.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),

@@ -2,9 +2,13 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // TenantEvent is one row of the per-tenant event log.
@@ -16,56 +20,249 @@ type TenantEvent struct {
 	CreatedAt    time.Time       `json:"created_at"`
 }
 
-// InsertEvents writes a batch of events in one transaction.
+// requestFigures are the fields of an api_request event the rollups sum.
+type requestFigures struct {
+	DurationMS float64 `json:"duration_ms"`
+	Status     float64 `json:"status"`
+	UserID     string  `json:"user_id"`
+}
+
+// rollupKey identifies one hourly rollup row.
+type rollupKey struct {
+	restaurantID string
+	bucket       time.Time
+	eventType    string
+}
+
+type rollupSums struct{ count, durationMS, serverErrors int64 }
+
+type dailyUser struct{ restaurantID, day, userID string }
+
+// sqliteRowsPerInsert keeps a multi-row INSERT under SQLite's limit of
+// 32766 bound parameters.
+const sqliteRowsPerInsert = 500
+
+// InsertEvents writes a batch of events and their hourly rollups in one
+// transaction: a multi-row INSERT on SQLite, COPY on PostgreSQL.
 func (db *DB) InsertEvents(ctx context.Context, events []TenantEvent) error {
 	if len(events) == 0 {
 		return nil
 	}
-	tx, err := db.sql.BeginTx(ctx, nil)
+	now := db.Now()
+	for i := range events {
+		if events[i].ID == "" {
+			events[i].ID = NewID()
+		}
+		if events[i].CreatedAt.IsZero() {
+			events[i].CreatedAt = now
+		}
+		events[i].CreatedAt = events[i].CreatedAt.UTC().Truncate(time.Microsecond)
+	}
+	rollups, users := summarise(events)
+	var err error
+	if db.Engine == Postgres {
+		err = db.copyEvents(ctx, events, rollups, users)
+	} else {
+		err = db.inTx(ctx, func(tx *sql.Tx) error {
+			for start := 0; start < len(events); start += sqliteRowsPerInsert {
+				chunk := events[start:min(start+sqliteRowsPerInsert, len(events))]
+				q, args := multiRowInsert(SQLite, `INSERT INTO tenant_events (restaurant_id, id, event_type, event_data, created_at) VALUES `, 5, len(chunk))
+				for _, e := range chunk {
+					args = append(args, e.RestaurantID, e.ID, e.Type, string(e.Data), e.CreatedAt)
+				}
+				if _, err := tx.ExecContext(ctx, q, args...); err != nil {
+					return err
+				}
+			}
+			return writeRollups(ctx, SQLite, tx, rollups, users)
+		})
+	}
 	if err != nil {
 		return fmt.Errorf("store: insert events: %w", err)
 	}
-	defer tx.Rollback() //nolint:errcheck // no-op after commit
-	stmt, err := tx.PrepareContext(ctx, `INSERT INTO tenant_events (restaurant_id, id, event_type, event_data, created_at) VALUES ($1, $2, $3, $4, $5)`)
-	if err != nil {
-		return fmt.Errorf("store: insert events: %w", err)
-	}
-	defer stmt.Close()
+	return nil
+}
+
+func (db *DB) copyEvents(ctx context.Context, events []TenantEvent, rollups map[rollupKey]*rollupSums, users []dailyUser) error {
+	return pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
+		_, err := tx.CopyFrom(ctx, pgx.Identifier{"tenant_events"},
+			[]string{"restaurant_id", "id", "event_type", "event_data", "created_at"},
+			pgx.CopyFromSlice(len(events), func(i int) ([]any, error) {
+				e := events[i]
+				return []any{e.RestaurantID, e.ID, e.Type, string(e.Data), e.CreatedAt}, nil
+			}))
+		if err != nil {
+			return err
+		}
+		return writeRollups(ctx, Postgres, pgxExec{tx}, rollups, users)
+	})
+}
+
+// pgxExec lets writeRollups run inside a pgx transaction.
+type pgxExec struct{ tx pgx.Tx }
+
+func (p pgxExec) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	_, err := p.tx.Exec(ctx, q, args...)
+	return nil, err
+}
+
+type execer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+// summarise folds a batch into rollup increments and the day's active users.
+func summarise(events []TenantEvent) (map[rollupKey]*rollupSums, []dailyUser) {
+	rollups := map[rollupKey]*rollupSums{}
+	seen := map[dailyUser]bool{}
+	var users []dailyUser
 	for _, e := range events {
-		if e.ID == "" {
-			e.ID = NewID()
+		k := rollupKey{e.RestaurantID, e.CreatedAt.Truncate(time.Hour), e.Type}
+		s := rollups[k]
+		if s == nil {
+			s = &rollupSums{}
+			rollups[k] = s
 		}
-		if e.CreatedAt.IsZero() {
-			e.CreatedAt = db.Now()
+		s.count++
+		if e.Type != "api_request" && e.Type != "user_login" {
+			continue
 		}
-		if _, err := stmt.ExecContext(ctx, e.RestaurantID, e.ID, e.Type, string(e.Data), e.CreatedAt.UTC()); err != nil {
-			return fmt.Errorf("store: insert event: %w", err)
+		var f requestFigures
+		_ = json.Unmarshal(e.Data, &f) // a malformed payload still counts as an event
+		if e.Type == "api_request" {
+			s.durationMS += int64(f.DurationMS)
+			if f.Status >= 500 {
+				s.serverErrors++
+			}
+			continue
+		}
+		if f.UserID != "" {
+			u := dailyUser{e.RestaurantID, e.CreatedAt.Format(time.DateOnly), f.UserID}
+			if !seen[u] {
+				seen[u] = true
+				users = append(users, u)
+			}
 		}
 	}
-	return tx.Commit()
+	return rollups, users
+}
+
+func writeRollups(ctx context.Context, engine Engine, tx execer, rollups map[rollupKey]*rollupSums, users []dailyUser) error {
+	keys := make([]rollupKey, 0, len(rollups))
+	for k := range rollups {
+		keys = append(keys, k)
+	}
+	for start := 0; start < len(keys); start += sqliteRowsPerInsert / 2 {
+		chunk := keys[start:min(start+sqliteRowsPerInsert/2, len(keys))]
+		q, args := multiRowInsert(engine, `INSERT INTO tenant_event_rollups (restaurant_id, id, bucket, event_type, event_count, duration_ms_sum, server_errors) VALUES `, 7, len(chunk))
+		for _, k := range chunk {
+			s := rollups[k]
+			args = append(args, k.restaurantID, NewID(), k.bucket, k.eventType, s.count, s.durationMS, s.serverErrors)
+		}
+		q += ` ON CONFLICT (restaurant_id, bucket, event_type) DO UPDATE SET
+			event_count = tenant_event_rollups.event_count + excluded.event_count,
+			duration_ms_sum = tenant_event_rollups.duration_ms_sum + excluded.duration_ms_sum,
+			server_errors = tenant_event_rollups.server_errors + excluded.server_errors`
+		if _, err := tx.ExecContext(ctx, q, args...); err != nil {
+			return err
+		}
+	}
+	for start := 0; start < len(users); start += sqliteRowsPerInsert {
+		chunk := users[start:min(start+sqliteRowsPerInsert, len(users))]
+		q, args := multiRowInsert(engine, `INSERT INTO tenant_daily_users (restaurant_id, id, day, user_id) VALUES `, 4, len(chunk))
+		for _, u := range chunk {
+			args = append(args, u.restaurantID, NewID(), u.day, u.userID)
+		}
+		q += ` ON CONFLICT (restaurant_id, day, user_id) DO NOTHING`
+		if _, err := tx.ExecContext(ctx, q, args...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// multiRowInsert returns prefix followed by rows groups of cols placeholders.
+// SQLite gets anonymous ? placeholders: it resolves each $N by name through a
+// linear list, which makes a 2,500-parameter statement cost more to prepare
+// than to run.
+func multiRowInsert(engine Engine, prefix string, cols, rows int) (string, []any) {
+	var b strings.Builder
+	b.WriteString(prefix)
+	n := 1
+	for r := 0; r < rows; r++ {
+		if r > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteByte('(')
+		for c := 0; c < cols; c++ {
+			if c > 0 {
+				b.WriteString(", ")
+			}
+			if engine == SQLite {
+				b.WriteByte('?')
+			} else {
+				fmt.Fprintf(&b, "$%d", n)
+			}
+			n++
+		}
+		b.WriteByte(')')
+	}
+	return b.String(), make([]any, 0, cols*rows)
 }
 
 // EventsOfType lists the tenant's events of one type, newest first.
 func (db *DB) EventsOfType(ctx context.Context, eventType string, limit int) ([]TenantEvent, error) {
+	events, _, err := db.Events(ctx, EventFilter{Type: eventType}, limit, 0)
+	return events, err
+}
+
+// EventFilter narrows an events listing; zero fields do not filter. The
+// time range is [From, To).
+type EventFilter struct {
+	Type     string
+	From, To time.Time
+}
+
+// Events lists the tenant's events newest first, with the number matching.
+func (db *DB) Events(ctx context.Context, f EventFilter, limit, offset int) ([]TenantEvent, int, error) {
 	rid, err := tenant(ctx)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
-	rows, err := db.sql.QueryContext(ctx, `SELECT restaurant_id, id, event_type, event_data, created_at FROM tenant_events
-		WHERE restaurant_id = $1 AND event_type = $2 ORDER BY created_at DESC, id DESC LIMIT $3`, rid, eventType, limit)
+	where := []string{"restaurant_id = $1"}
+	args := []any{rid}
+	if f.Type != "" {
+		args = append(args, f.Type)
+		where = append(where, fmt.Sprintf("event_type = $%d", len(args)))
+	}
+	if !f.From.IsZero() {
+		args = append(args, f.From.UTC())
+		where = append(where, fmt.Sprintf("created_at >= $%d", len(args)))
+	}
+	if !f.To.IsZero() {
+		args = append(args, f.To.UTC())
+		where = append(where, fmt.Sprintf("created_at < $%d", len(args)))
+	}
+	cond := strings.Join(where, " AND ")
+	var total int
+	if err := db.sql.QueryRowContext(ctx, `SELECT COUNT(*) FROM tenant_events WHERE `+cond, args...).Scan(&total); err != nil {
+		return nil, 0, fmt.Errorf("store: count events: %w", err)
+	}
+	args = append(args, limit, offset)
+	rows, err := db.sql.QueryContext(ctx, fmt.Sprintf(`SELECT restaurant_id, id, event_type, event_data, created_at FROM tenant_events
+		WHERE %s ORDER BY created_at DESC, id DESC LIMIT $%d OFFSET $%d`, cond, len(args)-1, len(args)), args...)
 	if err != nil {
-		return nil, fmt.Errorf("store: list events: %w", err)
+		return nil, 0, fmt.Errorf("store: list events: %w", err)
 	}
 	defer rows.Close()
-	var out []TenantEvent
+	out := []TenantEvent{}
 	for rows.Next() {
 		var e TenantEvent
 		var data string
 		if err := rows.Scan(&e.RestaurantID, &e.ID, &e.Type, &data, &e.CreatedAt); err != nil {
-			return nil, fmt.Errorf("store: list events: %w", err)
+			return nil, 0, fmt.Errorf("store: list events: %w", err)
 		}
 		e.Data, e.CreatedAt = json.RawMessage(data), e.CreatedAt.UTC()
 		out = append(out, e)
 	}
-	return out, rows.Err()
+	return out, total, rows.Err()
 }

@@ -15,6 +15,10 @@ var TenantTables = []string{
 	"menu_categories",
 	"menu_items",
 	"tenant_events",
+	"feature_flags",
+	"flag_evaluations",
+	"tenant_event_rollups",
+	"tenant_daily_users",
 }
 
 // PlatformTables are the tables that belong to no single tenant, each for a
@@ -28,12 +32,13 @@ var PlatformTables = map[string]string{
 	"jobs":             "a background job may concern no tenant or several, and its record outlives the tenant it concerned",
 	"api_keys":         "keys authenticate other installations to the platform, not to a tenant",
 	// River's own queue tables (created by rivermigrate at the migrate step).
-	"river_client":       "job queue bookkeeping",
-	"river_client_queue": "job queue bookkeeping",
-	"river_job":          "job queue bookkeeping",
-	"river_leader":       "job queue bookkeeping",
-	"river_migration":    "job queue bookkeeping",
-	"river_queue":        "job queue bookkeeping",
+	"river_client":         "job queue bookkeeping",
+	"river_client_queue":   "job queue bookkeeping",
+	"river_job":            "job queue bookkeeping",
+	"river_leader":         "job queue bookkeeping",
+	"river_migration":      "job queue bookkeeping",
+	"river_queue":          "job queue bookkeeping",
+	"global_feature_flags": "platform-wide flag defaults set by super_admin; a tenant's own row overrides them",
 }
 
 // TableInfo describes one table's keys, as the database reports them.

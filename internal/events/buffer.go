@@ -1,0 +1,190 @@
+package events
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/shimizu-tech/ordersuite/internal/metrics"
+	"github.com/shimizu-tech/ordersuite/internal/store"
+)
+
+// BufferOptions size the buffered sink.
+type BufferOptions struct {
+	// Capacity is how many events wait in memory; beyond it new events are
+	// dropped (and counted), so a slow database never slows requests.
+	Capacity int
+	// BatchSize is the most events written by one statement.
+	BatchSize int
+	// FlushInterval is how long the writer waits for a batch to fill.
+	FlushInterval time.Duration
+}
+
+func (o BufferOptions) withDefaults() BufferOptions {
+	if o.Capacity <= 0 {
+		o.Capacity = 10000
+	}
+	if o.BatchSize <= 0 {
+		o.BatchSize = 500
+	}
+	if o.FlushInterval <= 0 {
+		o.FlushInterval = 200 * time.Millisecond
+	}
+	return o
+}
+
+// Buffer is the server's sink: Record never touches the database; a writer
+// goroutine flushes the queued events in batches. What cannot be queued or
+// written is counted in tenant_events_dropped_total and logged.
+type Buffer struct {
+	db   *store.DB
+	m    *metrics.Metrics
+	log  *slog.Logger
+	opt  BufferOptions
+	q    chan store.TenantEvent
+	done chan struct{}
+
+	// mu makes Close and Record agree on whether the queue is open: an
+	// event is either queued before the final drain or counted as dropped.
+	mu     sync.RWMutex
+	closed bool
+
+	lastDropLog atomic.Int64 // unix nanoseconds
+	dropsSince  atomic.Int64
+}
+
+// NewBuffer makes a buffered sink; Start it before use and Close it to
+// flush what remains.
+func NewBuffer(db *store.DB, m *metrics.Metrics, log *slog.Logger, opt BufferOptions) *Buffer {
+	opt = opt.withDefaults()
+	m.EventBufferCapacity.Set(float64(opt.Capacity))
+	return &Buffer{db: db, m: m, log: log, opt: opt,
+		q: make(chan store.TenantEvent, opt.Capacity), done: make(chan struct{})}
+}
+
+// Start runs the writer until Close.
+func (b *Buffer) Start() { go b.run() }
+
+// Record queues the event, or drops and counts it when the queue is full.
+func (b *Buffer) Record(_ context.Context, restaurantID string, t Type, data any) {
+	payload, err := json.Marshal(data)
+	if err != nil || !t.Valid() {
+		b.drop("write_failed", restaurantID, t)
+		return
+	}
+	e := store.TenantEvent{RestaurantID: restaurantID, ID: store.NewID(), Type: string(t), Data: payload, CreatedAt: b.db.Now()}
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	if b.closed {
+		b.drop("closed", restaurantID, t)
+		return
+	}
+	select {
+	case b.q <- e:
+		b.m.EventBufferDepth.Set(float64(len(b.q)))
+	default:
+		b.drop("buffer_full", restaurantID, t)
+	}
+}
+
+// drop counts a lost event and logs at most once a second, with the number
+// lost since the last line, so a flood of drops does not flood the log.
+func (b *Buffer) drop(reason, restaurantID string, t Type) {
+	b.m.EventsDropped.WithLabelValues(reason).Inc()
+	n := b.dropsSince.Add(1)
+	now := time.Now().UnixNano()
+	last := b.lastDropLog.Load()
+	if now-last < int64(time.Second) || !b.lastDropLog.CompareAndSwap(last, now) {
+		return
+	}
+	b.dropsSince.Add(-n)
+	b.log.Warn("tenant events dropped", "reason", reason, "dropped_since_last_report", n,
+		"last_restaurant_id", restaurantID, "last_type", t, "capacity", b.opt.Capacity)
+}
+
+// Close stops accepting events, writes every queued one, and waits for the
+// writer until ctx ends.
+func (b *Buffer) Close(ctx context.Context) error {
+	b.mu.Lock()
+	if !b.closed {
+		b.closed = true
+		close(b.q)
+	}
+	b.mu.Unlock()
+	select {
+	case <-b.done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (b *Buffer) run() {
+	defer close(b.done)
+	batch := make([]store.TenantEvent, 0, b.opt.BatchSize)
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	for {
+		e, ok := <-b.q
+		if !ok {
+			return
+		}
+		batch = append(batch[:0], e)
+		timer.Reset(b.opt.FlushInterval)
+	fill:
+		for len(batch) < b.opt.BatchSize {
+			select {
+			case e, ok := <-b.q:
+				if !ok {
+					break fill
+				}
+				batch = append(batch, e)
+			case <-timer.C:
+				break fill
+			}
+		}
+		timer.Stop()
+		b.write(batch)
+	}
+}
+
+// write stores one batch, retrying once; if the batch still fails (one bad
+// event, say a tenant deleted meanwhile) each event is tried alone, so one
+// row does not take the others with it. A lost event is counted, never
+// silent.
+func (b *Buffer) write(batch []store.TenantEvent) {
+	b.m.EventBufferDepth.Set(float64(len(b.q)))
+	start := time.Now()
+	var err error
+	for attempt := 0; attempt < 2; attempt++ {
+		if attempt > 0 {
+			time.Sleep(100 * time.Millisecond)
+		}
+		if err = b.insert(batch); err == nil {
+			b.m.EventsWritten.Add(float64(len(batch)))
+			b.m.EventBatchDuration.Observe(time.Since(start).Seconds())
+			return
+		}
+	}
+	lost := 0
+	for i := range batch {
+		if b.insert(batch[i:i+1]) != nil {
+			lost++
+			continue
+		}
+		b.m.EventsWritten.Inc()
+	}
+	if lost > 0 {
+		b.m.EventsDropped.WithLabelValues("write_failed").Add(float64(lost))
+		b.log.Error("tenant events lost: write failed", "events", lost, "err", err)
+	}
+}
+
+func (b *Buffer) insert(batch []store.TenantEvent) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	return b.db.InsertEvents(ctx, batch)
+}

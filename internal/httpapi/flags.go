@@ -1,0 +1,419 @@
+package httpapi
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/shimizu-tech/ordersuite/internal/apperr"
+	"github.com/shimizu-tech/ordersuite/internal/flags"
+	"github.com/shimizu-tech/ordersuite/internal/store"
+	"github.com/shimizu-tech/ordersuite/internal/tenancy"
+)
+
+// flagRoutes are the feature flags: the admin API on the Rails paths, an
+// evaluation endpoint, and the OpenFeature Remote Evaluation Protocol.
+func flagRoutes() []Route {
+	return []Route{
+		{Method: "GET", Pattern: "/admin/feature_flags", Handler: (*Server).listFlags, Roles: admins, Scope: TenantOptional},
+		{Method: "POST", Pattern: "/admin/feature_flags", Handler: (*Server).createFlag, Roles: superAdmins, Scope: TenantOptional},
+		{Method: "GET", Pattern: "/admin/feature_flags/stale", Handler: (*Server).staleFlags, Roles: admins, Scope: TenantScoped},
+		{Method: "GET", Pattern: "/admin/feature_flags/{id}", Handler: (*Server).getFlag, Roles: admins, Scope: TenantOptional},
+		{Method: "PATCH", Pattern: "/admin/feature_flags/{id}", Handler: (*Server).updateFlag, Roles: superAdmins, Scope: TenantOptional},
+		{Method: "DELETE", Pattern: "/admin/feature_flags/{id}", Handler: (*Server).deleteFlag, Roles: superAdmins, Scope: TenantOptional},
+		{Method: "POST", Pattern: "/admin/feature_flags/enable_for_tenant", Handler: (*Server).enableForTenant, Roles: superAdmins, Scope: TenantScoped},
+		{Method: "POST", Pattern: "/admin/feature_flags/disable_for_tenant", Handler: (*Server).disableForTenant, Roles: superAdmins, Scope: TenantScoped},
+		{Method: "POST", Pattern: "/admin/feature_flags/enable_globally", Handler: (*Server).enableGlobally, Roles: superAdmins, Scope: NoTenant},
+		{Method: "POST", Pattern: "/admin/feature_flags/disable_globally", Handler: (*Server).disableGlobally, Roles: superAdmins, Scope: NoTenant},
+
+		{Method: "GET", Pattern: "/api/v1/feature_flags/evaluate", Handler: (*Server).evaluateFlags, Roles: anyRole, Scope: TenantScoped},
+
+		// Evaluations change nothing; POST is the protocol's choice, so they
+		// also answer on a read-only tenant.
+		{Method: "POST", Pattern: "/ofrep/v1/evaluate/flags/{key}", Handler: (*Server).ofrepSingle, Roles: anyRole, Scope: TenantScoped, Always: true},
+		{Method: "POST", Pattern: "/ofrep/v1/evaluate/flags", Handler: (*Server).ofrepBulk, Roles: anyRole, Scope: TenantScoped, Always: true},
+	}
+}
+
+func (s *Server) listFlags(w http.ResponseWriter, r *http.Request) error {
+	l, err := s.Flags.List(r.Context())
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, l)
+	return nil
+}
+
+// flagChangeRequest is the body of PATCH (and, with key and global, POST).
+type flagChangeRequest struct {
+	Description   *string              `json:"description"`
+	Enabled       *bool                `json:"enabled"`
+	Percentage    json.RawMessage      `json:"percentage"`
+	Configuration json.RawMessage      `json:"configuration"`
+	Variants      *[]store.FlagVariant `json:"variants"`
+}
+
+// flagCreateRequest repeats the fields of flagChangeRequest rather than
+// embedding it, so a type error names the field as the client sent it.
+type flagCreateRequest struct {
+	Key           string               `json:"key"`
+	Global        bool                 `json:"global"`
+	Description   *string              `json:"description"`
+	Enabled       *bool                `json:"enabled"`
+	Percentage    json.RawMessage      `json:"percentage"`
+	Configuration json.RawMessage      `json:"configuration"`
+	Variants      *[]store.FlagVariant `json:"variants"`
+}
+
+// change turns the request into a flags.Change: an absent percentage keeps,
+// null clears, a number sets; a null configuration resets to {}.
+func (req flagChangeRequest) change() (flags.Change, error) {
+	c := flags.Change{Description: req.Description, Enabled: req.Enabled, Variants: req.Variants}
+	if req.Percentage != nil {
+		if string(req.Percentage) == "null" {
+			c.ClearPercentage = true
+		} else {
+			p, err := parsePercentage(req.Percentage)
+			if err != nil {
+				return c, err
+			}
+			c.Percentage = &p
+		}
+	}
+	if req.Configuration != nil {
+		c.Configuration = req.Configuration
+		if string(req.Configuration) == "null" {
+			c.Configuration = json.RawMessage(`{}`)
+		}
+	}
+	return c, nil
+}
+
+func parsePercentage(raw json.RawMessage) (int, error) {
+	var p int
+	if err := json.Unmarshal(raw, &p); err != nil || p < 0 || p > 100 {
+		return 0, apperr.InvalidField("percentage", "must be an integer from 0 to 100, or null")
+	}
+	return p, nil
+}
+
+func (s *Server) createFlag(w http.ResponseWriter, r *http.Request) error {
+	var req flagCreateRequest
+	if err := decodeJSON(w, r, &req); err != nil {
+		return err
+	}
+	if _, ok := tenancy.Tenant(r.Context()); !ok && !req.Global {
+		return apperr.InvalidField("global", `choose a restaurant with the %s header, or set "global": true for a platform default`, TenantHeader)
+	}
+	c, err := flagChangeRequest{Description: req.Description, Enabled: req.Enabled, Percentage: req.Percentage,
+		Configuration: req.Configuration, Variants: req.Variants}.change()
+	if err != nil {
+		return err
+	}
+	f, err := s.Flags.Create(r.Context(), req.Key, req.Global, c)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, map[string]any{"feature_flag": f})
+	return nil
+}
+
+func (s *Server) getFlag(w http.ResponseWriter, r *http.Request) error {
+	f, err := s.Flags.Get(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"feature_flag": f})
+	return nil
+}
+
+func (s *Server) updateFlag(w http.ResponseWriter, r *http.Request) error {
+	var req flagChangeRequest
+	if err := decodeJSON(w, r, &req); err != nil {
+		return err
+	}
+	c, err := req.change()
+	if err != nil {
+		return err
+	}
+	f, err := s.Flags.Update(r.Context(), r.PathValue("id"), c)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"feature_flag": f})
+	return nil
+}
+
+func (s *Server) deleteFlag(w http.ResponseWriter, r *http.Request) error {
+	if _, err := s.Flags.Delete(r.Context(), r.PathValue("id")); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// toggleRequest is the body of enable_/disable_ for_tenant and globally.
+type toggleRequest struct {
+	Key        string          `json:"key"`
+	Percentage json.RawMessage `json:"percentage"`
+}
+
+func (s *Server) toggle(w http.ResponseWriter, r *http.Request, global, on bool) error {
+	var req toggleRequest
+	if err := decodeJSON(w, r, &req); err != nil {
+		return err
+	}
+	var f store.FeatureFlag
+	var err error
+	if on {
+		var p *int
+		if req.Percentage != nil && string(req.Percentage) != "null" {
+			n, err := parsePercentage(req.Percentage)
+			if err != nil {
+				return err
+			}
+			p = &n
+		}
+		f, err = s.Flags.Enable(r.Context(), req.Key, global, p)
+	} else {
+		if req.Percentage != nil {
+			return apperr.InvalidField("percentage", "disabling clears the percentage; do not send one")
+		}
+		f, err = s.Flags.Disable(r.Context(), req.Key, global)
+	}
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"feature_flag": f})
+	return nil
+}
+
+func (s *Server) enableForTenant(w http.ResponseWriter, r *http.Request) error {
+	return s.toggle(w, r, false, true)
+}
+
+func (s *Server) disableForTenant(w http.ResponseWriter, r *http.Request) error {
+	return s.toggle(w, r, false, false)
+}
+
+func (s *Server) enableGlobally(w http.ResponseWriter, r *http.Request) error {
+	return s.toggle(w, r, true, true)
+}
+
+func (s *Server) disableGlobally(w http.ResponseWriter, r *http.Request) error {
+	return s.toggle(w, r, true, false)
+}
+
+func (s *Server) staleFlags(w http.ResponseWriter, r *http.Request) error {
+	days := 30
+	if v := r.URL.Query().Get("days"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 3650 {
+			return apperr.InvalidField("days", "must be an integer from 1 to 3650")
+		}
+		days = n
+	}
+	stale, err := s.Flags.Stale(r.Context(), days)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"days": days, "stale_flags": stale})
+	return nil
+}
+
+// evaluation is one flag's answer on the evaluation endpoint.
+type evaluation struct {
+	Enabled bool         `json:"enabled"`
+	Variant string       `json:"variant,omitempty"`
+	Reason  flags.Reason `json:"reason"`
+	Exists  bool         `json:"exists"`
+}
+
+const maxEvaluateKeys = 100
+
+// evaluateFlags answers GET /api/v1/feature_flags/evaluate?keys=a,b&entity_id=…
+// for the current tenant; without keys, every flag the tenant has.
+func (s *Server) evaluateFlags(w http.ResponseWriter, r *http.Request) error {
+	q := r.URL.Query()
+	entity := q.Get("entity_id")
+	if len(entity) > 256 {
+		return apperr.InvalidField("entity_id", "must be at most 256 characters")
+	}
+	out := map[string]evaluation{}
+	if raw := q.Get("keys"); raw != "" {
+		keys := strings.Split(raw, ",")
+		if len(keys) > maxEvaluateKeys {
+			return apperr.InvalidField("keys", "at most %d keys", maxEvaluateKeys)
+		}
+		for _, k := range keys {
+			k = strings.TrimSpace(k)
+			if err := flags.ValidateKey(k); err != nil {
+				return apperr.InvalidField("keys", "%q is not a flag key", k)
+			}
+			res := s.Flags.Evaluate(r.Context(), k, entity)
+			out[k] = evaluation{Enabled: res.Value, Variant: res.Variant, Reason: res.Reason, Exists: res.Found}
+		}
+	} else {
+		for _, res := range s.Flags.EvaluateAll(r.Context(), entity) {
+			out[res.Key] = evaluation{Enabled: res.Value, Variant: res.Variant, Reason: res.Reason, Exists: true}
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"entity_id": entity, "flags": out})
+	return nil
+}
+
+// OFREP (https://openfeature.dev/specification/appendix-c): the JSON shapes
+// and error codes of the protocol, not the product's error body.
+
+type ofrepSuccess struct {
+	Key      string         `json:"key"`
+	Value    any            `json:"value"`
+	Reason   flags.Reason   `json:"reason"`
+	Variant  string         `json:"variant"`
+	Metadata map[string]any `json:"metadata"`
+}
+
+type ofrepError struct {
+	Key          string `json:"key,omitempty"`
+	ErrorCode    string `json:"errorCode"`
+	ErrorDetails string `json:"errorDetails"`
+}
+
+// ofrepContext reads {"context": {...}} and returns its targetingKey. An
+// empty body is an empty context.
+func ofrepContext(w http.ResponseWriter, r *http.Request) (string, *ofrepError) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+	if err != nil {
+		return "", &ofrepError{ErrorCode: "PARSE_ERROR", ErrorDetails: "request body unreadable or over 1 MiB"}
+	}
+	if len(bytes.TrimSpace(body)) == 0 {
+		return "", nil
+	}
+	var req struct {
+		Context json.RawMessage `json:"context"`
+	}
+	if err := json.Unmarshal(body, &req); err != nil {
+		return "", &ofrepError{ErrorCode: "PARSE_ERROR", ErrorDetails: "request body is not a JSON object: " + err.Error()}
+	}
+	if len(req.Context) == 0 || string(req.Context) == "null" {
+		return "", nil
+	}
+	var ctx map[string]json.RawMessage
+	if err := json.Unmarshal(req.Context, &ctx); err != nil {
+		return "", &ofrepError{ErrorCode: "INVALID_CONTEXT", ErrorDetails: "context must be a JSON object"}
+	}
+	raw, ok := ctx["targetingKey"]
+	if !ok || string(raw) == "null" {
+		return "", nil
+	}
+	var key string
+	if err := json.Unmarshal(raw, &key); err != nil {
+		return "", &ofrepError{ErrorCode: "INVALID_CONTEXT", ErrorDetails: "context.targetingKey must be a string"}
+	}
+	if len(key) > 256 {
+		return "", &ofrepError{ErrorCode: "INVALID_CONTEXT", ErrorDetails: "context.targetingKey must be at most 256 characters"}
+	}
+	return key, nil
+}
+
+// ofrepResult turns an evaluation into the protocol's success or error.
+// An on/off flag has a boolean value; an A/B flag a string value, the
+// variant (or "off").
+func ofrepResult(res flags.Result) (*ofrepSuccess, *ofrepError) {
+	if !res.Found {
+		return nil, &ofrepError{Key: res.Key, ErrorCode: "FLAG_NOT_FOUND", ErrorDetails: "flag " + res.Key + " does not exist for this restaurant"}
+	}
+	if res.NeedsEntity {
+		return nil, &ofrepError{Key: res.Key, ErrorCode: "TARGETING_KEY_MISSING",
+			ErrorDetails: "flag " + res.Key + " rolls out by entity; set context.targetingKey"}
+	}
+	out := &ofrepSuccess{Key: res.Key, Value: res.Value, Reason: res.Reason, Variant: "off",
+		Metadata: map[string]any{"global": res.Global}}
+	if res.Value {
+		out.Variant = "on"
+	}
+	if res.HasVariants {
+		out.Value = "off"
+		if res.Variant != "" {
+			out.Value, out.Variant = res.Variant, res.Variant
+		}
+	}
+	return out, nil
+}
+
+func (s *Server) ofrepSingle(w http.ResponseWriter, r *http.Request) error {
+	key := r.PathValue("key")
+	entity, perr := ofrepContext(w, r)
+	if perr != nil {
+		perr.Key = key
+		writeJSON(w, http.StatusBadRequest, perr)
+		return nil
+	}
+	var res flags.Result
+	if flags.ValidateKey(key) == nil {
+		res = s.Flags.Evaluate(r.Context(), key, entity)
+	} else {
+		res = flags.Result{Key: key}
+	}
+	ok, ferr := ofrepResult(res)
+	switch {
+	case ferr != nil && ferr.ErrorCode == "FLAG_NOT_FOUND":
+		writeJSON(w, http.StatusNotFound, ferr)
+	case ferr != nil:
+		writeJSON(w, http.StatusBadRequest, ferr)
+	default:
+		writeJSON(w, http.StatusOK, ok)
+	}
+	return nil
+}
+
+// ofrepBulk evaluates every flag of the tenant. The ETag is a digest of the
+// answer, so a client polling with If-None-Match gets 304 until a flag (or
+// its own context) changes.
+func (s *Server) ofrepBulk(w http.ResponseWriter, r *http.Request) error {
+	entity, perr := ofrepContext(w, r)
+	if perr != nil {
+		writeJSON(w, http.StatusBadRequest, perr)
+		return nil
+	}
+	list := []any{}
+	for _, res := range s.Flags.EvaluateAll(r.Context(), entity) {
+		if ok, ferr := ofrepResult(res); ferr != nil {
+			list = append(list, ferr)
+		} else {
+			list = append(list, ok)
+		}
+	}
+	body, err := json.Marshal(map[string]any{"flags": list})
+	if err != nil {
+		return err
+	}
+	sum := sha256.Sum256(body)
+	etag := `"` + hex.EncodeToString(sum[:16]) + `"`
+	w.Header().Set("ETag", etag)
+	if etagMatches(r.Header.Get("If-None-Match"), etag) {
+		w.WriteHeader(http.StatusNotModified)
+		return nil
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(append(body, '\n'))
+	return nil
+}
+
+// etagMatches reads an If-None-Match list (weak tags compare equal, as
+// RFC 9110 wants for this header).
+func etagMatches(header, etag string) bool {
+	for _, t := range strings.Split(header, ",") {
+		t = strings.TrimPrefix(strings.TrimSpace(t), "W/")
+		if t == etag || t == "*" {
+			return true
+		}
+	}
+	return false
+}
