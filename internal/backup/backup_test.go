@@ -45,6 +45,11 @@ func seedTenant(t testing.TB, db *store.DB, name string, events int) tenancy.Res
 			t.Fatal(err)
 		}
 	}
+	pct := 30
+	if _, err := db.CreateFeatureFlag(tctx, store.FeatureFlag{Key: "advanced_analytics", Description: "seeded", Enabled: true,
+		Percentage: &pct, Configuration: json.RawMessage(`{"theme":"dark","limits":[1,2]}`)}); err != nil {
+		t.Fatal(err)
+	}
 	insertEvents(t, db, r.ID, events)
 	return r
 }
@@ -147,6 +152,15 @@ func TestRoundTripIntoNewRestaurant(t *testing.T) {
 	}
 	if rep.Manifest.Tables["tenant_events"].Count != 250 || rep.Manifest.RestaurantName != "Source Sushi" {
 		t.Errorf("manifest: %+v", rep.Manifest)
+	}
+	filled := 0
+	for _, e := range rep.Manifest.Tables {
+		if e.Count > 0 {
+			filled++
+		}
+	}
+	if filled < 4 {
+		t.Errorf("the seeded tenant fills only %d tables; the round trip would prove little: %+v", filled, rep.Manifest.Tables)
 	}
 
 	stats, err := s.Restore(ctx, b.ID, backup.ImportOptions{}, nil)
