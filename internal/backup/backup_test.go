@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"testing"
+	"time"
 
 	"github.com/shimizu-tech/ordersuite/internal/auth"
 	"github.com/shimizu-tech/ordersuite/internal/backup"
@@ -360,4 +361,34 @@ func TestDrill(t *testing.T) {
 	if rep2.NewestBackup != rep.BackupID || rep2.RPOSeconds < 0 {
 		t.Errorf("second drill did not report the first backup's age: %+v", rep2)
 	}
+}
+
+// BenchmarkExportImport measures export and import throughput in-process
+// for a tenant of 10k rows (mostly events) on the engine under test.
+func BenchmarkExportImport(b *testing.B) {
+	s := newService(b)
+	ctx := context.Background()
+	src := seedTenant(b, s.DB, "Bench", 10000)
+	rows := 0
+	for _, table := range store.CopyTables() {
+		r, _ := s.DB.TenantRows(ctx, table, src.ID)
+		rows += len(r)
+	}
+	b.ResetTimer()
+	var exportDur, importDur time.Duration
+	for i := 0; i < b.N; i++ {
+		t0 := time.Now()
+		bk, err := s.Export(ctx, src.ID, "bench", nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		t1 := time.Now()
+		if _, err := s.Restore(ctx, bk.ID, backup.ImportOptions{}, nil); err != nil {
+			b.Fatal(err)
+		}
+		exportDur += t1.Sub(t0)
+		importDur += time.Since(t1)
+	}
+	b.ReportMetric(float64(rows*b.N)/exportDur.Seconds(), "export_rows/s")
+	b.ReportMetric(float64(rows*b.N)/importDur.Seconds(), "import_rows/s")
 }

@@ -82,10 +82,11 @@ func (a *app) withBackups(cmd *cobra.Command, fn func(ctx context.Context, db *s
 	return fn(ctx, db, svc)
 }
 
-// progress shows an operation's progress: a bar on a terminal, plain lines
-// otherwise (logs, CI). done ends the display.
+// progress shows an operation's progress on stderr (stdout keeps only the
+// result, for scripts): a bar on a terminal, plain lines otherwise (logs,
+// CI). done ends the display.
 func progress(cmd *cobra.Command, title string) (p backup.Progress, done func()) {
-	out := cmd.OutOrStdout()
+	out := cmd.ErrOrStderr()
 	if f, ok := out.(*os.File); ok && isatty.IsTerminal(f.Fd()) {
 		bars := mpb.New(mpb.WithOutput(out), mpb.WithWidth(40))
 		var mu sync.Mutex
