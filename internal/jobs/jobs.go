@@ -395,7 +395,7 @@ func (q *Queue) riverClient() (client, error) {
 		Queues:               map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: q.opts.Workers}},
 		Workers:              workers,
 		PeriodicJobs:         periodic,
-		Logger:               q.log.With("component", "river"),
+		Logger:               slog.New(quietHandler{q.log.Handler()}).With("component", "river"),
 		FetchPollInterval:    q.opts.PollInterval,
 		JobTimeout:           6 * time.Hour,
 		RescueStuckJobsAfter: 7 * time.Hour,
@@ -419,6 +419,19 @@ func (q *Queue) riverClient() (client, error) {
 	}
 	return q.client, nil
 }
+
+// quietHandler keeps River's routine information (job counts every few
+// seconds) out of the product's log; its warnings and errors pass.
+type quietHandler struct{ slog.Handler }
+
+func (h quietHandler) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= slog.LevelWarn && h.Handler.Enabled(ctx, l)
+}
+
+func (h quietHandler) WithAttrs(a []slog.Attr) slog.Handler {
+	return quietHandler{h.Handler.WithAttrs(a)}
+}
+func (h quietHandler) WithGroup(n string) slog.Handler { return quietHandler{h.Handler.WithGroup(n)} }
 
 // utcSchedule reads cron expressions in UTC whatever the server's zone.
 type utcSchedule struct{ cron.Schedule }

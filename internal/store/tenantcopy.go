@@ -12,6 +12,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
+
 	"github.com/shimizu-tech/ordersuite/internal/apperr"
 	"github.com/shimizu-tech/ordersuite/internal/tenancy"
 )
@@ -405,7 +408,14 @@ func (db *DB) ImportTenant(ctx context.Context, spec ImportSpec, src RowSource) 
 	if len(spec.Tables) == 0 || spec.Tables[0] != "restaurants" {
 		return stats, apperr.Errorf(apperr.Invalid, "the archive has no restaurant row")
 	}
-	err := db.inTx(ctx, func(tx *sql.Tx) error {
+	// The transaction runs on one dedicated connection so that, on
+	// PostgreSQL, rows can be streamed with COPY inside it.
+	conn, err := db.sql.Conn(ctx)
+	if err != nil {
+		return stats, fmt.Errorf("store: import: %w", err)
+	}
+	defer conn.Close()
+	err = db.inConnTx(ctx, conn, func(tx *sql.Tx) error {
 		var exists int
 		var keepStatus string
 		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM restaurants WHERE id = $1`, spec.TargetID).Scan(&exists); err != nil {
@@ -428,7 +438,7 @@ func (db *DB) ImportTenant(ctx context.Context, spec ImportSpec, src RowSource) 
 			if spec.Progress != nil {
 				spec.Progress(table, i, len(spec.Tables))
 			}
-			n, err := db.importTable(ctx, tx, table, spec, src)
+			n, err := db.importTable(ctx, conn, tx, table, spec, src)
 			if err != nil {
 				return err
 			}
@@ -461,7 +471,36 @@ func (db *DB) ImportTenant(ctx context.Context, spec ImportSpec, src RowSource) 
 // maxParams keeps a multi-row INSERT under both engines' parameter limits.
 const maxParams = 30000
 
-func (db *DB) importTable(ctx context.Context, tx *sql.Tx, table string, spec ImportSpec, src RowSource) (int64, error) {
+// inConnTx is inTx on a given connection.
+func (db *DB) inConnTx(ctx context.Context, conn *sql.Conn, fn func(tx *sql.Tx) error) error {
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("store: begin: %w", err)
+	}
+	if err := fn(tx); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("store: commit: %w", err)
+	}
+	return nil
+}
+
+// copyRows writes rows with PostgreSQL's COPY on the connection of the
+// open transaction: several times faster than INSERT for large tenants.
+func copyRows(ctx context.Context, conn *sql.Conn, table string, cols []string, rows [][]any) error {
+	return conn.Raw(func(dc any) error {
+		sc, ok := dc.(*stdlib.Conn)
+		if !ok {
+			return fmt.Errorf("store: copy: unexpected driver connection %T", dc)
+		}
+		_, err := sc.Conn().CopyFrom(ctx, pgx.Identifier{table}, cols, pgx.CopyFromRows(rows))
+		return err
+	})
+}
+
+func (db *DB) importTable(ctx context.Context, conn *sql.Conn, tx *sql.Tx, table string, spec ImportSpec, src RowSource) (int64, error) {
 	cols, err := db.columns(ctx, tx, table)
 	if err != nil {
 		return 0, err
@@ -480,8 +519,26 @@ func (db *DB) importTable(ctx context.Context, tx *sql.Tx, table string, spec Im
 	var args []any
 	pending := 0
 	var count int64
+	var copyBatch [][]any
+	var colNames []string
 	flush := func() error {
 		if pending == 0 {
+			return nil
+		}
+		if db.Engine == Postgres {
+			if colNames == nil {
+				for _, c := range use {
+					colNames = append(colNames, c.Name)
+				}
+			}
+			copyBatch = copyBatch[:0]
+			for r := 0; r < pending; r++ {
+				copyBatch = append(copyBatch, args[r*len(use):(r+1)*len(use)])
+			}
+			if err := copyRows(ctx, conn, table, colNames, copyBatch); err != nil {
+				return fmt.Errorf("store: import %s: %w", table, err)
+			}
+			args, pending = args[:0], 0
 			return nil
 		}
 		var b strings.Builder
@@ -521,6 +578,9 @@ func (db *DB) importTable(ctx context.Context, tx *sql.Tx, table string, spec Im
 				}
 			}
 			batchRows = max(1, min(200, maxParams/len(use)))
+			if db.Engine == Postgres {
+				batchRows = 2000 // COPY has no parameter limit; this bounds memory
+			}
 			args = make([]any, 0, batchRows*len(use))
 		}
 		given := len(row)
