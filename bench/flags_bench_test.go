@@ -29,6 +29,32 @@ var sink bool
 
 // BenchmarkOrdersuitePercentage: a cached 30 % rollout.
 func BenchmarkOrdersuitePercentage(b *testing.B) {
+	svc, a := ordersuite(b)
+	b.ReportAllocs()
+	for b.Loop() {
+		sink = svc.Enabled(a, key, entity)
+	}
+}
+
+// BenchmarkOrdersuiteHit: a flag that is on without a percentage.
+func BenchmarkOrdersuiteHit(b *testing.B) {
+	svc, a := ordersuite(b)
+	b.ReportAllocs()
+	for b.Loop() {
+		sink = svc.Enabled(a, "new_order_ui", entity)
+	}
+}
+
+// BenchmarkOrdersuiteMiss: a key the restaurant does not have.
+func BenchmarkOrdersuiteMiss(b *testing.B) {
+	svc, a := ordersuite(b)
+	b.ReportAllocs()
+	for b.Loop() {
+		sink = svc.Enabled(a, "no_such_flag", entity)
+	}
+}
+
+func ordersuite(b *testing.B) (*flags.Service, context.Context) {
 	db := storetest.Open(b)
 	ctx := context.Background()
 	r, err := db.CreateRestaurant(ctx, "Alpha", "AA")
@@ -41,26 +67,30 @@ func BenchmarkOrdersuitePercentage(b *testing.B) {
 	if _, err := svc.Create(a, key, false, flags.Change{Enabled: &on, Percentage: &pct}); err != nil {
 		b.Fatal(err)
 	}
-	svc.Enabled(a, key, entity)
-	b.ReportAllocs()
-	for b.Loop() {
-		sink = svc.Enabled(a, key, entity)
+	if _, err := svc.Create(a, "new_order_ui", false, flags.Change{Enabled: &on}); err != nil {
+		b.Fatal(err)
 	}
+	svc.Enabled(a, key, entity) // load the snapshot
+	return svc, a
 }
 
 // BenchmarkMD5Floor: "key:id", MD5, mod 100, compare — nothing else.
 func BenchmarkMD5Floor(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
-		var buf [64]byte
-		n := copy(buf[:], key)
-		buf[n] = ':'
-		n++
-		n += copy(buf[n:], entity)
-		sum := md5.Sum(buf[:n])
-		hi, lo := binary.BigEndian.Uint64(sum[:8]), binary.BigEndian.Uint64(sum[8:])
-		sink = (hi%100*16+lo%100)%100 < 30
+		sink = floor(key, entity)
 	}
+}
+
+func floor(key, entity string) bool {
+	var buf [64]byte
+	n := copy(buf[:], key)
+	buf[n] = ':'
+	n++
+	n += copy(buf[n:], entity)
+	sum := md5.Sum(buf[:n])
+	hi, lo := binary.BigEndian.Uint64(sum[:8]), binary.BigEndian.Uint64(sum[8:])
+	return (hi%100*16+lo%100)%100 < 30
 }
 
 // quiet swallows the client's complaints about the unreachable server: the
@@ -82,6 +112,59 @@ const toggles = `{"version": 1, "features": [
 
 // BenchmarkUnleashFlexibleRollout: the same decision by the Unleash client.
 func BenchmarkUnleashFlexibleRollout(b *testing.B) {
+	c := unleashClient(b)
+	uctx := ucontext.Context{UserId: entity}
+	b.ReportAllocs()
+	for b.Loop() {
+		sink = c.IsEnabled(key, unleash.WithContext(uctx))
+	}
+}
+
+// interleave times a and b in alternating short blocks, so that on a shared
+// machine both see the same interference, and reports each one's ns per
+// decision and b's time over a's.
+func interleave(bm *testing.B, nameA, nameB string, a, b func()) {
+	const block = 100
+	var ta, tb time.Duration
+	n := 0
+	for bm.Loop() {
+		t0 := time.Now()
+		for range block {
+			a()
+		}
+		t1 := time.Now()
+		for range block {
+			b()
+		}
+		tb += time.Since(t1)
+		ta += t1.Sub(t0)
+		n += block
+	}
+	per := func(d time.Duration) float64 { return float64(d.Nanoseconds()) / float64(n) }
+	bm.ReportMetric(per(ta), nameA+"-ns")
+	bm.ReportMetric(per(tb), nameB+"-ns")
+	bm.ReportMetric(per(tb)/per(ta), nameB+"/"+nameA)
+}
+
+// BenchmarkVsFloor: ordersuite/floor is the overhead over bare MD5 + mod.
+func BenchmarkVsFloor(b *testing.B) {
+	svc, a := ordersuite(b)
+	interleave(b, "floor", "ordersuite",
+		func() { sink = floor(key, entity) },
+		func() { sink = svc.Enabled(a, key, entity) })
+}
+
+// BenchmarkVsUnleash: unleash/ordersuite is how many times faster we are.
+func BenchmarkVsUnleash(b *testing.B) {
+	svc, a := ordersuite(b)
+	c := unleashClient(b)
+	uctx := ucontext.Context{UserId: entity}
+	interleave(b, "ordersuite", "unleash",
+		func() { sink = svc.Enabled(a, key, entity) },
+		func() { sink = c.IsEnabled(key, unleash.WithContext(uctx)) })
+}
+
+func unleashClient(b *testing.B) *unleash.Client {
 	c, err := unleash.NewClient(
 		unleash.WithAppName("ordersuite-bench"),
 		unleash.WithUrl("http://127.0.0.1:9/"),
@@ -93,8 +176,7 @@ func BenchmarkUnleashFlexibleRollout(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer c.Close()
-	uctx := ucontext.Context{UserId: entity}
+	b.Cleanup(func() { c.Close() })
 	deadline := time.Now().Add(5 * time.Second)
 	for !c.IsEnabled("loaded") && time.Now().Before(deadline) {
 		time.Sleep(10 * time.Millisecond) // the bootstrap loads asynchronously
@@ -112,8 +194,5 @@ func BenchmarkUnleashFlexibleRollout(b *testing.B) {
 	if in < 250 || in > 350 {
 		b.Fatalf("%d of 1000 users in a 30%% rollout", in)
 	}
-	b.ReportAllocs()
-	for b.Loop() {
-		sink = c.IsEnabled(key, unleash.WithContext(uctx))
-	}
+	return c
 }

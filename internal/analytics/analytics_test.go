@@ -143,30 +143,47 @@ func TestUsageWithOrders(t *testing.T) {
 }
 
 func TestLoginBursts(t *testing.T) {
-	b := &analytics.LoginBursts{Threshold: 3, Window: time.Minute}
-	at := now
-	fire := func(email string, after time.Duration) bool {
-		at = at.Add(after)
-		got, _ := b.Failed(email, at)
+	clock := now
+	db := storetest.OpenWithClock(t, func() time.Time { return clock })
+	b := &analytics.LoginBursts{DB: db, Threshold: 3, Window: time.Minute}
+	// A second instance on the same database counts with the first.
+	other := &analytics.LoginBursts{DB: db, Threshold: 3, Window: time.Minute}
+	fire := func(lb *analytics.LoginBursts, email string, after time.Duration) bool {
+		t.Helper()
+		clock = clock.Add(after)
+		got, _, err := lb.Failed(context.Background(), email, "192.0.2.1")
+		if err != nil {
+			t.Fatal(err)
+		}
 		return got
 	}
-	if fire("a@x", 0) || fire("A@X ", time.Second) {
+	if fire(b, "a@x", 0) || fire(other, "A@X ", time.Second) {
 		t.Fatal("burst before the threshold")
 	}
-	if fire("b@x", time.Second) {
+	if fire(b, "b@x", time.Second) {
 		t.Fatal("another address counted together")
 	}
-	if !fire("a@x", time.Second) {
-		t.Fatal("third failure in the window is no burst")
+	if !fire(other, "a@x", time.Second) {
+		t.Fatal("third failure in the window, on another instance, is no burst")
 	}
-	if fire("a@x", time.Second) {
-		t.Fatal("a burst fires once, then counts again")
+	if fire(b, "a@x", time.Second) || fire(b, "a@x", time.Second) || !fire(b, "a@x", time.Second) {
+		t.Fatal("a burst fires once per threshold failures")
 	}
 	// Failures spread wider than the window never make a burst.
 	for i := 0; i < 10; i++ {
-		if fire("c@x", 31*time.Second) {
+		if fire(b, "c@x", 31*time.Second) {
 			t.Fatal("spread failures made a burst")
 		}
+	}
+	// Retention forgets failures older than a day.
+	clock = clock.Add(25 * time.Hour)
+	r := &analytics.Retention{DB: db, MaxAge: 90 * 24 * time.Hour}
+	if _, err := r.Prune(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	var left int
+	if err := db.SQL().QueryRow(`SELECT COUNT(*) FROM login_failures`).Scan(&left); err != nil || left != 0 {
+		t.Errorf("%d failed logins left after a day (%v)", left, err)
 	}
 }
 

@@ -99,6 +99,14 @@ func BenchmarkUsageStats(b *testing.B) {
 		}
 		b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N)/1000, "ms/op")
 	})
+	b.Run("events_first_page", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			if _, _, err := db.Events(ctx, store.EventFilter{Type: "api_request"}, 25, 0); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N)/1000, "ms/op")
+	})
 	b.Run("health_metrics", func(b *testing.B) {
 		for i := 0; i < b.N; i++ {
 			if _, err := svc.HealthMetrics(ctx); err != nil {

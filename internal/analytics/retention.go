@@ -33,7 +33,10 @@ func (r *Retention) Prune(ctx context.Context) (int64, error) {
 	var n int64
 	err := r.DB.WithInstanceLock(ctx, pruneLockKey, func(ctx context.Context) error {
 		var err error
-		n, err = r.DB.PruneEvents(ctx, r.DB.Now().Add(-age), 10000)
+		if n, err = r.DB.PruneEvents(ctx, r.DB.Now().Add(-age), 10000); err != nil {
+			return err
+		}
+		_, err = r.DB.PruneLoginFailures(ctx, r.DB.Now().Add(-loginFailureRetention))
 		return err
 	})
 	if r.Metrics != nil {

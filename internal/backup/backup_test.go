@@ -7,11 +7,13 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"testing"
 	"time"
 
 	"github.com/shimizu-tech/ordersuite/internal/auth"
 	"github.com/shimizu-tech/ordersuite/internal/backup"
+	"github.com/shimizu-tech/ordersuite/internal/demo"
 	"github.com/shimizu-tech/ordersuite/internal/store"
 	"github.com/shimizu-tech/ordersuite/internal/storetest"
 	"github.com/shimizu-tech/ordersuite/internal/tenancy"
@@ -391,4 +393,52 @@ func BenchmarkExportImport(b *testing.B) {
 	}
 	b.ReportMetric(float64(rows*b.N)/exportDur.Seconds(), "export_rows/s")
 	b.ReportMetric(float64(rows*b.N)/importDur.Seconds(), "import_rows/s")
+}
+
+// TestDemoTenantRoundTrip: the demo restaurant — menu, orders, payments,
+// reservations, loyalty, feedback, notifications — exports, imports as a
+// new tenant and clones twice with every table equal except restaurant_id.
+func TestDemoTenantRoundTrip(t *testing.T) {
+	s := newService(t)
+	ctx := context.Background()
+	creds, err := demo.Seed(ctx, s.DB)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rid := creds.RestaurantID
+	b, err := s.Export(ctx, rid, "tester", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := s.Validate(ctx, b.ID)
+	if err != nil || !rep.Valid {
+		t.Fatalf("demo export invalid: %v %v", rep.Problems, err)
+	}
+	filled := []string{}
+	for _, table := range store.CopyTables() {
+		if rep.Manifest.Tables[table].Count > 0 {
+			filled = append(filled, table)
+		}
+	}
+	for _, want := range []string{"menu_items", "orders", "order_items", "reservations"} {
+		if !slices.Contains(filled, want) {
+			t.Errorf("the demo tenant has no %s; filled: %v", want, filled)
+		}
+	}
+	stats, err := s.Restore(ctx, b.ID, backup.ImportOptions{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	compareTenants(t, s.DB, rid, stats.RestaurantID)
+	for _, name := range []string{"Demo Clone A", "Demo Clone B"} {
+		c, err := s.Clone(ctx, rid, name, "tester", "", nil)
+		if err != nil {
+			t.Fatalf("clone %s: %v", name, err)
+		}
+		compareTenants(t, s.DB, rid, c.RestaurantID, "name")
+	}
+	drill, err := s.Drill(ctx, rid, nil)
+	if err != nil || !drill.OK() {
+		t.Fatalf("drill of the demo tenant: %+v %v", drill, err)
+	}
 }

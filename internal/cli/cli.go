@@ -55,6 +55,7 @@ func NewRoot() *cobra.Command {
 		a.seedDemoCmd(),
 		a.createAdminCmd(),
 		a.flagsCmd(),
+		a.eventsCmd(),
 		versionCmd(),
 		a.backupCmd(),
 		a.restoreCmd(),

@@ -118,7 +118,7 @@ func (a *app) serve(ctx context.Context, cmd *cobra.Command) error {
 		Environments: environments,
 	}
 	if a.cfg.LoginBurstThreshold > 0 {
-		srv.LoginBursts = &analytics.LoginBursts{Threshold: a.cfg.LoginBurstThreshold, Window: a.cfg.LoginBurstWindow}
+		srv.LoginBursts = &analytics.LoginBursts{DB: db, Threshold: a.cfg.LoginBurstThreshold, Window: a.cfg.LoginBurstWindow}
 	}
 	retention := &analytics.Retention{DB: db, Metrics: m, Log: a.log, MaxAge: a.cfg.EventRetention}
 	pruneCtx, stopPruning := context.WithCancel(ctx)

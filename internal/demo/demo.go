@@ -81,6 +81,9 @@ func Seed(ctx context.Context, db *store.DB) (Credentials, error) {
 	if _, err := db.UpsertSuperAdmin(ctx, OperatorEmail, "Demo Operator", opHash); err != nil {
 		return Credentials{}, fmt.Errorf("demo: operator: %w", err)
 	}
+	if err := seedDomain(tctx, db); err != nil {
+		return Credentials{}, fmt.Errorf("demo: restaurant data: %w", err)
+	}
 	return creds, nil
 }
 

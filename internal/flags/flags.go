@@ -12,8 +12,17 @@ import (
 	"sync/atomic"
 	"time"
 
+	"golang.org/x/sync/singleflight"
+
 	"github.com/shimizu-tech/ordersuite/internal/store"
 	"github.com/shimizu-tech/ordersuite/internal/tenancy"
+)
+
+// Flags the product itself reads.
+const (
+	// AdvancedAnalytics switches the analytics page from the basic to the
+	// advanced dashboard.
+	AdvancedAnalytics = "advanced_analytics"
 )
 
 // Reason tells why an evaluation came out as it did (the OpenFeature
@@ -85,14 +94,20 @@ type Options struct {
 // per-tenant snapshot; changes drop the snapshots they affect, here at once
 // and on other instances through the database's notifications.
 type Service struct {
-	db   *store.DB
-	opt  Options
-	log  *slog.Logger
-	gen  atomic.Uint64                        // bumped by every invalidation
-	snap atomic.Pointer[map[string]*snapshot] // tenant → snapshot, copy on write
+	db  *store.DB
+	opt Options
+	log *slog.Logger
+	gen atomic.Uint64 // bumped by every invalidation
+	// index is what evaluations read: the published snapshots, rebuilt from
+	// byTenant on every change (copy on write).
+	index atomic.Pointer[tenantIndex]
 
-	mu       sync.Mutex // serialises snapshot map writers and the counters map
+	loads    singleflight.Group // one database read per tenant at a time
+	mu       sync.Mutex         // guards byTenant, the index writers and the counters map
+	byTenant map[string]*snapshot
 	counters map[counterKey]*counter
+
+	listenerPID atomic.Uint32 // PostgreSQL backend of the change listener
 
 	stop    context.CancelFunc
 	done    sync.WaitGroup
@@ -154,9 +169,9 @@ func New(db *store.DB, opt Options) *Service {
 	if opt.FlushInterval <= 0 {
 		opt.FlushInterval = time.Minute
 	}
-	s := &Service{db: db, opt: opt, log: opt.Log, counters: map[counterKey]*counter{}, ready: make(chan struct{})}
-	empty := map[string]*snapshot{}
-	s.snap.Store(&empty)
+	s := &Service{db: db, opt: opt, log: opt.Log, byTenant: map[string]*snapshot{},
+		counters: map[counterKey]*counter{}, ready: make(chan struct{})}
+	s.publishLocked()
 	return s
 }
 
@@ -246,12 +261,53 @@ func (e *entry) evaluate(entityID string) Result {
 	return r
 }
 
+// tenantIndex finds a tenant's snapshot by a 64-bit key taken from its id
+// (cheaper to look up than the 36-byte string), chaining the rare ids that
+// share a key.
+type tenantIndex map[uint64]*slot
+
+type slot struct {
+	tenant string
+	snap   *snapshot
+	next   *slot
+}
+
+// indexKey is the last 8 bytes of the id (the random tail of a UUIDv7), or
+// the whole of a shorter one.
+func indexKey(id string) uint64 {
+	var k uint64
+	if n := len(id); n >= 8 {
+		t := id[n-8:]
+		return uint64(t[0]) | uint64(t[1])<<8 | uint64(t[2])<<16 | uint64(t[3])<<24 |
+			uint64(t[4])<<32 | uint64(t[5])<<40 | uint64(t[6])<<48 | uint64(t[7])<<56
+	}
+	for i := 0; i < len(id); i++ {
+		k = k<<8 | uint64(id[i])
+	}
+	return k
+}
+
+// publishLocked rebuilds the index from byTenant. Caller holds s.mu.
+func (s *Service) publishLocked() {
+	idx := make(tenantIndex, len(s.byTenant))
+	for tid, snap := range s.byTenant {
+		k := indexKey(tid)
+		idx[k] = &slot{tenant: tid, snap: snap, next: idx[k]}
+	}
+	s.index.Store(&idx)
+}
+
 // snapshot returns the tenant's snapshot, loading it on a miss.
 func (s *Service) snapshot(ctx context.Context, tid string) *snapshot {
-	if snap := (*s.snap.Load())[tid]; snap != nil {
-		return snap
+	for sl := (*s.index.Load())[indexKey(tid)]; sl != nil; sl = sl.next {
+		if sl.tenant == tid {
+			return sl.snap
+		}
 	}
-	return s.load(ctx, tid)
+	// After a change every request of a busy tenant misses at once; one of
+	// them reads the database for all.
+	v, _, _ := s.loads.Do(tid, func() (any, error) { return s.load(ctx, tid), nil })
+	return v.(*snapshot)
 }
 
 var emptySnapshot = &snapshot{flags: map[string]*entry{}}
@@ -294,13 +350,8 @@ func (s *Service) load(ctx context.Context, tid string) *snapshot {
 	if s.gen.Load() != gen {
 		return snap
 	}
-	old := *s.snap.Load()
-	next := make(map[string]*snapshot, len(old)+1)
-	for k, v := range old {
-		next[k] = v
-	}
-	next[tid] = snap
-	s.snap.Store(&next)
+	s.byTenant[tid] = snap
+	s.publishLocked()
 	return snap
 }
 
@@ -327,19 +378,11 @@ func (s *Service) Invalidate(target string) {
 	defer s.mu.Unlock()
 	s.gen.Add(1)
 	if target == store.AllTenants {
-		empty := map[string]*snapshot{}
-		s.snap.Store(&empty)
+		clear(s.byTenant)
+	} else if _, ok := s.byTenant[target]; ok {
+		delete(s.byTenant, target)
+	} else {
 		return
 	}
-	old := *s.snap.Load()
-	if _, ok := old[target]; !ok {
-		return
-	}
-	next := make(map[string]*snapshot, len(old))
-	for k, v := range old {
-		if k != target {
-			next[k] = v
-		}
-	}
-	s.snap.Store(&next)
+	s.publishLocked()
 }

@@ -9,6 +9,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -129,6 +130,14 @@ func TestEvaluationFollowsTheSeed(t *testing.T) {
 		r := fx.svc.Evaluate(fx.a, c.key, c.entity)
 		if r.Value != c.want || r.Reason != c.reason {
 			t.Errorf("%s/%q = %v %s, want %v %s", c.key, c.entity, r.Value, r.Reason, c.want, c.reason)
+		}
+	}
+	// The allocation-free Enabled and the detailed Evaluate agree everywhere.
+	for _, key := range []string{"missing", "plain_on", "plain_off", "half", "half_disabled", "zero", "all"} {
+		for _, entity := range []string{"", "user-1", "user-2", "42", strings.Repeat("z", 300)} {
+			if a, b := fx.svc.Enabled(fx.a, key, entity), fx.svc.Evaluate(fx.a, key, entity).Value; a != b {
+				t.Errorf("%s/%q: Enabled %v, Evaluate %v", key, entity, a, b)
+			}
 		}
 	}
 	// The percentage decides by the entity's bucket, for every entity.
@@ -428,5 +437,156 @@ func TestChangesReachOtherInstances(t *testing.T) {
 			t.Fatal("global change not seen within a second")
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestCountsSurviveConcurrentChanges evaluates from several goroutines while
+// the cache is being dropped and flushed: no evaluation goes uncounted.
+func TestCountsSurviveConcurrentChanges(t *testing.T) {
+	fx := newFixture(t)
+	on := true
+	if _, err := fx.svc.Create(fx.a, "busy", false, flags.Change{Enabled: &on, Percentage: pct(50)}); err != nil {
+		t.Fatal(err)
+	}
+	const workers, each = 4, 500
+	var wg sync.WaitGroup
+	trues := make([]int, workers)
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range each {
+				if fx.svc.Enabled(fx.a, "busy", strconv.Itoa(w*each+i)) {
+					trues[w]++
+				}
+			}
+		}()
+	}
+	for range 20 {
+		fx.svc.Invalidate(store.AllTenants)
+		if err := fx.svc.Flush(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wg.Wait()
+	if err := fx.svc.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	usage, err := fx.db.FlagUsageSince(fx.a, time.Now().AddDate(0, 0, -1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantTrue := 0
+	for _, n := range trues {
+		wantTrue += n
+	}
+	u := usage["busy"]
+	if u.True != int64(wantTrue) || u.True+u.False != workers*each {
+		t.Errorf("counted %d true + %d false, want %d true of %d", u.True, u.False, wantTrue, workers*each)
+	}
+}
+
+// TestListenerReconnects terminates the change listener's connection on the
+// server: the instance reconnects and still sees changes within a second.
+func TestListenerReconnects(t *testing.T) {
+	if storetest.URL() == "" {
+		t.Skip("LISTEN/NOTIFY is PostgreSQL's; SQLite has no other instance")
+	}
+	url, opts := storetest.NewDatabase(t)
+	ctx := context.Background()
+	open := func() *store.DB {
+		db, err := store.Open(ctx, url, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		return db
+	}
+	db1, db2 := open(), open()
+	if err := db1.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	r, err := db1.CreateRestaurant(ctx, "Alpha", "AA")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := tenancy.WithTenant(ctx, r.ID)
+	one := flags.New(db1, flags.Options{ReloadInterval: time.Hour})
+	two := flags.New(db2, flags.Options{ReloadInterval: time.Hour})
+	two.Start(ctx)
+	t.Cleanup(two.Close)
+	<-two.Ready()
+	pid := two.ListenerPID()
+	if two.Enabled(a, "after_reconnect", "") {
+		t.Fatal("on before it exists")
+	}
+	var killed bool
+	if err := db1.SQL().QueryRowContext(ctx, `SELECT pg_terminate_backend($1)`, int64(pid)).Scan(&killed); err != nil || !killed {
+		t.Fatalf("terminate listener backend %d: %v %v", pid, killed, err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for two.ListenerPID() == pid {
+		if time.Now().After(deadline) {
+			t.Fatal("listener did not reconnect")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	// Cache the flag's absence again, so that only a notification received
+	// on the new connection can reveal the change.
+	if two.Enabled(a, "after_reconnect", "") {
+		t.Fatal("on before it exists")
+	}
+	if _, err := one.Enable(a, "after_reconnect", false, nil); err != nil {
+		t.Fatal(err)
+	}
+	deadline = time.Now().Add(time.Second)
+	for !two.Enabled(a, "after_reconnect", "") {
+		if time.Now().After(deadline) {
+			t.Fatal("change not seen within a second after the reconnect")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestTenantsSharingAnIndexKey: two tenant ids with the same last 8
+// characters (the cache's index key) keep their own flags.
+func TestTenantsSharingAnIndexKey(t *testing.T) {
+	fx := newFixture(t)
+	on := true
+	if _, err := fx.svc.Create(fx.a, "mine", false, flags.Change{Enabled: &on}); err != nil {
+		t.Fatal(err)
+	}
+	aID, _ := tenancy.Tenant(fx.a)
+	twin := "ffffffff-ffff-7fff-bfff-ffff" + aID[len(aID)-8:]
+	other := tenancy.WithTenant(context.Background(), twin)
+	for range 2 { // the second round reads both from the cache
+		if !fx.svc.Enabled(fx.a, "mine", "") {
+			t.Fatal("A lost its flag")
+		}
+		if fx.svc.Enabled(other, "mine", "") {
+			t.Fatal("a tenant sharing A's index key sees A's flag")
+		}
+	}
+}
+
+// TestManyFlags covers snapshots too large for the linear scan.
+func TestManyFlags(t *testing.T) {
+	fx := newFixture(t)
+	for i := range 12 {
+		on := i%2 == 0
+		if _, err := fx.svc.Create(fx.a, "flag_"+strconv.Itoa(i), false, flags.Change{Enabled: &on}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range 12 {
+		if got := fx.svc.Enabled(fx.a, "flag_"+strconv.Itoa(i), ""); got != (i%2 == 0) {
+			t.Errorf("flag_%d = %v", i, got)
+		}
+	}
+	if fx.svc.Enabled(fx.a, "flag_12", "") {
+		t.Error("a missing flag is on")
+	}
+	if n := len(fx.svc.EvaluateAll(fx.a, "")); n != 12 {
+		t.Errorf("EvaluateAll gave %d results", n)
 	}
 }

@@ -66,9 +66,11 @@ func (s *Service) listen(ctx context.Context) {
 	signalled := false
 	backoff := 100 * time.Millisecond
 	for ctx.Err() == nil {
-		err := s.db.ListenFlagChanges(ctx, func() {
+		err := s.db.ListenFlagChanges(ctx, func(pid uint32) {
 			// Changes made while nobody listened are unknown: start afresh.
 			s.Invalidate(store.AllTenants)
+			s.listenerPID.Store(pid)
+			s.log.Debug("flags: listening for changes", "backend_pid", pid)
 			backoff = 100 * time.Millisecond
 			if !signalled {
 				signalled = true

@@ -194,7 +194,7 @@ func TestFailedLoginBurst(t *testing.T) {
 	e := newEnv(t)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	srv := &httpapi.Server{DB: e.db, Auth: e.auth, Events: events.StoreSink{DB: e.db, Log: log}, Metrics: e.metrics, Log: log,
-		Analytics: &analytics.Service{DB: e.db}, LoginBursts: &analytics.LoginBursts{Threshold: 3, Window: time.Minute}}
+		Analytics: &analytics.Service{DB: e.db}, LoginBursts: &analytics.LoginBursts{DB: e.db, Threshold: 3, Window: time.Minute}}
 	ts := httptest.NewServer(srv.Handler())
 	defer ts.Close()
 	staff := e.A.Users[tenancy.Staff]
@@ -273,9 +273,12 @@ func TestLoadNoEventLost(t *testing.T) {
 			if err := buf.Close(context.Background()); err != nil {
 				t.Fatal(err)
 			}
-			_, stored, err := e.db.Events(tenancy.WithTenant(context.Background(), e.A.R.ID), store.EventFilter{Type: "api_request"}, 1, 0)
+			list, stored, err := e.db.Events(tenancy.WithTenant(context.Background(), e.A.R.ID), store.EventFilter{Type: "api_request"}, 100000, 0)
 			if err != nil {
 				t.Fatal(err)
+			}
+			if len(list) != stored {
+				t.Fatalf("%d rows stored, listing total %d", len(list), stored)
 			}
 			dropped := int(testutil.ToFloat64(m.EventsDropped.WithLabelValues("buffer_full")))
 			t.Logf("served %d, stored %d, dropped %d", served.Load(), stored, dropped)

@@ -54,6 +54,7 @@ func Routes() []Route {
 	for _, section := range [][]Route{
 		platformRoutes(),
 		backupRoutes(),
+		domainRoutes(),
 		flagRoutes(),
 		analyticsRoutes(),
 	} {

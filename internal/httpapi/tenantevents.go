@@ -55,7 +55,11 @@ func (s *Server) failedLogin(r *http.Request, email, restaurantID string) {
 	if s.LoginBursts == nil || email == "" {
 		return
 	}
-	burst, failures := s.LoginBursts.Failed(email, time.Now())
+	burst, failures, err := s.LoginBursts.Failed(r.Context(), email, clientIP(r))
+	if err != nil {
+		s.Log.ErrorContext(r.Context(), "failed-login burst: record failure", "err", err)
+		return
+	}
 	if !burst {
 		return
 	}

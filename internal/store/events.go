@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -243,8 +244,8 @@ func (db *DB) Events(ctx context.Context, f EventFilter, limit, offset int) ([]T
 		where = append(where, fmt.Sprintf("created_at < $%d", len(args)))
 	}
 	cond := strings.Join(where, " AND ")
-	var total int
-	if err := db.sql.QueryRowContext(ctx, `SELECT COUNT(*) FROM tenant_events WHERE `+cond, args...).Scan(&total); err != nil {
+	total, err := db.countEvents(ctx, rid, f)
+	if err != nil {
 		return nil, 0, fmt.Errorf("store: count events: %w", err)
 	}
 	args = append(args, limit, offset)
@@ -265,4 +266,43 @@ func (db *DB) Events(ctx context.Context, f EventFilter, limit, offset int) ([]T
 		out = append(out, e)
 	}
 	return out, total, rows.Err()
+}
+
+// countEvents counts the tenant's events matching f without reading them:
+// the range is narrowed to the stored events (oldest to newest) and summed
+// from the rollups, with the raw log read only for partial hours. Counting
+// rows one by one took most of a second per page at a million events.
+func (db *DB) countEvents(ctx context.Context, rid string, f EventFilter) (int, error) {
+	var oldest, newest time.Time
+	err := db.sql.QueryRowContext(ctx, `SELECT created_at FROM tenant_events WHERE restaurant_id = $1 ORDER BY created_at LIMIT 1`, rid).Scan(&oldest)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	if err := db.sql.QueryRowContext(ctx, `SELECT created_at FROM tenant_events WHERE restaurant_id = $1 ORDER BY created_at DESC LIMIT 1`, rid).Scan(&newest); err != nil {
+		return 0, err
+	}
+	// Whole hours from the oldest stored event's on are fully stored
+	// (retention prunes whole hours), so their rollups count exactly.
+	from, to := oldest.UTC().Truncate(time.Hour), newest.UTC().Add(time.Microsecond)
+	if f.From.After(from) {
+		from = f.From
+	}
+	if !f.To.IsZero() && f.To.Before(to) {
+		to = f.To
+	}
+	stats, err := db.eventStats(ctx, rid, from, to)
+	if err != nil {
+		return 0, err
+	}
+	if f.Type != "" {
+		return int(stats[rid].Counts[f.Type]), nil
+	}
+	n := 0
+	for _, c := range stats[rid].Counts {
+		n += int(c)
+	}
+	return n, nil
 }

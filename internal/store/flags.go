@@ -337,16 +337,17 @@ func (db *DB) flagChanged(ctx context.Context, tx *sql.Tx, action string, before
 
 // ListenFlagChanges holds one PostgreSQL connection listening on
 // FlagChannel and calls changed with each payload until ctx ends or the
-// connection fails; the caller reconnects. ready is called once listening.
+// connection fails; the caller reconnects. ready is called once listening,
+// with the server process id of the connection (for logs and diagnosis).
 // On SQLite there is no other instance to hear from; it returns at once.
-func (db *DB) ListenFlagChanges(ctx context.Context, ready func(), changed func(target string)) error {
+func (db *DB) ListenFlagChanges(ctx context.Context, ready func(backendPID uint32), changed func(target string)) error {
 	if db.pool == nil {
 		return nil
 	}
 	return listen(ctx, db.pool, FlagChannel, ready, changed)
 }
 
-func listen(ctx context.Context, pool *pgxpool.Pool, channel string, ready func(), changed func(string)) error {
+func listen(ctx context.Context, pool *pgxpool.Pool, channel string, ready func(uint32), changed func(string)) error {
 	conn, err := pool.Acquire(ctx)
 	if err != nil {
 		return fmt.Errorf("store: listen: %w", err)
@@ -358,7 +359,7 @@ func listen(ctx context.Context, pool *pgxpool.Pool, channel string, ready func(
 	if _, err := pc.Exec(ctx, `LISTEN `+channel); err != nil {
 		return fmt.Errorf("store: listen: %w", err)
 	}
-	ready()
+	ready(pc.PgConn().PID())
 	for {
 		n, err := pc.WaitForNotification(ctx)
 		if err != nil {

@@ -38,13 +38,6 @@ func scanJob(row interface{ Scan(...any) error }) (JobRecord, error) {
 	return j, err
 }
 
-func nullable(s string) any {
-	if s == "" {
-		return nil
-	}
-	return s
-}
-
 // CreateJob records a job as queued. A job that already has a record (a
 // worker got there first) keeps it.
 func (db *DB) CreateJob(ctx context.Context, j JobRecord) (JobRecord, error) {

@@ -1,0 +1,69 @@
+package demo_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/shimizu-tech/ordersuite/internal/auth"
+	"github.com/shimizu-tech/ordersuite/internal/demo"
+	"github.com/shimizu-tech/ordersuite/internal/ordering"
+	"github.com/shimizu-tech/ordersuite/internal/store"
+	"github.com/shimizu-tech/ordersuite/internal/storetest"
+	"github.com/shimizu-tech/ordersuite/internal/tenancy"
+)
+
+func init() { auth.SetFastHashingForTests() }
+
+func TestSeedFillsTheDemoRestaurantOnce(t *testing.T) {
+	db := storetest.Open(t)
+	ctx := context.Background()
+	creds, err := demo.Seed(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tctx := tenancy.WithTenant(ctx, creds.RestaurantID)
+	counts := func() map[string]int {
+		out := map[string]int{}
+		for _, table := range store.TenantTables {
+			rows, err := db.TenantRows(ctx, table, creds.RestaurantID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out[table] = len(rows)
+		}
+		return out
+	}
+	first := counts()
+	for table, min := range map[string]int{"menu_categories": 5, "menu_items": 20, "customers": 40, "tables": 10,
+		"orders": 200, "order_items": 200, "payments": 150, "reservations": 20, "loyalty_programs": 1,
+		"loyalty_rewards": 3, "customer_loyalty": 10, "notifications": 200, "staff_members": 5, "tenant_events": 200} {
+		if first[table] < min {
+			t.Errorf("%s: %d rows, want at least %d", table, first[table], min)
+		}
+	}
+	if first["orders"] > 1000 {
+		t.Errorf("%d orders: more than a few hundred", first["orders"])
+	}
+	orders, _, err := store.List(tctx, db, store.Orders, store.ListQuery{Filters: map[string]any{"status": string(ordering.Completed)}, Limit: 100})
+	if err != nil || len(orders) == 0 {
+		t.Fatalf("no completed orders (err %v)", err)
+	}
+	oldest := db.Now()
+	all, _, _ := store.List(tctx, db, store.Orders, store.ListQuery{Limit: 100, Offset: first["orders"] - 1})
+	if len(all) == 1 {
+		oldest = all[0].CreatedAt
+	}
+	if age := db.Now().Sub(oldest); age < 25*24*time.Hour || age > (demo.HistoryDays+1)*24*time.Hour {
+		t.Errorf("oldest order is %s old, want about %d days", age, demo.HistoryDays)
+	}
+	if _, err := demo.Seed(ctx, db); err != nil {
+		t.Fatal(err)
+	}
+	second := counts()
+	for table, n := range first {
+		if second[table] != n {
+			t.Errorf("re-running the seed changed %s from %d to %d rows", table, n, second[table])
+		}
+	}
+}

@@ -1,0 +1,116 @@
+package httpapi
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/shimizu-tech/ordersuite/internal/apperr"
+	"github.com/shimizu-tech/ordersuite/internal/reservations"
+	"github.com/shimizu-tech/ordersuite/internal/store"
+)
+
+func reservationRoutes() []Route {
+	return []Route{
+		{Method: "GET", Pattern: "/api/v1/reservations", Handler: (*Server).listReservations, Roles: anyRole, Scope: TenantScoped},
+		{Method: "POST", Pattern: "/api/v1/reservations", Handler: (*Server).createReservation, Roles: anyRole, Scope: TenantScoped},
+		{Method: "GET", Pattern: "/api/v1/reservations/{id}", Handler: (*Server).getReservation, Roles: anyRole, Scope: TenantScoped},
+		{Method: "POST", Pattern: "/api/v1/reservations/{id}/status", Handler: (*Server).setReservationStatus, Roles: team, Scope: TenantScoped},
+		{Method: "POST", Pattern: "/api/v1/reservations/{id}/cancel", Handler: (*Server).cancelReservation, Roles: anyRole, Scope: TenantScoped},
+	}
+}
+
+var reservationFilters = map[string]filterKind{"status": textFilter, "customer_id": idFilter, "table_id": idFilter,
+	"from": timeFilter, "to": timeFilter}
+
+func (s *Server) listReservations(w http.ResponseWriter, r *http.Request) error {
+	lq, pg, err := readListQuery(r, reservationFilters)
+	if err != nil {
+		return err
+	}
+	if c, isGuest, err := s.guest(r.Context()); err != nil {
+		return err
+	} else if isGuest {
+		lq.Filters["customer_id"] = c.ID
+	}
+	list, total, err := store.List(r.Context(), s.DB, store.Reservations, lq)
+	if err != nil {
+		return err
+	}
+	writeList(w, "reservations", list, pg, total)
+	return nil
+}
+
+func (s *Server) createReservation(w http.ResponseWriter, r *http.Request) error {
+	var req reservations.Request
+	if err := decodeJSON(w, r, &req); err != nil {
+		return err
+	}
+	if err := req.Validate(s.DB.Now()); err != nil {
+		return err
+	}
+	if err := s.ownCustomerID(r.Context(), &req.CustomerID); err != nil {
+		return err
+	}
+	res, err := s.DB.CreateReservation(r.Context(), req)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, map[string]any{"reservation": res})
+	return nil
+}
+
+// visibleReservation returns a reservation the caller may see.
+func (s *Server) visibleReservation(ctx context.Context, id string) (reservations.Reservation, error) {
+	res, err := store.Get(ctx, s.DB, store.Reservations, id)
+	if err != nil {
+		return res, err
+	}
+	if c, isGuest, err := s.guest(ctx); err != nil {
+		return res, err
+	} else if isGuest && res.CustomerID != c.ID {
+		return reservations.Reservation{}, apperr.Errorf(apperr.NotFound, "reservation not found")
+	}
+	return res, nil
+}
+
+func (s *Server) getReservation(w http.ResponseWriter, r *http.Request) error {
+	res, err := s.visibleReservation(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"reservation": res})
+	return nil
+}
+
+func (s *Server) setReservationStatus(w http.ResponseWriter, r *http.Request) error {
+	var req struct {
+		Status reservations.Status `json:"status"`
+	}
+	if err := decodeJSON(w, r, &req); err != nil {
+		return err
+	}
+	switch req.Status {
+	case reservations.Seated, reservations.Completed, reservations.Cancelled, reservations.NoShow:
+	default:
+		return apperr.InvalidField("status", "must be one of seated, completed, cancelled, no_show")
+	}
+	res, err := s.DB.SetReservationStatus(r.Context(), r.PathValue("id"), req.Status)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"reservation": res})
+	return nil
+}
+
+// cancelReservation lets a guest cancel their own booking (and the team any).
+func (s *Server) cancelReservation(w http.ResponseWriter, r *http.Request) error {
+	if _, err := s.visibleReservation(r.Context(), r.PathValue("id")); err != nil {
+		return err
+	}
+	res, err := s.DB.SetReservationStatus(r.Context(), r.PathValue("id"), reservations.Cancelled)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"reservation": res})
+	return nil
+}

@@ -1,0 +1,352 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/shimizu-tech/ordersuite/internal/apperr"
+)
+
+// scanner is a *sql.Row or *sql.Rows.
+type scanner interface{ Scan(...any) error }
+
+// Entity maps one tenant table to its domain type, so the plain create,
+// read, update, delete and list of every model share one tested path and
+// every query filters on the tenant.
+type Entity[T any] struct {
+	table    string
+	what     string   // in messages: "menu item"
+	resource string   // in the audit log: "menu_item"
+	columns  []string // written by insert and update, in values order
+	extra    []string // read after columns, written only by their own queries
+	scan     func(sc scanner) (T, error)
+	values   func(v *T) []any // in column order
+	id       func(v *T) string
+	touch    func(v *T, now time.Time, creating bool)
+	refs     func(v *T) []ref // references to check inside the tenant
+	order    string
+	filters  map[string]string // filter name → SQL condition with one ? placeholder
+}
+
+// ref is a reference a row makes to another tenant row; it is checked inside
+// the tenant so a foreign or unknown id is "not found", naming the field.
+type ref struct {
+	field, table, what, id string
+}
+
+// ListQuery selects a page of a list with the entity's named filters.
+type ListQuery struct {
+	Filters map[string]any
+	Limit   int
+	Offset  int
+}
+
+func (e *Entity[T]) cols() string {
+	return strings.Join(append(e.columns[:len(e.columns):len(e.columns)], e.extra...), ", ")
+}
+
+func (e *Entity[T]) get(ctx context.Context, q queryer, rid, id string, lock bool) (T, error) {
+	var zero T
+	if !ValidID(id) {
+		return zero, apperr.Errorf(apperr.NotFound, "%s not found", e.what)
+	}
+	query := `SELECT ` + e.cols() + ` FROM ` + e.table + ` WHERE restaurant_id = $1 AND id = $2`
+	if lock {
+		query += " FOR UPDATE"
+	}
+	v, err := e.scan(q.QueryRowContext(ctx, query, rid, id))
+	if err != nil {
+		return zero, notFound(err, e.what)
+	}
+	return v, nil
+}
+
+// lock returns the clause that locks selected rows on PostgreSQL. SQLite
+// transactions are immediate: the writer already holds the database lock.
+func (db *DB) lock() string {
+	if db.Engine == Postgres {
+		return " FOR UPDATE"
+	}
+	return ""
+}
+
+func (e *Entity[T]) insert(ctx context.Context, q queryer, rid string, v *T) error {
+	ph := make([]string, len(e.columns)+1)
+	for i := range ph {
+		ph[i] = fmt.Sprintf("$%d", i+1)
+	}
+	_, err := q.ExecContext(ctx, `INSERT INTO `+e.table+` (restaurant_id, `+strings.Join(e.columns, ", ")+`) VALUES (`+strings.Join(ph, ", ")+`)`,
+		append([]any{rid}, e.values(v)...)...)
+	return e.writeError(err, "create")
+}
+
+func (e *Entity[T]) update(ctx context.Context, q queryer, rid string, v *T) error {
+	vals := e.values(v)
+	var sets []string
+	args := []any{rid, e.id(v)}
+	for i, c := range e.columns {
+		if c == "id" || c == "created_at" {
+			continue
+		}
+		args = append(args, vals[i])
+		sets = append(sets, fmt.Sprintf("%s = $%d", c, len(args)))
+	}
+	res, err := q.ExecContext(ctx, `UPDATE `+e.table+` SET `+strings.Join(sets, ", ")+` WHERE restaurant_id = $1 AND id = $2`, args...)
+	if err != nil {
+		return e.writeError(err, "update")
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return apperr.Errorf(apperr.NotFound, "%s not found", e.what)
+	}
+	return nil
+}
+
+// writeError turns constraint failures into errors a caller can act on.
+func (e *Entity[T]) writeError(err error, action string) error {
+	switch {
+	case err == nil:
+		return nil
+	case isUniqueViolation(err):
+		return apperr.Errorf(apperr.Conflict, "a %s with these values already exists", e.what)
+	case isForeignKeyViolation(err):
+		return apperr.Errorf(apperr.Conflict, "the %s is referenced by other records", e.what)
+	case isCheckViolation(err):
+		return apperr.Errorf(apperr.Invalid, "the %s has a value out of range", e.what)
+	}
+	return fmt.Errorf("store: %s %s: %w", action, e.what, err)
+}
+
+func (e *Entity[T]) checkRefs(ctx context.Context, q queryer, rid string, v *T) error {
+	if e.refs == nil {
+		return nil
+	}
+	for _, r := range e.refs(v) {
+		if r.id == "" {
+			continue
+		}
+		if err := checkRef(ctx, q, rid, r); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkRef confirms that r names a row of the tenant. Another tenant's id is
+// indistinguishable from an unknown one.
+func checkRef(ctx context.Context, q queryer, rid string, r ref) error {
+	missing := &apperr.Error{Code: apperr.NotFound, Message: r.what + " not found", Field: r.field}
+	if !ValidID(r.id) {
+		return missing
+	}
+	var one int
+	err := q.QueryRowContext(ctx, `SELECT 1 FROM `+r.table+` WHERE restaurant_id = $1 AND id = $2`, rid, r.id).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return missing
+	}
+	if err != nil {
+		return fmt.Errorf("store: check %s: %w", r.what, err)
+	}
+	return nil
+}
+
+func (e *Entity[T]) list(ctx context.Context, q queryer, rid string, lq ListQuery) ([]T, int, error) {
+	where := ` WHERE restaurant_id = $1`
+	args := []any{rid}
+	for name, val := range lq.Filters {
+		cond, ok := e.filters[name]
+		if !ok {
+			return nil, 0, apperr.InvalidField(name, "is not a filter of %s lists", e.what)
+		}
+		args = append(args, val)
+		where += " AND " + strings.ReplaceAll(cond, "?", fmt.Sprintf("$%d", len(args)))
+	}
+	var total int
+	if err := q.QueryRowContext(ctx, `SELECT COUNT(*) FROM `+e.table+where, args...).Scan(&total); err != nil {
+		return nil, 0, fmt.Errorf("store: count %s: %w", e.table, err)
+	}
+	if lq.Limit <= 0 {
+		lq.Limit = 25
+	}
+	args = append(args, lq.Limit, lq.Offset)
+	rows, err := q.QueryContext(ctx, fmt.Sprintf(`SELECT %s FROM %s%s ORDER BY %s LIMIT $%d OFFSET $%d`,
+		e.cols(), e.table, where, e.order, len(args)-1, len(args)), args...)
+	if err != nil {
+		return nil, 0, fmt.Errorf("store: list %s: %w", e.table, err)
+	}
+	defer rows.Close()
+	out := []T{}
+	for rows.Next() {
+		v, err := e.scan(rows)
+		if err != nil {
+			return nil, 0, fmt.Errorf("store: list %s: %w", e.table, err)
+		}
+		out = append(out, v)
+	}
+	return out, total, rows.Err()
+}
+
+// Create inserts v for the tenant in ctx, audited.
+func Create[T any](ctx context.Context, db *DB, e *Entity[T], v T) (T, error) {
+	rid, err := tenant(ctx)
+	if err != nil {
+		return v, err
+	}
+	e.touch(&v, db.Now(), true)
+	err = db.inTx(ctx, func(tx *sql.Tx) error {
+		if err := e.checkRefs(ctx, tx, rid, &v); err != nil {
+			return err
+		}
+		if err := e.insert(ctx, tx, rid, &v); err != nil {
+			return err
+		}
+		return db.audit(ctx, tx, "create", e.resource, e.id(&v), nil, v)
+	})
+	return v, err
+}
+
+func Get[T any](ctx context.Context, db *DB, e *Entity[T], id string) (T, error) {
+	rid, err := tenant(ctx)
+	if err != nil {
+		var zero T
+		return zero, err
+	}
+	return e.get(ctx, db.sql, rid, id, false)
+}
+
+func List[T any](ctx context.Context, db *DB, e *Entity[T], lq ListQuery) ([]T, int, error) {
+	rid, err := tenant(ctx)
+	if err != nil {
+		return nil, 0, err
+	}
+	return e.list(ctx, db.sql, rid, lq)
+}
+
+// Update reads the row under lock, lets change modify (and validate)
+// it, and writes it back, audited with before and after.
+func Update[T any](ctx context.Context, db *DB, e *Entity[T], id string, change func(v *T) error) (T, error) {
+	var after T
+	rid, err := tenant(ctx)
+	if err != nil {
+		return after, err
+	}
+	err = db.inTx(ctx, func(tx *sql.Tx) error {
+		before, err := e.get(ctx, tx, rid, id, db.Engine == Postgres)
+		if err != nil {
+			return err
+		}
+		after = before
+		if err := change(&after); err != nil {
+			return err
+		}
+		e.touch(&after, db.Now(), false)
+		if err := e.checkRefs(ctx, tx, rid, &after); err != nil {
+			return err
+		}
+		if err := e.update(ctx, tx, rid, &after); err != nil {
+			return err
+		}
+		return db.audit(ctx, tx, "update", e.resource, id, before, after)
+	})
+	return after, err
+}
+
+func Delete[T any](ctx context.Context, db *DB, e *Entity[T], id string) error {
+	rid, err := tenant(ctx)
+	if err != nil {
+		return err
+	}
+	return db.inTx(ctx, func(tx *sql.Tx) error {
+		before, err := e.get(ctx, tx, rid, id, false)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM `+e.table+` WHERE restaurant_id = $1 AND id = $2`, rid, id); err != nil {
+			if isForeignKeyViolation(err) {
+				return apperr.Errorf(apperr.Conflict, "the %s is still referenced by other records", e.what)
+			}
+			return fmt.Errorf("store: delete %s: %w", e.what, err)
+		}
+		return db.audit(ctx, tx, "delete", e.resource, id, before, nil)
+	})
+}
+
+func isForeignKeyViolation(err error) bool {
+	msg := err.Error()
+	return strings.Contains(msg, "FOREIGN KEY constraint failed") || strings.Contains(msg, "SQLSTATE 23503")
+}
+
+func isCheckViolation(err error) bool {
+	msg := err.Error()
+	return strings.Contains(msg, "CHECK constraint failed") || strings.Contains(msg, "SQLSTATE 23514")
+}
+
+// What names the entity's rows in messages ("menu item").
+func (e *Entity[T]) What() string { return e.what }
+
+// FilterNames lists the filters List accepts.
+func (e *Entity[T]) FilterNames() []string {
+	out := make([]string, 0, len(e.filters))
+	for k := range e.filters {
+		out = append(out, k)
+	}
+	return out
+}
+
+// stamp sets a row's id and times: all on creation, updated_at on change.
+func stamp(id *string, created, updated *time.Time, now time.Time, creating bool) {
+	if creating {
+		*id, *created = NewID(), now
+	}
+	*updated = now
+}
+
+// nullable stores an empty optional id as NULL.
+func nullable(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+// nullInt stores a nil optional integer as NULL.
+func nullInt(p *int) any {
+	if p == nil {
+		return nil
+	}
+	return int64(*p)
+}
+
+// nullTimePtr stores a nil optional time as NULL.
+func nullTimePtr(p *time.Time) any {
+	if p == nil {
+		return nil
+	}
+	return p.UTC()
+}
+
+func intPtr(n sql.NullInt64) *int {
+	if !n.Valid {
+		return nil
+	}
+	v := int(n.Int64)
+	return &v
+}
+
+func timePtr(t sql.NullTime) *time.Time {
+	if !t.Valid {
+		return nil
+	}
+	v := t.Time.UTC()
+	return &v
+}
+
+// utc puts scanned times in UTC.
+func utc(ts ...*time.Time) {
+	for _, t := range ts {
+		*t = t.UTC()
+	}
+}

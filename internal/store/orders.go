@@ -1,0 +1,249 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/shimizu-tech/ordersuite/internal/apperr"
+	"github.com/shimizu-tech/ordersuite/internal/menu"
+	"github.com/shimizu-tech/ordersuite/internal/notify"
+	"github.com/shimizu-tech/ordersuite/internal/ordering"
+)
+
+// Orders are the tenant's orders (without their lines; Order adds them).
+// They are written only by CreateOrder and the status changes.
+var Orders = &Entity[ordering.Order]{
+	table: "orders", what: "order", resource: "order",
+	columns: []string{"id", "number", "customer_id", "table_id", "promotion_id", "order_type", "status", "notes",
+		"subtotal_cents", "discount_cents", "total_amount_cents", "created_at", "updated_at"},
+	scan: func(sc scanner) (ordering.Order, error) {
+		var v ordering.Order
+		var cust, table, promo sql.NullString
+		err := sc.Scan(&v.ID, &v.Number, &cust, &table, &promo, &v.OrderType, &v.Status, &v.Notes,
+			&v.SubtotalCents, &v.DiscountCents, &v.TotalAmountCents, &v.CreatedAt, &v.UpdatedAt)
+		v.CustomerID, v.TableID, v.PromotionID = cust.String, table.String, promo.String
+		utc(&v.CreatedAt, &v.UpdatedAt)
+		return v, err
+	},
+	values: func(v *ordering.Order) []any {
+		return []any{v.ID, v.Number, nullable(v.CustomerID), nullable(v.TableID), nullable(v.PromotionID), v.OrderType,
+			v.Status, v.Notes, v.SubtotalCents, v.DiscountCents, v.TotalAmountCents, v.CreatedAt, v.UpdatedAt}
+	},
+	id: func(v *ordering.Order) string { return v.ID },
+	touch: func(v *ordering.Order, now time.Time, creating bool) {
+		stamp(&v.ID, &v.CreatedAt, &v.UpdatedAt, now, creating)
+	},
+	order: "created_at DESC, id DESC",
+	filters: map[string]string{"status": "status = ?", "customer_id": "customer_id = ?", "order_type": "order_type = ?",
+		"table_id": "table_id = ?", "from": "created_at >= ?", "to": "created_at < ?", "number": "number = ?"},
+}
+
+// CreateOrder prices req from the tenant's menu and promotion, numbers it
+// from the restaurant's daily counter and stores it, all in one transaction:
+// concurrent orders never share a number and a promotion is never used more
+// than its max_uses.
+func (db *DB) CreateOrder(ctx context.Context, req ordering.Request) (ordering.Order, error) {
+	var o ordering.Order
+	rid, err := tenant(ctx)
+	if err != nil {
+		return o, err
+	}
+	err = db.inTx(ctx, func(tx *sql.Tx) error {
+		now := db.Now()
+		for _, r := range []ref{{field: "customer_id", table: "customers", what: "customer", id: req.CustomerID},
+			{field: "table_id", table: "tables", what: "table", id: req.TableID}} {
+			if r.id != "" {
+				if err := checkRef(ctx, tx, rid, r); err != nil {
+					return err
+				}
+			}
+		}
+		items, err := db.menuItemsByID(ctx, tx, rid, req.Items)
+		if err != nil {
+			return err
+		}
+		var promo *ordering.Promotion
+		if req.PromotionCode != "" {
+			p, err := Promotions.scan(tx.QueryRowContext(ctx, `SELECT `+Promotions.cols()+` FROM promotions
+				WHERE restaurant_id = $1 AND code = $2`+db.lock(), rid, ordering.NormalizeCode(req.PromotionCode)))
+			if errors.Is(err, sql.ErrNoRows) {
+				return apperr.InvalidField("promotion_code", "unknown promotion code")
+			}
+			if err != nil {
+				return fmt.Errorf("store: read promotion: %w", err)
+			}
+			promo = &p
+		}
+		o, err = ordering.Price(req, items, promo, now)
+		if err != nil {
+			return err
+		}
+		if promo != nil {
+			// The condition repeats the limit so the count can never pass it,
+			// whatever the isolation level.
+			res, err := tx.ExecContext(ctx, `UPDATE promotions SET uses = uses + 1
+				WHERE restaurant_id = $1 AND id = $2 AND (max_uses IS NULL OR uses < max_uses)`, rid, promo.ID)
+			if err != nil {
+				return fmt.Errorf("store: use promotion: %w", err)
+			}
+			if n, _ := res.RowsAffected(); n == 0 {
+				return apperr.Errorf(apperr.Conflict, "this promotion has been used up")
+			}
+		}
+		if o.Number, err = db.nextNumber(ctx, tx, rid, "O", now); err != nil {
+			return err
+		}
+		Orders.touch(&o, now, true)
+		if err := Orders.insert(ctx, tx, rid, &o); err != nil {
+			return err
+		}
+		// One statement for all lines: a round trip per line is what an
+		// order would otherwise spend most of its time on with PostgreSQL.
+		var ph []string
+		var args []any
+		for i := range o.Items {
+			it := &o.Items[i]
+			it.ID, it.OrderID = NewID(), o.ID
+			n := len(args)
+			ph = append(ph, fmt.Sprintf("($%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d)", n+1, n+2, n+3, n+4, n+5, n+6, n+7, n+8, n+9))
+			args = append(args, rid, it.ID, o.ID, it.MenuItemID, it.Name, it.UnitPriceCents, it.Quantity, it.LineTotalCents, it.Notes)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO order_items (restaurant_id, id, order_id, menu_item_id, name,
+			unit_price_cents, quantity, line_total_cents, notes) VALUES `+strings.Join(ph, ", "), args...); err != nil {
+			return fmt.Errorf("store: insert order items: %w", err)
+		}
+		return db.audit(ctx, tx, "create", "order", o.ID, nil, o)
+	})
+	return o, err
+}
+
+// menuItemsByID reads the menu items an order names, inside the tenant.
+func (db *DB) menuItemsByID(ctx context.Context, q queryer, rid string, lines []ordering.LineRequest) (map[string]menu.Item, error) {
+	out := map[string]menu.Item{}
+	args := []any{rid}
+	var ph []string
+	for i, l := range lines {
+		if !ValidID(l.MenuItemID) {
+			return nil, &apperr.Error{Code: apperr.NotFound, Message: "menu item not found", Field: fmt.Sprintf("items[%d].menu_item_id", i)}
+		}
+		args = append(args, l.MenuItemID)
+		ph = append(ph, fmt.Sprintf("$%d", len(args)))
+	}
+	rows, err := q.QueryContext(ctx, `SELECT `+MenuItems.cols()+` FROM menu_items WHERE restaurant_id = $1 AND id IN (`+
+		strings.Join(ph, ", ")+`)`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("store: read menu items: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		mi, err := MenuItems.scan(rows)
+		if err != nil {
+			return nil, fmt.Errorf("store: read menu items: %w", err)
+		}
+		out[mi.ID] = mi
+	}
+	return out, rows.Err()
+}
+
+// nextNumber takes the next number of kind (O orders, R reservations) from
+// the restaurant's counter for now's day. The upsert increments the one
+// counter row in the caller's transaction: PostgreSQL queues concurrent
+// callers on the row lock, SQLite on its immediate write lock.
+func (db *DB) nextNumber(ctx context.Context, tx *sql.Tx, rid, kind string, now time.Time) (string, error) {
+	var prefix string
+	if err := tx.QueryRowContext(ctx, `SELECT prefix FROM restaurants WHERE id = $1`, rid).Scan(&prefix); err != nil {
+		return "", notFound(err, "restaurant")
+	}
+	var seq int
+	err := tx.QueryRowContext(ctx, `INSERT INTO number_counters (restaurant_id, id, kind, day, value) VALUES ($1, $2, $3, $4, 1)
+		ON CONFLICT (restaurant_id, kind, day) DO UPDATE SET value = number_counters.value + 1
+		RETURNING value`, rid, NewID(), kind, now.Format(time.DateOnly)).Scan(&seq)
+	if err != nil {
+		return "", fmt.Errorf("store: next %s number: %w", kind, err)
+	}
+	return ordering.Number(prefix, kind, now, seq), nil
+}
+
+// Order returns one order with its lines.
+func (db *DB) Order(ctx context.Context, id string) (ordering.Order, error) {
+	rid, err := tenant(ctx)
+	if err != nil {
+		return ordering.Order{}, err
+	}
+	o, err := Orders.get(ctx, db.sql, rid, id, false)
+	if err != nil {
+		return o, err
+	}
+	o.Items, err = db.orderItems(ctx, db.sql, rid, o.ID)
+	return o, err
+}
+
+func (db *DB) orderItems(ctx context.Context, q queryer, rid, orderID string) ([]ordering.Item, error) {
+	rows, err := q.QueryContext(ctx, `SELECT id, order_id, menu_item_id, name, unit_price_cents, quantity, line_total_cents, notes
+		FROM order_items WHERE restaurant_id = $1 AND order_id = $2 ORDER BY id`, rid, orderID)
+	if err != nil {
+		return nil, fmt.Errorf("store: read order items: %w", err)
+	}
+	defer rows.Close()
+	out := []ordering.Item{}
+	for rows.Next() {
+		var it ordering.Item
+		if err := rows.Scan(&it.ID, &it.OrderID, &it.MenuItemID, &it.Name, &it.UnitPriceCents, &it.Quantity,
+			&it.LineTotalCents, &it.Notes); err != nil {
+			return nil, fmt.Errorf("store: read order items: %w", err)
+		}
+		out = append(out, it)
+	}
+	return out, rows.Err()
+}
+
+// SetOrderStatus moves an order along its lifecycle, records the guest's
+// notification, and on completion credits the customer's loyalty points,
+// all in one transaction. It returns the order and the new notification.
+func (db *DB) SetOrderStatus(ctx context.Context, id string, to ordering.Status) (ordering.Order, notify.Notification, error) {
+	var o ordering.Order
+	var n notify.Notification
+	rid, err := tenant(ctx)
+	if err != nil {
+		return o, n, err
+	}
+	err = db.inTx(ctx, func(tx *sql.Tx) error {
+		before, err := Orders.get(ctx, tx, rid, id, db.Engine == Postgres)
+		if err != nil {
+			return err
+		}
+		if err := ordering.CheckTransition(before.Status, to); err != nil {
+			return err
+		}
+		if o, n, err = db.moveOrder(ctx, tx, rid, before, to); err != nil {
+			return err
+		}
+		return db.audit(ctx, tx, "set_status", "order", id, before, o)
+	})
+	return o, n, err
+}
+
+// moveOrder writes an already checked status change and its consequences.
+func (db *DB) moveOrder(ctx context.Context, tx *sql.Tx, rid string, o ordering.Order, to ordering.Status) (ordering.Order, notify.Notification, error) {
+	now := db.Now()
+	o.Status, o.UpdatedAt = to, now
+	if _, err := tx.ExecContext(ctx, `UPDATE orders SET status = $1, updated_at = $2 WHERE restaurant_id = $3 AND id = $4`,
+		to, now, rid, o.ID); err != nil {
+		return o, notify.Notification{}, fmt.Errorf("store: set order status: %w", err)
+	}
+	n := notify.Notification{ID: NewID(), OrderID: o.ID, CustomerID: o.CustomerID, Kind: notify.OrderStatusKind,
+		Message: notify.OrderStatusMessage(o.Number, string(to)), Status: notify.Pending, CreatedAt: now, UpdatedAt: now}
+	if err := Notifications.insert(ctx, tx, rid, &n); err != nil {
+		return o, n, err
+	}
+	if to == ordering.Completed && o.CustomerID != "" {
+		if err := db.earnPoints(ctx, tx, rid, o.CustomerID, o.TotalAmountCents, now); err != nil {
+			return o, n, err
+		}
+	}
+	return o, n, nil
+}
