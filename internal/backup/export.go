@@ -29,7 +29,7 @@ func exportTables() []string {
 
 // archiveSchema is what the archive reader needs to know of the database.
 func archiveSchema(ctx context.Context, db *store.DB) (archive.Schema, error) {
-	tables, err := db.Schema(ctx)
+	fks, err := db.ForeignKeys(ctx)
 	if err != nil {
 		return archive.Schema{}, err
 	}
@@ -38,9 +38,9 @@ func archiveSchema(ctx context.Context, db *store.DB) (archive.Schema, error) {
 		return archive.Schema{}, err
 	}
 	s := archive.Schema{Tables: exportTables(), ForeignKeys: map[string][]archive.ForeignKey{}, Version: version}
-	for _, t := range tables {
-		for _, fk := range t.ForeignKeys {
-			s.ForeignKeys[t.Name] = append(s.ForeignKeys[t.Name], archive.ForeignKey{Columns: fk.Columns, RefTable: fk.RefTable, RefColumns: fk.RefColumns})
+	for table, list := range fks {
+		for _, fk := range list {
+			s.ForeignKeys[table] = append(s.ForeignKeys[table], archive.ForeignKey{Columns: fk.Columns, RefTable: fk.RefTable, RefColumns: fk.RefColumns})
 		}
 	}
 	return s, nil

@@ -9,6 +9,7 @@ import (
 	"os"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/shimizu-tech/ordersuite/internal/apperr"
@@ -38,6 +39,30 @@ type Service struct {
 	Log    *slog.Logger
 	// TempDir holds archives while they are written or read (default os.TempDir).
 	TempDir string
+
+	schemaMu sync.Mutex
+	schema   *archive.Schema // the catalog as of schema.Version
+}
+
+// archiveSchema returns the database's tables and references, read from the
+// catalog once per schema version: the catalog takes a hundred queries to
+// read, and it only changes with a migration.
+func (s *Service) archiveSchema(ctx context.Context) (archive.Schema, error) {
+	version, _, err := s.DB.SchemaStatus(ctx)
+	if err != nil {
+		return archive.Schema{}, err
+	}
+	s.schemaMu.Lock()
+	defer s.schemaMu.Unlock()
+	if s.schema != nil && s.schema.Version == version {
+		return *s.schema, nil
+	}
+	sc, err := archiveSchema(ctx, s.DB)
+	if err != nil {
+		return sc, err
+	}
+	s.schema = &sc
+	return sc, nil
 }
 
 func (s *Service) limits() archive.Limits {
@@ -262,7 +287,7 @@ func (s *Service) openChecked(ctx context.Context, f *os.File) (*archive.Archive
 	if a == nil {
 		return nil, Report{Problems: ps}, nil
 	}
-	schema, err := archiveSchema(ctx, s.DB)
+	schema, err := s.archiveSchema(ctx)
 	if err != nil {
 		return nil, Report{}, err
 	}

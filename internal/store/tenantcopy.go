@@ -637,3 +637,43 @@ func (db *DB) DeleteRestaurant(ctx context.Context, id string) error {
 		return db.audit(tenancy.WithTenant(ctx, id), tx, "delete", "restaurant", id, nil, nil)
 	})
 }
+
+// ForeignKeys returns every table's references, read from the catalog in
+// one query on PostgreSQL (validating an archive needs only these, and the
+// whole Schema takes several queries per table).
+func (db *DB) ForeignKeys(ctx context.Context) (map[string][]ForeignKey, error) {
+	out := map[string][]ForeignKey{}
+	if db.Engine != Postgres {
+		tables, err := db.Schema(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, t := range tables {
+			out[t.Name] = t.ForeignKeys
+		}
+		return out, nil
+	}
+	rows, err := db.sql.QueryContext(ctx, `
+		SELECT src.relname, ref.relname,
+		       (SELECT string_agg(a.attname, ',' ORDER BY k.ord) FROM unnest(con.conkey) WITH ORDINALITY k(att, ord)
+		          JOIN pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.att),
+		       (SELECT string_agg(a.attname, ',' ORDER BY k.ord) FROM unnest(con.confkey) WITH ORDINALITY k(att, ord)
+		          JOIN pg_attribute a ON a.attrelid = con.confrelid AND a.attnum = k.att)
+		FROM pg_constraint con
+		JOIN pg_class src ON src.oid = con.conrelid
+		JOIN pg_class ref ON ref.oid = con.confrelid
+		WHERE con.contype = 'f' AND src.relnamespace = current_schema()::regnamespace
+		ORDER BY src.relname, con.conname`)
+	if err != nil {
+		return nil, fmt.Errorf("store: foreign keys: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var table, ref, cols, refCols string
+		if err := rows.Scan(&table, &ref, &cols, &refCols); err != nil {
+			return nil, err
+		}
+		out[table] = append(out[table], ForeignKey{Columns: strings.Split(cols, ","), RefTable: ref, RefColumns: strings.Split(refCols, ",")})
+	}
+	return out, rows.Err()
+}
