@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -28,8 +29,12 @@ var (
 
 func init() {
 	envHooks = append(envHooks, func(e *env, srv *httpapi.Server) {
-		if err := jobs.Migrate(context.Background(), e.db); err != nil {
-			e.t.Fatal(err)
+		// River's tables cost a few hundred milliseconds per database on
+		// PostgreSQL; only tests that reach the backup routes need them.
+		if needsJobs(e.t.Name()) {
+			if err := jobs.Migrate(context.Background(), e.db); err != nil {
+				e.t.Fatal(err)
+			}
 		}
 		dir := e.t.TempDir()
 		svc := &backup.Service{DB: e.db, Storage: backup.Dir{Path: filepath.Join(dir, "backups")}, AppVersion: "test", TempDir: dir}
@@ -47,6 +52,15 @@ func init() {
 		resourceFixtures["/admin/tenant_backup/"+p] = backupFixture
 	}
 	resourceFixtures["/admin/tenant_backup/backup_status/{job_id}"] = jobFixture
+}
+
+func needsJobs(testName string) bool {
+	for _, w := range []string{"tenant_backup", "Backup", "Migrate", "Upload"} {
+		if strings.Contains(testName, w) {
+			return true
+		}
+	}
+	return false
 }
 
 func backupFixture(e *env, tn tenant) map[string]string {
