@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"slices"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -162,5 +163,20 @@ func TestPeriodicRunsOncePerPeriod(t *testing.T) {
 	max := int64(window/period) + 2
 	if n < 2 || n > max {
 		t.Fatalf("%d runs in %v with a %v period over two instances; want between 2 and %d", n, window, period, max)
+	}
+}
+
+// TestQueueTablesAreListed: River's tables, created at the migrate step,
+// are accounted for as platform tables like every other table.
+func TestQueueTablesAreListed(t *testing.T) {
+	db := open(t)
+	tables, err := db.Schema(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, table := range tables {
+		if _, ok := store.PlatformTables[table.Name]; !ok && !slices.Contains(store.TenantTables, table.Name) {
+			t.Errorf("table %s is in neither store.TenantTables nor store.PlatformTables", table.Name)
+		}
 	}
 }

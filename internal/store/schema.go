@@ -53,6 +53,7 @@ var PlatformTables = map[string]string{
 	"river_job":            "job queue bookkeeping",
 	"river_leader":         "job queue bookkeeping",
 	"river_migration":      "job queue bookkeeping",
+	"river_notification":   "job queue bookkeeping (SQLite's stand-in for LISTEN/NOTIFY)",
 	"river_queue":          "job queue bookkeeping",
 	"global_feature_flags": "platform-wide flag defaults set by super_admin; a tenant's own row overrides them",
 	"login_failures":       "a failed login's address may belong to no tenant, or to several",
