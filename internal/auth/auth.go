@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -86,6 +87,9 @@ var errBadToken = apperr.Errorf(apperr.Unauthorized, "invalid or expired token")
 // still exists with the same role, and neither the token, the user's tokens
 // nor the tenant's tokens were revoked since it was issued.
 func (s *Service) Authenticate(ctx context.Context, token string) (tenancy.Principal, error) {
+	if strings.HasPrefix(token, APIKeyPrefix) {
+		return s.authenticateAPIKey(ctx, token)
+	}
 	var c Claims
 	_, err := jwt.ParseWithClaims(token, &c, func(*jwt.Token) (any, error) { return s.Secret, nil },
 		jwt.WithValidMethods([]string{"HS256"}), jwt.WithExpirationRequired(),

@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/shimizu-tech/ordersuite/internal/config"
+	"github.com/shimizu-tech/ordersuite/internal/jobs"
 	"github.com/shimizu-tech/ordersuite/internal/store"
 )
 
@@ -56,6 +57,11 @@ func NewRoot() *cobra.Command {
 		a.flagsCmd(),
 		a.eventsCmd(),
 		versionCmd(),
+		a.backupCmd(),
+		a.restoreCmd(),
+		a.emergencyCmd(),
+		a.drillCmd(),
+		a.apiKeyCmd(),
 	)
 	return root
 }
@@ -81,7 +87,7 @@ func (a *app) open(ctx context.Context, migrate bool) (*store.DB, error) {
 		return nil, err
 	}
 	if migrate {
-		err = db.Migrate(ctx)
+		err = migrateAll(ctx, db)
 	} else {
 		err = db.CheckSchema(ctx)
 	}
@@ -103,7 +109,7 @@ func (a *app) migrateCmd() *cobra.Command {
 				return err
 			}
 			defer db.Close()
-			if err := db.Migrate(cmd.Context()); err != nil {
+			if err := migrateAll(cmd.Context(), db); err != nil {
 				return err
 			}
 			current, _, err := db.SchemaStatus(cmd.Context())
@@ -114,6 +120,14 @@ func (a *app) migrateCmd() *cobra.Command {
 			return nil
 		},
 	}
+}
+
+// migrateAll applies the product's migrations and then the job queue's.
+func migrateAll(ctx context.Context, db *store.DB) error {
+	if err := db.Migrate(ctx); err != nil {
+		return err
+	}
+	return jobs.Migrate(ctx, db)
 }
 
 func versionCmd() *cobra.Command {

@@ -20,6 +20,7 @@ import (
 	"github.com/shimizu-tech/ordersuite/internal/events"
 	"github.com/shimizu-tech/ordersuite/internal/flags"
 	"github.com/shimizu-tech/ordersuite/internal/httpapi"
+	"github.com/shimizu-tech/ordersuite/internal/jobs"
 	"github.com/shimizu-tech/ordersuite/internal/metrics"
 	"github.com/shimizu-tech/ordersuite/internal/store"
 )
@@ -76,6 +77,33 @@ func (a *app) serve(ctx context.Context, cmd *cobra.Command) error {
 			a.log.Error("tenant events not all flushed before exit", "err", err)
 		}
 	}()
+	backups, err := a.backupService(db)
+	if err != nil {
+		return err
+	}
+	environments, err := a.environments()
+	if err != nil {
+		return err
+	}
+	var periodic []jobs.Periodic
+	if a.cfg.BackupSchedule {
+		periodic = a.schedule().Periodic()
+	}
+	queue := jobs.New(db, jobs.Options{Log: a.log, Periodic: periodic})
+	backups.RegisterJobs(queue, environments)
+	// River stops hard when its start context ends; shutdown stops it
+	// gracefully below instead.
+	if err := queue.Start(context.WithoutCancel(ctx)); err != nil {
+		return err
+	}
+	defer func() {
+		qctx, cancel := context.WithTimeout(context.Background(), a.cfg.ShutdownTimeout)
+		defer cancel()
+		if err := queue.Stop(qctx); err != nil {
+			a.log.Warn("job queue did not stop cleanly", "err", err)
+		}
+	}()
+
 	srv := &httpapi.Server{
 		DB:        db,
 		Auth:      &auth.Service{DB: db, Secret: secret},
@@ -85,6 +113,10 @@ func (a *app) serve(ctx context.Context, cmd *cobra.Command) error {
 		Version:   Version,
 		Flags:     flagService,
 		Analytics: &analytics.Service{DB: db, Started: time.Now()},
+
+		Backups:      backups,
+		Jobs:         queue,
+		Environments: environments,
 	}
 	srv.Console = (&console.Console{DB: db, Auth: srv.Auth, Flags: flagService, Analytics: srv.Analytics,
 		Events: srv.Events, Metrics: m, Log: a.log}).Handler()

@@ -32,6 +32,21 @@ type Config struct {
 	AdminEmail      string
 	AdminPassword   string
 
+	// Disaster recovery (docs/disaster-recovery.md).
+	BackupDir               string
+	BackupLocal             bool
+	BackupS3Bucket          string
+	BackupS3Endpoint        string
+	BackupS3Region          string
+	BackupS3Prefix          string
+	BackupS3PathStyle       bool
+	BackupEncryptionKeyFile string
+	BackupSchedule          bool
+	BackupCron              string
+	BackupCleanupCron       string
+	BackupValidateCron      string
+	BackupKeep              int
+	MigrateEnvironments     string
 	// FlagsDevBypass turns every flag on for a super_admin (the seed's
 	// development-mode bypass). Never set it in production.
 	FlagsDevBypass      bool
@@ -61,6 +76,21 @@ func Register(fs *pflag.FlagSet) *Config {
 	fs.BoolVar(&c.DemoOnEmpty, "demo-on-empty", true, "on the embedded SQLite default, seed demo data when the database is empty")
 	fs.StringVar(&c.AdminEmail, "admin-email", "", "e-mail of a super_admin to create at start if none exists")
 	fs.StringVar(&c.AdminPassword, "admin-password", "", "password for --admin-email (prefer ADMIN_PASSWORD)")
+
+	fs.StringVar(&c.BackupDir, "backup-dir", "", "local directory for tenant backups (default <data-dir>/backups)")
+	fs.BoolVar(&c.BackupLocal, "backup-local", true, "keep backups in --backup-dir (also when an S3 bucket is configured: copies in both)")
+	fs.StringVar(&c.BackupS3Bucket, "backup-s3-bucket", "", "S3 bucket for backups (credentials from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)")
+	fs.StringVar(&c.BackupS3Endpoint, "backup-s3-endpoint", "", "S3-compatible endpoint URL (empty for AWS)")
+	fs.StringVar(&c.BackupS3Region, "backup-s3-region", "us-east-1", "S3 region")
+	fs.StringVar(&c.BackupS3Prefix, "backup-s3-prefix", "", "key prefix for backups in the bucket")
+	fs.BoolVar(&c.BackupS3PathStyle, "backup-s3-path-style", false, "address the bucket in the URL path (MinIO, Ceph and most non-AWS servers)")
+	fs.StringVar(&c.BackupEncryptionKeyFile, "backup-encryption-key-file", "", "file holding the age identity that encrypts backups (or BACKUP_ENCRYPTION_KEY)")
+	fs.BoolVar(&c.BackupSchedule, "backup-schedule", true, "serve runs the backup schedule (once across all instances)")
+	fs.StringVar(&c.BackupCron, "backup-cron", "0 2 * * *", "when to back up every active tenant (cron, UTC)")
+	fs.StringVar(&c.BackupCleanupCron, "backup-cleanup-cron", "0 3 * * 0", "when to delete old backups (cron, UTC)")
+	fs.StringVar(&c.BackupValidateCron, "backup-validate-cron", "0 4 1 * *", "when to validate every stored backup (cron, UTC)")
+	fs.IntVar(&c.BackupKeep, "backup-keep", 5, "backups kept per tenant by the cleanup")
+	fs.StringVar(&c.MigrateEnvironments, "migrate-environments", "", "target environments for tenant migration: name=https://base-url,… (keys from MIGRATE_API_KEY_<NAME>)")
 	fs.BoolVar(&c.FlagsDevBypass, "flags-dev-bypass", false, "development only: every feature flag is on for a super_admin")
 	fs.DurationVar(&c.FlagsReloadInterval, "flags-reload-interval", 30*time.Second, "how often serve re-reads all feature flags (a safety net under change notifications)")
 	fs.DurationVar(&c.FlagsFlushInterval, "flags-flush-interval", time.Minute, "how often serve writes feature flag evaluation counts")
@@ -150,6 +180,58 @@ func checkSecret(b []byte) ([]byte, error) {
 		return nil, errors.New("config: the JWT secret must be at least 32 bytes")
 	}
 	return b, nil
+}
+
+// BackupDirectory is where local backups are kept.
+func (c *Config) BackupDirectory() string {
+	if c.BackupDir != "" {
+		return c.BackupDir
+	}
+	return filepath.Join(c.DataDir, "backups")
+}
+
+// BackupEncryptionKey returns the configured age identity, or "" for
+// unencrypted backups. Secrets come from the environment or a file only.
+func (c *Config) BackupEncryptionKey() (string, error) {
+	if c.BackupEncryptionKeyFile != "" {
+		b, err := os.ReadFile(c.BackupEncryptionKeyFile)
+		if err != nil {
+			return "", fmt.Errorf("config: read backup encryption key file: %w", err)
+		}
+		return strings.TrimSpace(string(b)), nil
+	}
+	return strings.TrimSpace(os.Getenv("BACKUP_ENCRYPTION_KEY")), nil
+}
+
+// S3Credentials returns the access key pair for the backup bucket.
+func (c *Config) S3Credentials() (accessKey, secretKey string) {
+	return os.Getenv("AWS_ACCESS_KEY_ID"), os.Getenv("AWS_SECRET_ACCESS_KEY")
+}
+
+// Environment is a migration target.
+type Environment struct {
+	Name    string
+	BaseURL string
+	APIKey  string
+}
+
+// Environments parses --migrate-environments; each key comes from
+// MIGRATE_API_KEY_<NAME> (upper case, - as _).
+func (c *Config) Environments() (map[string]Environment, error) {
+	out := map[string]Environment{}
+	for _, part := range strings.Split(c.MigrateEnvironments, ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		name, url, ok := strings.Cut(part, "=")
+		name, url = strings.TrimSpace(name), strings.TrimRight(strings.TrimSpace(url), "/")
+		if !ok || name == "" || !(strings.HasPrefix(url, "http://") || strings.HasPrefix(url, "https://")) {
+			return nil, fmt.Errorf("config: migrate-environments: %q is not name=http(s)://base-url", part)
+		}
+		out[name] = Environment{Name: name, BaseURL: url, APIKey: os.Getenv("MIGRATE_API_KEY_" + EnvName(name))}
+	}
+	return out, nil
 }
 
 // Logger builds the structured logger the configuration asks for.

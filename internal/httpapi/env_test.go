@@ -39,6 +39,10 @@ type env struct {
 	super   tenancy.User
 }
 
+// envHooks equip the server of every env with a capability's services; each
+// capability's own test file adds its hook in an init function.
+var envHooks []func(e *env, srv *httpapi.Server)
+
 type tenant struct {
 	R     tenancy.Restaurant
 	Users map[tenancy.Role]tenancy.User
@@ -51,6 +55,9 @@ func newEnv(t testing.TB) *env {
 	e.auth = &auth.Service{DB: db, Secret: []byte("test-secret-test-secret-test-secret!")}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	srv := &httpapi.Server{DB: db, Auth: e.auth, Events: events.StoreSink{DB: db, Log: log}, Metrics: e.metrics, Log: log}
+	for _, hook := range envHooks {
+		hook(e, srv)
+	}
 	srv.Flags = flags.New(db, flags.Options{Log: log})
 	srv.Analytics = &analytics.Service{DB: db}
 	e.srv = httptest.NewServer(srv.Handler())

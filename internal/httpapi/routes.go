@@ -20,6 +20,9 @@ type Route struct {
 	// Always marks writes that must still work on a read-only tenant:
 	// emergency response and logout.
 	Always bool
+	// APIKey lets installation API keys call the route (migration between
+	// environments); every other route refuses them.
+	APIKey bool
 }
 
 // Scope is how a route finds its tenant.
@@ -50,6 +53,7 @@ func Routes() []Route {
 	var all []Route
 	for _, section := range [][]Route{
 		platformRoutes(),
+		backupRoutes(),
 		domainRoutes(),
 		flagRoutes(),
 		analyticsRoutes(),

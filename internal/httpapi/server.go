@@ -19,8 +19,10 @@ import (
 	"github.com/shimizu-tech/ordersuite/internal/analytics"
 	"github.com/shimizu-tech/ordersuite/internal/apperr"
 	"github.com/shimizu-tech/ordersuite/internal/auth"
+	"github.com/shimizu-tech/ordersuite/internal/backup"
 	"github.com/shimizu-tech/ordersuite/internal/events"
 	"github.com/shimizu-tech/ordersuite/internal/flags"
+	"github.com/shimizu-tech/ordersuite/internal/jobs"
 	"github.com/shimizu-tech/ordersuite/internal/metrics"
 	"github.com/shimizu-tech/ordersuite/internal/notify"
 	"github.com/shimizu-tech/ordersuite/internal/payments"
@@ -54,6 +56,10 @@ type Server struct {
 	// SkipTenantRequests serves without the per-tenant request events and
 	// series (the middleware's benchmark baseline).
 	SkipTenantRequests bool
+
+	Backups      *backup.Service               // disaster recovery
+	Jobs         *jobs.Queue                   // background jobs
+	Environments map[string]backup.Environment // tenant migration targets
 }
 
 // Handler returns the whole HTTP handler: every route of the table, /metrics,
@@ -197,6 +203,9 @@ func (s *Server) serveRoute(rt Route, w http.ResponseWriter, r *http.Request, wh
 	}
 	p.IP = clientIP(r)
 	who.restaurantID, who.userID = p.RestaurantID, p.UserID
+	if auth.IsAPIKey(p) && !rt.APIKey {
+		return apperr.Errorf(apperr.Forbidden, "API keys may not call %s %s", rt.Method, rt.Pattern)
+	}
 	ctx := tenancy.WithPrincipal(r.Context(), p)
 	if !rt.Allows(p.Role) {
 		return apperr.Errorf(apperr.Forbidden, "role %s may not %s %s", p.Role, rt.Method, rt.Pattern)

@@ -40,11 +40,21 @@ var TenantTables = []string{
 // PlatformTables are the tables that belong to no single tenant, each for a
 // stated reason; any table in neither list fails the schema test.
 var PlatformTables = map[string]string{
-	"restaurants":          "the tenants themselves",
-	"super_admins":         "platform operators belong to no restaurant",
-	"revoked_tokens":       "token ids are global; tokens of super_admins have no tenant",
-	"audit_log":            "outlives the tenants it mentions and records platform-wide actions",
-	"goose_db_version":     "migration bookkeeping",
+	"restaurants":      "the tenants themselves",
+	"super_admins":     "platform operators belong to no restaurant",
+	"revoked_tokens":   "token ids are global; tokens of super_admins have no tenant",
+	"audit_log":        "outlives the tenants it mentions and records platform-wide actions",
+	"goose_db_version": "migration bookkeeping",
+	"jobs":             "a background job may concern no tenant or several, and its record outlives the tenant it concerned",
+	"api_keys":         "keys authenticate other installations to the platform, not to a tenant",
+	// River's own queue tables (created by rivermigrate at the migrate step).
+	"river_client":         "job queue bookkeeping",
+	"river_client_queue":   "job queue bookkeeping",
+	"river_job":            "job queue bookkeeping",
+	"river_leader":         "job queue bookkeeping",
+	"river_migration":      "job queue bookkeeping",
+	"river_notification":   "job queue bookkeeping (SQLite's stand-in for LISTEN/NOTIFY)",
+	"river_queue":          "job queue bookkeeping",
 	"global_feature_flags": "platform-wide flag defaults set by super_admin; a tenant's own row overrides them",
 	"login_failures":       "a failed login's address may belong to no tenant, or to several",
 }

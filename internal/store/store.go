@@ -43,6 +43,7 @@ type DB struct {
 	Engine Engine
 	sql    *sql.DB
 	pool   *pgxpool.Pool // PostgreSQL only: for LISTEN/NOTIFY and bulk work
+	file   string        // SQLite only: the database file
 	now    func() time.Time
 }
 
@@ -109,7 +110,7 @@ func Open(ctx context.Context, databaseURL string, opt Options) (*DB, error) {
 		sqldb.Close()
 		return nil, fmt.Errorf("store: open sqlite %s: %w", path, err)
 	}
-	db.Engine, db.sql = SQLite, sqldb
+	db.Engine, db.sql, db.file = SQLite, sqldb, path
 	return db, nil
 }
 
@@ -134,6 +135,10 @@ func (db *DB) Close() error {
 // SQL exposes the database/sql handle for packages that drive their own
 // schema-less work (the job queue).
 func (db *DB) SQL() *sql.DB { return db.sql }
+
+// File is the SQLite database file, empty on PostgreSQL. The job queue opens
+// its own connection to it.
+func (db *DB) File() string { return db.file }
 
 // Pool is the pgx pool on PostgreSQL, nil on SQLite.
 func (db *DB) Pool() *pgxpool.Pool { return db.pool }

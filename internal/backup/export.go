@@ -1,0 +1,181 @@
+package backup
+
+import (
+	"archive/zip"
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"hash"
+	"io"
+	"time"
+
+	"github.com/shimizu-tech/ordersuite/internal/backup/archive"
+	"github.com/shimizu-tech/ordersuite/internal/store"
+)
+
+// exportTables are the tables an archive holds, in dependency order.
+func exportTables() []string {
+	var out []string
+	for _, t := range store.CopyTables() {
+		if !archive.Secret(t) {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// archiveSchema is what the archive reader needs to know of the database.
+func archiveSchema(ctx context.Context, db *store.DB) (archive.Schema, error) {
+	fks, err := db.ForeignKeys(ctx)
+	if err != nil {
+		return archive.Schema{}, err
+	}
+	version, _, err := db.SchemaStatus(ctx)
+	if err != nil {
+		return archive.Schema{}, err
+	}
+	s := archive.Schema{Tables: exportTables(), ForeignKeys: map[string][]archive.ForeignKey{}, Version: version}
+	for table, list := range fks {
+		for _, fk := range list {
+			s.ForeignKeys[table] = append(s.ForeignKeys[table], archive.ForeignKey{Columns: fk.Columns, RefTable: fk.RefTable, RefColumns: fk.RefColumns})
+		}
+	}
+	return s, nil
+}
+
+// hashCounter hashes and counts what passes through it.
+type hashCounter struct {
+	w io.Writer
+	h hash.Hash
+	n int64
+}
+
+func (hc *hashCounter) Write(p []byte) (int, error) {
+	n, err := hc.w.Write(p)
+	hc.h.Write(p[:n])
+	hc.n += int64(n)
+	return n, err
+}
+
+// ExportOptions describe who exports, for the manifest.
+type ExportOptions struct {
+	AppVersion string
+	ExportedBy string
+	Now        time.Time
+	ExportID   string // default ExportID(restaurant, Now)
+	// Progress, when set, is told as each table starts.
+	Progress func(table string, done, total int)
+}
+
+// WriteArchive streams one tenant from a consistent snapshot into w as a
+// ZIP archive. Rows are encoded one at a time, so memory does not grow with
+// the tenant's size.
+func WriteArchive(ctx context.Context, db *store.DB, restaurantID string, w io.Writer, opt ExportOptions) (archive.Manifest, error) {
+	var m archive.Manifest
+	err := db.TenantSnapshot(ctx, restaurantID, func(snap *store.Snapshot) error {
+		zw := zip.NewWriter(w)
+		m = archive.Manifest{
+			FormatVersion: archive.FormatVersion,
+			SchemaVersion: snap.SchemaVersion,
+			AppVersion:    opt.AppVersion,
+			RestaurantID:  restaurantID,
+			ExportedAt:    opt.Now.UTC(),
+			ExportedBy:    opt.ExportedBy,
+			Tables:        map[string]archive.TableEntry{},
+			ExportID:      opt.ExportID,
+		}
+		if m.ExportID == "" {
+			m.ExportID = archive.ExportID(restaurantID, opt.Now)
+		}
+		tables := exportTables()
+		for i, table := range tables {
+			if opt.Progress != nil {
+				opt.Progress(table, i, len(tables))
+			}
+			entry, name, err := writeTable(ctx, zw, snap, table)
+			if err != nil {
+				return err
+			}
+			if table == "restaurants" {
+				m.RestaurantName = name
+			}
+			m.Tables[table] = entry
+			m.TableOrder = append(m.TableOrder, table)
+		}
+		mw, err := zw.Create(archive.ManifestName)
+		if err != nil {
+			return err
+		}
+		enc := json.NewEncoder(mw)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(m); err != nil {
+			return err
+		}
+		return zw.Close()
+	})
+	return m, err
+}
+
+// writeTable writes table.json: a JSON array, one object per row.
+func writeTable(ctx context.Context, zw *zip.Writer, snap *store.Snapshot, table string) (archive.TableEntry, string, error) {
+	e := archive.TableEntry{File: table + ".json"}
+	cols, err := snap.Columns(ctx, table)
+	if err != nil {
+		return e, "", err
+	}
+	fw, err := zw.Create(e.File)
+	if err != nil {
+		return e, "", err
+	}
+	hc := &hashCounter{w: fw, h: sha256.New()}
+	bw := bufio.NewWriterSize(hc, 64<<10)
+	keys := make([][]byte, len(cols))
+	nameIdx := -1
+	for i, c := range cols {
+		k, _ := json.Marshal(c.Name)
+		keys[i] = append(k, ':')
+		if table == "restaurants" && c.Name == "name" {
+			nameIdx = i
+		}
+	}
+	var restaurantName string
+	var buf bytes.Buffer
+	bw.WriteString("[")
+	err = snap.Each(ctx, table, cols, func(vals []any) error {
+		buf.Reset()
+		if e.Count > 0 {
+			buf.WriteString(",")
+		}
+		buf.WriteString("\n{")
+		for i, v := range vals {
+			if i > 0 {
+				buf.WriteByte(',')
+			}
+			buf.Write(keys[i])
+			b, err := json.Marshal(v)
+			if err != nil {
+				return err
+			}
+			buf.Write(b)
+		}
+		buf.WriteByte('}')
+		if i := nameIdx; i >= 0 {
+			restaurantName, _ = vals[i].(string)
+		}
+		e.Count++
+		_, err := bw.Write(buf.Bytes())
+		return err
+	})
+	if err != nil {
+		return e, "", err
+	}
+	bw.WriteString("\n]\n")
+	if err := bw.Flush(); err != nil {
+		return e, "", err
+	}
+	e.SHA256 = hex.EncodeToString(hc.h.Sum(nil))
+	return e, restaurantName, nil
+}

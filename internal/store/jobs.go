@@ -1,0 +1,121 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/shimizu-tech/ordersuite/internal/apperr"
+)
+
+// JobRecord is the product's view of one background job.
+type JobRecord struct {
+	ID           string          `json:"id"`
+	Kind         string          `json:"kind"`
+	RestaurantID string          `json:"restaurant_id,omitempty"`
+	Status       string          `json:"status"`
+	Progress     int             `json:"progress"`
+	Message      string          `json:"message"`
+	Result       json.RawMessage `json:"result"`
+	CreatedBy    string          `json:"created_by,omitempty"`
+	CreatedAt    time.Time       `json:"created_at"`
+	UpdatedAt    time.Time       `json:"updated_at"`
+}
+
+const jobColumns = `id, kind, restaurant_id, status, progress, message, result, created_by, created_at, updated_at`
+
+func scanJob(row interface{ Scan(...any) error }) (JobRecord, error) {
+	var j JobRecord
+	var rid, result sql.NullString
+	err := row.Scan(&j.ID, &j.Kind, &rid, &j.Status, &j.Progress, &j.Message, &result, &j.CreatedBy, &j.CreatedAt, &j.UpdatedAt)
+	j.RestaurantID = rid.String
+	if result.Valid {
+		j.Result = json.RawMessage(result.String)
+	}
+	j.CreatedAt, j.UpdatedAt = j.CreatedAt.UTC(), j.UpdatedAt.UTC()
+	return j, err
+}
+
+// CreateJob records a job as queued. A job that already has a record (a
+// worker got there first) keeps it.
+func (db *DB) CreateJob(ctx context.Context, j JobRecord) (JobRecord, error) {
+	now := db.Now()
+	if j.ID == "" {
+		j.ID = NewID()
+	}
+	j.Status, j.CreatedAt, j.UpdatedAt = "queued", now, now
+	_, err := db.sql.ExecContext(ctx, `INSERT INTO jobs (`+jobColumns+`) VALUES ($1, $2, $3, $4, 0, $5, NULL, $6, $7, $8)
+		ON CONFLICT (id) DO NOTHING`, j.ID, j.Kind, nullable(j.RestaurantID), j.Status, j.Message, j.CreatedBy, now, now)
+	if err != nil {
+		return j, fmt.Errorf("store: create job: %w", err)
+	}
+	return j, nil
+}
+
+// UpdateJob records a job's state. A periodic job has no record until its
+// first update, so this inserts when needed. A nil result keeps the one
+// recorded.
+func (db *DB) UpdateJob(ctx context.Context, id, kind, restaurantID, status string, progress int, message string, result json.RawMessage) error {
+	if !ValidID(id) {
+		return apperr.Errorf(apperr.Invalid, "malformed job id")
+	}
+	progress = min(max(progress, 0), 100)
+	now := db.Now()
+	var res any
+	if result != nil {
+		res = string(result)
+	}
+	_, err := db.sql.ExecContext(ctx, `INSERT INTO jobs (`+jobColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, '', $8, $8)
+		ON CONFLICT (id) DO UPDATE SET status = excluded.status, progress = excluded.progress, message = excluded.message,
+		  result = COALESCE(excluded.result, jobs.result), updated_at = excluded.updated_at`,
+		id, kind, nullable(restaurantID), status, progress, message, res, now)
+	if err != nil {
+		return fmt.Errorf("store: update job: %w", err)
+	}
+	return nil
+}
+
+// SetJobTenant names the tenant a job turned out to concern (an import into
+// a new restaurant learns its id while running).
+func (db *DB) SetJobTenant(ctx context.Context, id, restaurantID string) error {
+	_, err := db.sql.ExecContext(ctx, `UPDATE jobs SET restaurant_id = $1 WHERE id = $2`, nullable(restaurantID), id)
+	if err != nil {
+		return fmt.Errorf("store: set job tenant: %w", err)
+	}
+	return nil
+}
+
+// Job returns one job record. Platform-level: the caller decides who may see it.
+func (db *DB) Job(ctx context.Context, id string) (JobRecord, error) {
+	if !ValidID(id) {
+		return JobRecord{}, apperr.Errorf(apperr.NotFound, "job not found")
+	}
+	j, err := scanJob(db.sql.QueryRowContext(ctx, `SELECT `+jobColumns+` FROM jobs WHERE id = $1`, id))
+	return j, notFound(err, "job")
+}
+
+// RecentJobs lists the newest jobs, of one tenant when restaurantID is set.
+func (db *DB) RecentJobs(ctx context.Context, restaurantID string, limit int) ([]JobRecord, error) {
+	q := `SELECT ` + jobColumns + ` FROM jobs ORDER BY created_at DESC, id DESC LIMIT $1`
+	args := []any{limit}
+	if restaurantID != "" {
+		q = `SELECT ` + jobColumns + ` FROM jobs WHERE restaurant_id = $2 ORDER BY created_at DESC, id DESC LIMIT $1`
+		args = append(args, restaurantID)
+	}
+	rows, err := db.sql.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("store: list jobs: %w", err)
+	}
+	defer rows.Close()
+	var out []JobRecord
+	for rows.Next() {
+		j, err := scanJob(rows)
+		if err != nil {
+			return nil, fmt.Errorf("store: list jobs: %w", err)
+		}
+		out = append(out, j)
+	}
+	return out, rows.Err()
+}
