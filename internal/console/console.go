@@ -27,8 +27,10 @@ import (
 	"github.com/shimizu-tech/ordersuite/internal/analytics"
 	"github.com/shimizu-tech/ordersuite/internal/apperr"
 	"github.com/shimizu-tech/ordersuite/internal/auth"
+	"github.com/shimizu-tech/ordersuite/internal/backup"
 	"github.com/shimizu-tech/ordersuite/internal/events"
 	"github.com/shimizu-tech/ordersuite/internal/flags"
+	"github.com/shimizu-tech/ordersuite/internal/jobs"
 	"github.com/shimizu-tech/ordersuite/internal/metrics"
 	"github.com/shimizu-tech/ordersuite/internal/store"
 	"github.com/shimizu-tech/ordersuite/internal/tenancy"
@@ -57,6 +59,11 @@ type Console struct {
 	Events    events.Sink
 	Metrics   *metrics.Metrics
 	Log       *slog.Logger
+	// Backups and Jobs, when set, add the backup pages; Environments are
+	// the migration targets.
+	Backups      *backup.Service
+	Jobs         *jobs.Queue
+	Environments map[string]backup.Environment
 
 	pages map[string]*template.Template
 }
@@ -116,6 +123,9 @@ type Page struct {
 	Method, Pattern string
 	Access          Access
 	Handler         func(c *Console, w http.ResponseWriter, r *http.Request, s *session) error
+	// Always marks forms that still work on a read-only restaurant: backing
+	// up and restoring are what one does in an emergency.
+	Always bool
 }
 
 // Pages is the page table (exported for the tests that walk it).
@@ -123,17 +133,30 @@ func Pages() []Page { return (&Console{}).pageTable() }
 
 func (c *Console) pageTable() []Page {
 	return []Page{
-		{"GET", "/console/login", Public, (*Console).loginPage},
-		{"POST", "/console/login", Public, (*Console).login},
-		{"POST", "/console/logout", Signed, (*Console).logout},
-		{"GET", "/console/{$}", Signed, (*Console).home},
-		{"GET", "/console/switch", Operator, (*Console).switchTenant},
-		{"GET", "/console/t/{rid}/{$}", Tenant, (*Console).tenantHome},
-		{"GET", "/console/t/{rid}/flags", Tenant, (*Console).flagsPage},
-		{"POST", "/console/t/{rid}/flags", TenantOperator, (*Console).createFlag},
-		{"POST", "/console/t/{rid}/flags/set", TenantOperator, (*Console).setFlag},
-		{"POST", "/console/t/{rid}/flags/{id}/delete", TenantOperator, (*Console).deleteFlag},
-		{"GET", "/console/t/{rid}/analytics", Tenant, (*Console).analyticsPage},
+		{"GET", "/console/login", Public, (*Console).loginPage, false},
+		{"POST", "/console/login", Public, (*Console).login, false},
+		{"POST", "/console/logout", Signed, (*Console).logout, false},
+		{"GET", "/console/{$}", Signed, (*Console).home, false},
+		{"GET", "/console/switch", Operator, (*Console).switchTenant, false},
+		{"GET", "/console/t/{rid}/{$}", Tenant, (*Console).tenantHome, false},
+		{"GET", "/console/t/{rid}/flags", Tenant, (*Console).flagsPage, false},
+		{"POST", "/console/t/{rid}/flags", TenantOperator, (*Console).createFlag, false},
+		{"POST", "/console/t/{rid}/flags/set", TenantOperator, (*Console).setFlag, false},
+		{"POST", "/console/t/{rid}/flags/{id}/delete", TenantOperator, (*Console).deleteFlag, false},
+		{"GET", "/console/t/{rid}/analytics", Tenant, (*Console).analyticsPage, false},
+
+		{"GET", "/console/t/{rid}/backups", Tenant, (*Console).backupsPage, false},
+		{"POST", "/console/t/{rid}/backups/export", Tenant, (*Console).exportBackup, true},
+		{"POST", "/console/t/{rid}/backups/clone", TenantOperator, (*Console).cloneTenant, true},
+		{"GET", "/console/t/{rid}/backups/{bid}/validate", TenantOperator, (*Console).validateBackup, false},
+		{"GET", "/console/t/{rid}/backups/{bid}/download", TenantOperator, (*Console).downloadBackup, false},
+		{"POST", "/console/t/{rid}/backups/{bid}/restore", TenantOperator, (*Console).restoreBackup, true},
+		{"POST", "/console/t/{rid}/backups/{bid}/migrate", TenantOperator, (*Console).migrateBackup, true},
+		{"POST", "/console/t/{rid}/backups/{bid}/delete", TenantOperator, (*Console).deleteBackup, true},
+		{"GET", "/console/t/{rid}/jobs/{job_id}", Tenant, (*Console).jobPage, false},
+		{"GET", "/console/t/{rid}/jobs/{job_id}/status", Tenant, (*Console).jobStatus, false},
+		{"GET", "/console/jobs/{job_id}", Operator, (*Console).jobPage, false},
+		{"GET", "/console/jobs/{job_id}/status", Operator, (*Console).jobStatus, false},
 	}
 }
 
@@ -145,6 +168,7 @@ type session struct {
 	CSRF        string
 	Restaurant  tenancy.Restaurant   // zero outside tenant pages
 	Restaurants []tenancy.Restaurant // for the operator's switcher
+	Backups     bool                 // the backup pages are configured
 }
 
 func (s *session) Super() bool { return s.P.Role == tenancy.SuperAdmin }
@@ -211,7 +235,7 @@ func (c *Console) authorize(p Page, w http.ResponseWriter, r *http.Request) (*se
 		if p.Access == TenantOperator && !s.Super() {
 			return s, apperr.Errorf(apperr.Forbidden, "only a platform operator may change this; ask your operator")
 		}
-		if r.Method == http.MethodPost && s.Restaurant.Status == tenancy.ReadOnly {
+		if r.Method == http.MethodPost && s.Restaurant.Status == tenancy.ReadOnly && !p.Always {
 			return s, apperr.Errorf(apperr.Locked, "%s is read-only: changes are refused until it is reactivated", s.Restaurant.Name)
 		}
 	}
@@ -233,7 +257,7 @@ func (c *Console) session(r *http.Request) (*session, error) {
 		return nil, errSignIn
 	}
 	p.IP = clientIP(r)
-	s := &session{P: p, Token: ck.Value, CSRF: c.csrfToken(p.TokenID)}
+	s := &session{P: p, Token: ck.Value, CSRF: c.csrfToken(p.TokenID), Backups: c.Backups != nil && c.Jobs != nil}
 	ctx := tenancy.WithTenant(r.Context(), p.RestaurantID)
 	if s.Super() {
 		s.User, err = c.DB.SuperAdmin(ctx, p.UserID)

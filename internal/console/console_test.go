@@ -9,16 +9,20 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/shimizu-tech/ordersuite/internal/analytics"
 	"github.com/shimizu-tech/ordersuite/internal/auth"
+	"github.com/shimizu-tech/ordersuite/internal/backup"
 	"github.com/shimizu-tech/ordersuite/internal/console"
 	"github.com/shimizu-tech/ordersuite/internal/events"
 	"github.com/shimizu-tech/ordersuite/internal/flags"
 	"github.com/shimizu-tech/ordersuite/internal/httpapi"
+	"github.com/shimizu-tech/ordersuite/internal/jobs"
 	"github.com/shimizu-tech/ordersuite/internal/metrics"
 	"github.com/shimizu-tech/ordersuite/internal/store"
 	"github.com/shimizu-tech/ordersuite/internal/storetest"
@@ -38,6 +42,8 @@ type env struct {
 	flags   *flags.Service
 	metrics *metrics.Metrics
 	srv     *httptest.Server
+	backups *backup.Service
+	jobs    *jobs.Queue
 	A, B    tenancy.Restaurant
 	admin   map[string]tenancy.User // by restaurant id
 	staff   map[string]tenancy.User
@@ -54,8 +60,17 @@ func newEnv(t testing.TB) *env {
 	sink := events.StoreSink{DB: db, Log: log}
 	srv := &httpapi.Server{DB: db, Auth: authn, Events: sink, Metrics: e.metrics, Log: log,
 		Flags: e.flags, Analytics: &analytics.Service{DB: db}}
+	if err := jobs.Migrate(context.Background(), db); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	e.backups = &backup.Service{DB: db, Storage: backup.Dir{Path: filepath.Join(dir, "backups")}, AppVersion: "test", TempDir: dir}
+	e.jobs = jobs.New(db, jobs.Options{PollInterval: 100 * time.Millisecond})
+	e.backups.RegisterJobs(e.jobs, nil)
+	srv.Backups, srv.Jobs = e.backups, e.jobs
 	srv.Console = (&console.Console{DB: db, Auth: authn, Flags: e.flags, Analytics: srv.Analytics,
-		Events: sink, Metrics: e.metrics, Log: log}).Handler()
+		Events: sink, Metrics: e.metrics, Log: log, Backups: e.backups, Jobs: e.jobs,
+		Environments: map[string]backup.Environment{"staging": {Name: "staging", BaseURL: "http://127.0.0.1:1"}}}).Handler()
 	e.srv = httptest.NewServer(srv.Handler())
 	t.Cleanup(e.srv.Close)
 	ctx := context.Background()
@@ -152,10 +167,14 @@ func (b *browser) post(path string, form url.Values) page {
 }
 
 // login signs in through the form and fails the test unless it worked.
-func (b *browser) login(email string) {
+func (b *browser) login(email string, restaurantID ...string) {
 	b.e.t.Helper()
 	b.get("/console/login")
-	p := b.post("/console/login", url.Values{"email": {email}, "password": {password}})
+	form := url.Values{"email": {email}, "password": {password}}
+	if len(restaurantID) > 0 {
+		form.Set("restaurant_id", restaurantID[0])
+	}
+	p := b.post("/console/login", form)
 	if p.Status != http.StatusSeeOther {
 		b.e.t.Fatalf("login %s: %d\n%s", email, p.Status, p.Body)
 	}
@@ -339,15 +358,21 @@ func (e *env) snapshot(rid string) string {
 
 var pathParam = regexp.MustCompile(`\{(\w+)\}`)
 
-// pagePath fills a page pattern with rid and, for other parameters, an id
-// of a resource of that restaurant.
-func (e *env) pagePath(p console.Page, rid string, resource string) string {
+// pagePath fills a page pattern with rid and, for the other parameters,
+// resources of that restaurant. A parameter without a value fails the test,
+// so a new page cannot skip its isolation check.
+func (e *env) pagePath(p console.Page, rid string, resources map[string]string) string {
 	path := strings.TrimSuffix(p.Pattern, "{$}")
 	return pathParam.ReplaceAllStringFunc(path, func(m string) string {
-		if m == "{rid}" {
+		name := m[1 : len(m)-1]
+		if name == "rid" {
 			return rid
 		}
-		return resource
+		v, ok := resources[name]
+		if !ok {
+			e.t.Fatalf("page %s has parameter %s but the isolation test has no resource for it", p.Pattern, m)
+		}
+		return v
 	})
 }
 
@@ -362,18 +387,29 @@ func TestIsolation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	bBackup, err := e.backups.Export(ctx, e.B.ID, "fixture", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bJob, err := e.db.CreateJob(ctx, store.JobRecord{Kind: backup.KindExport, RestaurantID: e.B.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resources := map[string]string{"id": bFlag.ID, "bid": bBackup.ID, "job_id": bJob.ID}
 	admin := e.browser()
 	admin.login("admin@as.test")
 	admin.get(tenantPath(e.A.ID, "/flags")) // a page with the admin's own form token
 	anon := e.browser()
-	form := url.Values{"key": {"b_only"}, "scope": {"tenant"}, "action": {"off"}, "enabled": {"on"}, "percentage": {"10"}}
+	form := url.Values{"key": {"b_only"}, "scope": {"tenant"}, "action": {"off"}, "enabled": {"on"}, "percentage": {"10"},
+		"target": {"this"}, "confirm": {"replace"}, "new_name": {"Stolen"}, "environment": {"staging"}}
 	for _, p := range console.Pages() {
 		if p.Access == console.Public {
 			continue
 		}
 		t.Run(p.Method+" "+p.Pattern, func(t *testing.T) {
 			before := e.snapshot(e.B.ID)
-			path := e.pagePath(p, e.B.ID, bFlag.ID)
+			path := e.pagePath(p, e.B.ID, resources)
+			backupsBefore, _ := e.backups.List(context.Background(), e.B.ID)
 			var got page
 			switch {
 			case p.Pattern == "/console/logout":
@@ -393,6 +429,12 @@ func TestIsolation(t *testing.T) {
 			}
 			if after := e.snapshot(e.B.ID); after != before {
 				t.Errorf("B changed by %s %s", p.Method, path)
+			}
+			if backupsAfter, _ := e.backups.List(context.Background(), e.B.ID); len(backupsAfter) != len(backupsBefore) {
+				t.Errorf("B's backups changed by %s %s", p.Method, path)
+			}
+			if jobs, _ := e.db.RecentJobs(context.Background(), e.B.ID, 10); len(jobs) != 1 {
+				t.Errorf("%s %s started a job for B", p.Method, path)
 			}
 			// Signed out: a GET goes to the login form, a POST is refused.
 			var out page
