@@ -153,6 +153,17 @@ func TestBackupPages(t *testing.T) {
 		}
 	})
 
+	t.Run("an invalid archive shows its problems", func(t *testing.T) {
+		bad := "tenant_export_" + e.A.ID + "_20260101000000"
+		if err := e.backups.Storage.Put(context.Background(), bad+".zip", strings.NewReader("PK\x03\x04 not really a zip")); err != nil {
+			t.Fatal(err)
+		}
+		p := b.get(base + "/" + bad + "/validate")
+		if p.Status != 200 || !strings.Contains(p.Body, "The backup is not valid") || !strings.Contains(p.Body, `<ol id="problems"><li>`) {
+			t.Errorf("validate an invalid archive: %d\n%s", p.Status, p.Body)
+		}
+	})
+
 	t.Run("clone", func(t *testing.T) {
 		p := b.post(base+"/clone", url.Values{"new_name": {"Alpha Sushi Two"}})
 		if p.Status != http.StatusSeeOther {
