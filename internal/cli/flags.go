@@ -55,7 +55,7 @@ func (sc *flagScope) context(ctx context.Context, db *store.DB, listing bool) (c
 func (a *app) flagsCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "flags",
-		Short: "List and change feature flags (changes reach running servers on PostgreSQL within a second)",
+		Short: "List and change feature flags (running servers see changes within a second)",
 	}
 	cmd.AddCommand(a.flagsListCmd(), a.flagsSetCmd("enable"), a.flagsSetCmd("disable"), a.flagsSetCmd("set-percentage"))
 	return cmd

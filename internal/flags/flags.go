@@ -88,6 +88,9 @@ type Options struct {
 	ReloadInterval time.Duration
 	// FlushInterval is how often evaluation counts are written (default 1 min).
 	FlushInterval time.Duration
+	// PollInterval is how often, on SQLite, the flag tables are checked for
+	// changes made by another process (default 1 s).
+	PollInterval time.Duration
 }
 
 // Service evaluates and changes flags. Evaluations read an immutable
@@ -168,6 +171,9 @@ func New(db *store.DB, opt Options) *Service {
 	}
 	if opt.FlushInterval <= 0 {
 		opt.FlushInterval = time.Minute
+	}
+	if opt.PollInterval <= 0 {
+		opt.PollInterval = time.Second
 	}
 	s := &Service{db: db, opt: opt, log: opt.Log, byTenant: map[string]*snapshot{},
 		counters: map[counterKey]*counter{}, ready: make(chan struct{})}

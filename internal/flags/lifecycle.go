@@ -61,6 +61,7 @@ func (s *Service) every(ctx context.Context, d time.Duration, fn func()) {
 func (s *Service) listen(ctx context.Context) {
 	if s.db.Engine != store.Postgres {
 		close(s.ready)
+		s.poll(ctx)
 		return
 	}
 	signalled := false
@@ -88,4 +89,22 @@ func (s *Service) listen(ctx context.Context) {
 		}
 		backoff = min(2*backoff, 5*time.Second)
 	}
+}
+
+// poll stands in for notifications on SQLite, where another process (the
+// command line) may change flags under a running server: each second it
+// compares a fingerprint of the flag tables and starts afresh on a change.
+func (s *Service) poll(ctx context.Context) {
+	last, _ := s.db.FlagsFingerprint(ctx)
+	s.every(ctx, s.opt.PollInterval, func() {
+		fp, err := s.db.FlagsFingerprint(ctx)
+		if err != nil {
+			s.log.Warn("flags: poll for changes", "err", err)
+			return
+		}
+		if fp != last {
+			last = fp
+			s.Invalidate(store.AllTenants)
+		}
+	})
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -138,9 +139,12 @@ func (e *env) table(tn tenant, capacity int) reservations.Table {
 		reservations.Table{TableFields: reservations.TableFields{Label: unique("T"), Capacity: capacity, Active: true}})
 }
 
+var eventDays atomic.Int64
+
 func (e *env) specialEvent(tn tenant) reservations.SpecialEvent {
 	e.t.Helper()
-	day := time.Date(2031, 1, 1, 0, 0, 0, 0, time.UTC).AddDate(0, 0, rand.IntN(3000)).Format(time.DateOnly)
+	// One date per restaurant may hold an event: each fixture takes the next day.
+	day := time.Date(2031, 1, 1, 0, 0, 0, 0, time.UTC).AddDate(0, 0, int(eventDays.Add(1))).Format(time.DateOnly)
 	return create(e, tn, store.SpecialEvents,
 		reservations.SpecialEvent{EventFields: reservations.EventFields{Name: "Gala", Date: day}})
 }

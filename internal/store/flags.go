@@ -369,6 +369,21 @@ func listen(ctx context.Context, pool *pgxpool.Pool, channel string, ready func(
 	}
 }
 
+// FlagsFingerprint summarises every flag row (counts and newest change) so
+// that a poller notices changes made by another process, such as the command
+// line, where there are no notifications (SQLite). Creating, changing or
+// deleting a flag changes it.
+func (db *DB) FlagsFingerprint(ctx context.Context) (string, error) {
+	var n, g int64
+	var last, lastGlobal any
+	err := db.sql.QueryRowContext(ctx, `SELECT (SELECT COUNT(*) FROM feature_flags), (SELECT MAX(updated_at) FROM feature_flags),
+		(SELECT COUNT(*) FROM global_feature_flags), (SELECT MAX(updated_at) FROM global_feature_flags)`).Scan(&n, &last, &g, &lastGlobal)
+	if err != nil {
+		return "", fmt.Errorf("store: flags fingerprint: %w", err)
+	}
+	return fmt.Sprintf("%d|%v|%d|%v", n, last, g, lastGlobal), nil
+}
+
 // FlagEvaluationCount is how often a tenant's flag answered true and false.
 type FlagEvaluationCount struct {
 	RestaurantID string
