@@ -3,10 +3,15 @@ package cli_test
 import (
 	"bytes"
 	"context"
+	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/johannesboyne/gofakes3"
+	"github.com/johannesboyne/gofakes3/backend/s3mem"
 
 	"github.com/shimizu-tech/ordersuite/internal/cli"
 	"github.com/shimizu-tech/ordersuite/internal/store"
@@ -108,5 +113,53 @@ func TestBackupCommands(t *testing.T) {
 	}
 	if out, code := runCLI(t, dbURL, dir, "restore", "migrate", id, "nowhere"); code == 0 {
 		t.Errorf("migrate to an unknown environment: %s", out)
+	}
+}
+
+// TestBackupToS3AndLocal: with a bucket configured, backups go to the
+// bucket and the local directory; losing the local copy loses nothing.
+func TestBackupToS3AndLocal(t *testing.T) {
+	be := s3mem.New()
+	if err := be.CreateBucket("ordersuite"); err != nil {
+		t.Fatal(err)
+	}
+	s3srv := httptest.NewServer(gofakes3.New(be).Server())
+	defer s3srv.Close()
+	t.Setenv("AWS_ACCESS_KEY_ID", "test")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "test-secret")
+
+	dbURL, opts := storetest.NewDatabase(t)
+	ctx := context.Background()
+	db, err := store.Open(ctx, dbURL, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	r, err := db.CreateRestaurant(ctx, "Bucket Bistro", "BB")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(t.TempDir(), "backups")
+	s3 := []string{"--backup-s3-bucket", "ordersuite", "--backup-s3-endpoint", s3srv.URL, "--backup-s3-path-style", "--backup-s3-prefix", "prod"}
+	out, code := runCLI(t, dbURL, dir, append(s3, "backup", "tenant", r.ID)...)
+	if code != 0 {
+		t.Fatalf("backup tenant: %s", out)
+	}
+	id := regexp.MustCompile(`tenant_export_\S+`).FindString(out)
+	if err := os.Remove(filepath.Join(dir, id+".zip")); err != nil {
+		t.Fatalf("no local copy: %v", err)
+	}
+	if out, code := runCLI(t, dbURL, dir, append(s3, "backup", "validate", id)...); code != 0 || !strings.Contains(out, "valid") {
+		t.Errorf("validate from S3: %d %s", code, out)
+	}
+	if out, code := runCLI(t, dbURL, dir, append(s3, "restore", "from-backup", id, "--name", "From the bucket")...); code != 0 {
+		t.Errorf("restore from S3: %d %s", code, out)
+	}
+	// Without the bucket, the backup is gone: it really was read from S3.
+	if out, code := runCLI(t, dbURL, dir, "backup", "validate", id); code == 0 {
+		t.Errorf("validated without the bucket: %s", out)
 	}
 }

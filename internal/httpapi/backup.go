@@ -7,6 +7,7 @@ import (
 	"mime"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/shimizu-tech/ordersuite/internal/apperr"
 	"github.com/shimizu-tech/ordersuite/internal/backup"
@@ -37,6 +38,9 @@ func backupRoutes() []Route {
 		{Method: "POST", Pattern: base + "restore_latest/{id}", Handler: (*Server).restoreLatest, Roles: superAdmins, Scope: TenantInPath, Always: true},
 	}
 }
+
+// transferTimeout bounds the upload or download of one archive.
+const transferTimeout = time.Hour
 
 func (s *Server) backupsConfigured() error {
 	if s.Backups == nil || s.Jobs == nil {
@@ -112,6 +116,9 @@ func (s *Server) importTenant(w http.ResponseWriter, r *http.Request) error {
 	var report *backup.Report
 	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if ct == "application/zip" || ct == "application/octet-stream" {
+		// An archive may take longer to arrive than the server's read
+		// timeout allows an ordinary request.
+		_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(transferTimeout))
 		q := r.URL.Query()
 		req.TargetRestaurantID, req.NewRestaurantName = q.Get("target_restaurant_id"), q.Get("new_restaurant_name")
 		if err := s.checkImportTarget(r, req); err != nil {
@@ -312,6 +319,7 @@ func (s *Server) downloadBackup(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	defer rc.Close()
+	_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(transferTimeout))
 	ct := "application/zip"
 	if b.Encrypted {
 		ct = "application/octet-stream"
