@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/shimizu-tech/ordersuite/internal/apperr"
 	"github.com/shimizu-tech/ordersuite/internal/backup"
@@ -244,6 +245,9 @@ func (c *Console) downloadBackup(w http.ResponseWriter, r *http.Request, s *sess
 		return err
 	}
 	defer rc.Close()
+	// A large archive takes longer than the server's per-request write
+	// timeout; the API's download allows the same.
+	_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(time.Hour))
 	ct := "application/zip"
 	if b.Encrypted {
 		ct = "application/octet-stream"
