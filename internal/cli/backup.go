@@ -69,17 +69,13 @@ func (a *app) schedule() backup.Schedule {
 
 // withBackups opens the database and the backup service for one command.
 func (a *app) withBackups(cmd *cobra.Command, fn func(ctx context.Context, db *store.DB, svc *backup.Service) error) error {
-	ctx := cmd.Context()
-	db, err := a.open(ctx, false)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	svc, err := a.backupService(db)
-	if err != nil {
-		return err
-	}
-	return fn(ctx, db, svc)
+	return a.withDB(cmd, func(ctx context.Context, db *store.DB) error {
+		svc, err := a.backupService(db)
+		if err != nil {
+			return err
+		}
+		return fn(ctx, db, svc)
+	})
 }
 
 // progress shows an operation's progress on stderr (stdout keeps only the
@@ -384,21 +380,17 @@ func (a *app) emergencyCmd() *cobra.Command {
 		return &cobra.Command{
 			Use: use + " RESTAURANT_ID", Short: short, Args: cobra.ExactArgs(1),
 			RunE: func(cmd *cobra.Command, args []string) error {
-				ctx := cmd.Context()
-				db, err := a.open(ctx, false)
-				if err != nil {
-					return err
-				}
-				defer db.Close()
-				if _, err := db.Restaurant(ctx, args[0]); err != nil {
-					return err
-				}
-				r, err := db.SetRestaurantStatus(tenancy.WithTenant(ctx, args[0]), st)
-				if err != nil {
-					return err
-				}
-				fmt.Fprintf(cmd.OutOrStdout(), "restaurant %s (%s) is now %s\n", r.ID, r.Name, r.Status)
-				return nil
+				return a.withDB(cmd, func(ctx context.Context, db *store.DB) error {
+					if _, err := db.Restaurant(ctx, args[0]); err != nil {
+						return err
+					}
+					r, err := db.SetRestaurantStatus(tenancy.WithTenant(ctx, args[0]), st)
+					if err != nil {
+						return err
+					}
+					fmt.Fprintf(cmd.OutOrStdout(), "restaurant %s (%s) is now %s\n", r.ID, r.Name, r.Status)
+					return nil
+				})
 			},
 		}
 	}
@@ -409,20 +401,16 @@ func (a *app) emergencyCmd() *cobra.Command {
 		&cobra.Command{
 			Use: "revoke-tokens RESTAURANT_ID", Short: "Revoke every token issued to the restaurant's users", Args: cobra.ExactArgs(1),
 			RunE: func(cmd *cobra.Command, args []string) error {
-				ctx := cmd.Context()
-				db, err := a.open(ctx, false)
-				if err != nil {
-					return err
-				}
-				defer db.Close()
-				if _, err := db.Restaurant(ctx, args[0]); err != nil {
-					return err
-				}
-				if err := db.RevokeTenantTokens(tenancy.WithTenant(ctx, args[0])); err != nil {
-					return err
-				}
-				fmt.Fprintf(cmd.OutOrStdout(), "every token of restaurant %s is revoked\n", args[0])
-				return nil
+				return a.withDB(cmd, func(ctx context.Context, db *store.DB) error {
+					if _, err := db.Restaurant(ctx, args[0]); err != nil {
+						return err
+					}
+					if err := db.RevokeTenantTokens(tenancy.WithTenant(ctx, args[0])); err != nil {
+						return err
+					}
+					fmt.Fprintf(cmd.OutOrStdout(), "every token of restaurant %s is revoked\n", args[0])
+					return nil
+				})
 			},
 		},
 		&cobra.Command{
@@ -491,63 +479,51 @@ func (a *app) apiKeyCmd() *cobra.Command {
 				if strings.TrimSpace(args[0]) == "" {
 					return errors.New("NAME must not be empty")
 				}
-				ctx := cmd.Context()
-				db, err := a.open(ctx, false)
-				if err != nil {
-					return err
-				}
-				defer db.Close()
-				key, hash, err := auth.NewAPIKey()
-				if err != nil {
-					return err
-				}
-				if _, err := db.CreateAPIKey(ctx, args[0], hash); err != nil {
-					return err
-				}
-				fmt.Fprintln(cmd.OutOrStdout(), key)
-				fmt.Fprintln(cmd.ErrOrStderr(), "Store this key now (e.g. as MIGRATE_API_KEY_<ENV> on the source); it cannot be shown again.")
-				return nil
+				return a.withDB(cmd, func(ctx context.Context, db *store.DB) error {
+					key, hash, err := auth.NewAPIKey()
+					if err != nil {
+						return err
+					}
+					if _, err := db.CreateAPIKey(ctx, args[0], hash); err != nil {
+						return err
+					}
+					fmt.Fprintln(cmd.OutOrStdout(), key)
+					fmt.Fprintln(cmd.ErrOrStderr(), "Store this key now (e.g. as MIGRATE_API_KEY_<ENV> on the source); it cannot be shown again.")
+					return nil
+				})
 			},
 		},
 		&cobra.Command{
 			Use: "list", Short: "List keys", Args: cobra.NoArgs,
 			RunE: func(cmd *cobra.Command, _ []string) error {
-				ctx := cmd.Context()
-				db, err := a.open(ctx, false)
-				if err != nil {
-					return err
-				}
-				defer db.Close()
-				keys, err := db.APIKeys(ctx)
-				if err != nil {
-					return err
-				}
-				tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
-				fmt.Fprintln(tw, "NAME\tCREATED_AT\tLAST_USED_AT\tREVOKED")
-				for _, k := range keys {
-					used := "-"
-					if k.LastUsedAt != nil {
-						used = k.LastUsedAt.Format("2006-01-02 15:04:05Z")
+				return a.withDB(cmd, func(ctx context.Context, db *store.DB) error {
+					keys, err := db.APIKeys(ctx)
+					if err != nil {
+						return err
 					}
-					fmt.Fprintf(tw, "%s\t%s\t%s\t%v\n", k.Name, k.CreatedAt.Format("2006-01-02 15:04:05Z"), used, k.RevokedAt != nil)
-				}
-				return tw.Flush()
+					tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
+					fmt.Fprintln(tw, "NAME\tCREATED_AT\tLAST_USED_AT\tREVOKED")
+					for _, k := range keys {
+						used := "-"
+						if k.LastUsedAt != nil {
+							used = k.LastUsedAt.Format("2006-01-02 15:04:05Z")
+						}
+						fmt.Fprintf(tw, "%s\t%s\t%s\t%v\n", k.Name, k.CreatedAt.Format("2006-01-02 15:04:05Z"), used, k.RevokedAt != nil)
+					}
+					return tw.Flush()
+				})
 			},
 		},
 		&cobra.Command{
 			Use: "revoke NAME", Short: "Revoke a key", Args: cobra.ExactArgs(1),
 			RunE: func(cmd *cobra.Command, args []string) error {
-				ctx := cmd.Context()
-				db, err := a.open(ctx, false)
-				if err != nil {
-					return err
-				}
-				defer db.Close()
-				if err := db.RevokeAPIKey(ctx, args[0]); err != nil {
-					return err
-				}
-				fmt.Fprintf(cmd.OutOrStdout(), "API key %s revoked\n", args[0])
-				return nil
+				return a.withDB(cmd, func(ctx context.Context, db *store.DB) error {
+					if err := db.RevokeAPIKey(ctx, args[0]); err != nil {
+						return err
+					}
+					fmt.Fprintf(cmd.OutOrStdout(), "API key %s revoked\n", args[0])
+					return nil
+				})
 			},
 		},
 	)

@@ -98,6 +98,17 @@ func (a *app) open(ctx context.Context, migrate bool) (*store.DB, error) {
 	return db, nil
 }
 
+// withDB runs fn with the configured database (schema current), closed after.
+func (a *app) withDB(cmd *cobra.Command, fn func(ctx context.Context, db *store.DB) error) error {
+	ctx := cmd.Context()
+	db, err := a.open(ctx, false)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	return fn(ctx, db)
+}
+
 func (a *app) migrateCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "migrate",

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"fmt"
 
@@ -21,40 +22,34 @@ func (a *app) eventsCmd() *cobra.Command {
 		Short: "Delete events older than --event-retention now (serve does it every --event-prune-interval)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			db, err := a.open(cmd.Context(), false)
-			if err != nil {
-				return err
-			}
-			defer db.Close()
-			r := &analytics.Retention{DB: db, Log: a.log, MaxAge: a.cfg.EventRetention}
-			n, err := r.Prune(cmd.Context())
-			if errors.Is(err, store.ErrLockHeld) {
-				return errors.New("another instance is pruning right now; try again later")
-			}
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "pruned %d events older than %s\n", n, max(a.cfg.EventRetention, analytics.MinRetention))
-			return nil
+			return a.withDB(cmd, func(ctx context.Context, db *store.DB) error {
+				r := &analytics.Retention{DB: db, Log: a.log, MaxAge: a.cfg.EventRetention}
+				n, err := r.Prune(ctx)
+				if errors.Is(err, store.ErrLockHeld) {
+					return errors.New("another instance is pruning right now; try again later")
+				}
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "pruned %d events older than %s\n", n, max(a.cfg.EventRetention, analytics.MinRetention))
+				return nil
+			})
 		},
 	}, &cobra.Command{
 		Use:   "rebuild-rollups RESTAURANT_ID",
 		Short: "Recompute a restaurant's usage rollups from its events (after loading events in bulk)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			db, err := a.open(cmd.Context(), false)
-			if err != nil {
-				return err
-			}
-			defer db.Close()
-			if _, err := db.Restaurant(cmd.Context(), args[0]); err != nil {
-				return fmt.Errorf("restaurant %s: %w", args[0], err)
-			}
-			if err := db.RebuildEventRollups(tenancy.WithTenant(cmd.Context(), args[0])); err != nil {
-				return err
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "rebuilt the usage rollups of restaurant %s\n", args[0])
-			return nil
+			return a.withDB(cmd, func(ctx context.Context, db *store.DB) error {
+				if _, err := db.Restaurant(ctx, args[0]); err != nil {
+					return fmt.Errorf("restaurant %s: %w", args[0], err)
+				}
+				if err := db.RebuildEventRollups(tenancy.WithTenant(ctx, args[0])); err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "rebuilt the usage rollups of restaurant %s\n", args[0])
+				return nil
+			})
 		},
 	})
 	return cmd

@@ -63,12 +63,9 @@ func (a *app) flagsCmd() *cobra.Command {
 
 // withFlags opens the database and a flag service for one command.
 func (a *app) withFlags(cmd *cobra.Command, fn func(db *store.DB, svc *flags.Service) error) error {
-	db, err := a.open(cmd.Context(), false)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	return fn(db, flags.New(db, flags.Options{Log: a.log}))
+	return a.withDB(cmd, func(_ context.Context, db *store.DB) error {
+		return fn(db, flags.New(db, flags.Options{Log: a.log}))
+	})
 }
 
 func (a *app) flagsListCmd() *cobra.Command {
