@@ -120,6 +120,7 @@ func (s *Service) Authenticate(ctx context.Context, token string) (tenancy.Princ
 		Role:         role,
 		TokenID:      c.ID,
 		TokenExpiry:  c.ExpiresAt.Time,
+		Status:       st.TenantStatus,
 	}, nil
 }
 

@@ -260,14 +260,18 @@ func (s *Server) resolveTenant(ctx context.Context, rt Route, r *http.Request, p
 			rid = chosen
 		}
 	}
-	restaurant, err := s.DB.Restaurant(ctx, rid)
-	if err != nil {
-		return ctx, err
+	status := p.Status
+	if rid != p.RestaurantID || status == "" {
+		restaurant, err := s.DB.Restaurant(ctx, rid)
+		if err != nil {
+			return ctx, err
+		}
+		status = restaurant.Status
 	}
 	switch {
-	case restaurant.Status == tenancy.Suspended && p.Role != tenancy.SuperAdmin:
+	case status == tenancy.Suspended && p.Role != tenancy.SuperAdmin:
 		return ctx, apperr.Errorf(apperr.Forbidden, "restaurant is suspended")
-	case restaurant.Status == tenancy.ReadOnly && rt.IsWrite() && !rt.Always:
+	case status == tenancy.ReadOnly && rt.IsWrite() && !rt.Always:
 		return ctx, apperr.Errorf(apperr.Locked, "restaurant is read-only; changes are refused until it is reactivated")
 	}
 	return tenancy.WithTenant(ctx, rid), nil

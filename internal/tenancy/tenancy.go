@@ -76,6 +76,10 @@ type Principal struct {
 	TokenID      string
 	TokenExpiry  time.Time
 	IP           string
+	// Status is the own restaurant's status, read with the token's state so
+	// a request in the caller's own tenant needs no second lookup; empty for
+	// super_admin.
+	Status Status
 }
 
 type ctxKey int
