@@ -115,7 +115,7 @@ func (s *Service) Describe(ctx context.Context, list []Backup) {
 		go func(b *Backup) {
 			defer wg.Done()
 			defer func() { <-sem }()
-			rc, err := s.Storage.Get(ctx, b.ID+provenanceExt)
+			rc, err := s.get(ctx, b.ID+provenanceExt)
 			if err != nil {
 				return
 			}
