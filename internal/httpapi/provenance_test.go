@@ -7,6 +7,8 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -107,5 +109,24 @@ func TestUploadIsStoredAsReceived(t *testing.T) {
 	}
 	if mine := backup.Own(body.Backups); len(mine) != 1 || mine[0].ID != own.ID {
 		t.Errorf("own backups: %v", mine)
+	}
+
+	// restore_latest passes over the received archive and a broken newer
+	// backup, and its result says why.
+	broken := archive.ExportID(e.A.R.ID, own.CreatedAt.Add(time.Minute))
+	if err := os.WriteFile(filepath.Join(svc.Storage.(backup.Dir).Path, broken+".zip"), []byte("not an archive"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	e.startJobs()
+	res = e.do("POST", "/admin/tenant_backup/restore_latest/"+e.A.R.ID, op, nil)
+	if res.Status != http.StatusAccepted {
+		t.Fatalf("restore_latest: %d %s", res.Status, res.Body)
+	}
+	j := e.waitJob(op, res.json(t)["job_id"].(string))
+	result, _ := j["result"].(map[string]any)
+	skipped, _ := result["skipped"].([]any)
+	if j["status"] != "complete" || result["backup_id"] != own.ID || len(skipped) != 1 ||
+		skipped[0].(map[string]any)["backup_id"] != broken || !strings.Contains(skipped[0].(map[string]any)["reason"].(string), "not a readable ZIP") {
+		t.Errorf("restore_latest job: %v", j)
 	}
 }
