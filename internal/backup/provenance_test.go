@@ -100,6 +100,17 @@ func TestForgedArchivesNeverTakeOverHistory(t *testing.T) {
 	if _, err := s.ImportReader(ctx, bytes.NewReader(future), backup.ImportOptions{}, nil); err == nil {
 		t.Error("imported a 2030 archive from a stream")
 	}
+	f, err := os.CreateTemp(t.TempDir(), "future-*.zip")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := f.Write(future); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Import(ctx, f, backup.ImportOptions{}, nil); err == nil || !strings.Contains(err.Error(), "exported_at") {
+		t.Errorf("imported a 2030 archive file: %v", err)
+	}
 
 	// Within the allowance: stored, but as received.
 	var received []backup.Backup
@@ -339,5 +350,26 @@ func TestRestoreLatestExplainsFailure(t *testing.T) {
 	res, err := s.RestoreNewestValid(ctx, r.ID, nil)
 	if err == nil || !strings.Contains(err.Error(), id) || !strings.Contains(err.Error(), "not a readable ZIP") || len(res.Skipped) != 1 {
 		t.Errorf("restore latest with only a broken backup: %v %+v", err, res.Skipped)
+	}
+}
+
+// TestClockSteppedBack: a backup made here stays usable when the clock is
+// later stepped back: only arriving archives are held to the clock.
+func TestClockSteppedBack(t *testing.T) {
+	s := newService(t)
+	t0 := time.Date(2026, 11, 30, 2, 0, 0, 0, time.UTC)
+	c := withClock(s, t0.Add(time.Hour))
+	ctx := context.Background()
+	r := seedTenant(t, s.DB, "Drifting Diner", 2)
+	b, err := s.Export(ctx, r.ID, "tester", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.set(t0)
+	if rep, err := s.Validate(ctx, b.ID); err != nil || !rep.Valid {
+		t.Errorf("validate after the clock stepped back: %v %v", rep.Problems, err)
+	}
+	if res, err := s.RestoreNewestValid(ctx, r.ID, nil); err != nil || res.Backup.ID != b.ID {
+		t.Errorf("restore latest after the clock stepped back: %+v %v", res, err)
 	}
 }

@@ -480,13 +480,17 @@ func (e *InvalidArchive) Error() string {
 	return "the archive is not valid: " + strings.Join(msgs, "; ")
 }
 
-// Import validates an archive and writes it in one transaction.
+// Import validates an archive file from outside (not a stored backup) and
+// writes it in one transaction; like an upload, it is refused when dated in
+// the future.
 func (s *Service) Import(ctx context.Context, f *os.File, opt ImportOptions, progress Progress) (store.ImportStats, error) {
-	return s.importFile(ctx, f, opt, false, progress)
+	return s.importFile(ctx, f, opt, true, progress)
 }
 
-// importFile imports; arriving archives (not yet stored here) are also
-// held to the clock, as a received one is.
+// importFile imports; arriving archives (not stored here) are also held to
+// the clock, as ValidateReader and Receive hold them. A stored archive was
+// checked when it arrived, or made here: a clock stepped back must not make
+// the newest backups unusable.
 func (s *Service) importFile(ctx context.Context, f *os.File, opt ImportOptions, arriving bool, progress Progress) (store.ImportStats, error) {
 	progress.report(2, "validating archive")
 	a, rep, err := s.openChecked(ctx, f)
@@ -525,7 +529,7 @@ func (s *Service) Restore(ctx context.Context, id string, opt ImportOptions, pro
 		return store.ImportStats{}, err
 	}
 	defer discard(f)
-	return s.Import(ctx, f, opt, progress)
+	return s.importFile(ctx, f, opt, false, progress)
 }
 
 // ImportReader imports an archive given as a stream (an upload).
@@ -560,7 +564,7 @@ func (s *Service) Clone(ctx context.Context, sourceID, newName, by string, newID
 	if _, err := tmp.Seek(0, io.SeekStart); err != nil {
 		return store.ImportStats{}, err
 	}
-	return s.Import(ctx, tmp, ImportOptions{NewName: newName, NewID: newID}, progress)
+	return s.importFile(ctx, tmp, ImportOptions{NewName: newName, NewID: newID}, false, progress)
 }
 
 // Delete removes a stored archive (own or received) and its provenance.
