@@ -262,12 +262,12 @@ func TestRestoreReplacesExistingTenant(t *testing.T) {
 		t.Fatal(err)
 	}
 	_ = good
-	newest, _, err := s.RestoreNewestValid(ctx, src.ID, nil)
+	newest, err := s.RestoreNewestValid(ctx, src.ID, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if newest.ID != good.ID {
-		t.Errorf("restored %s, want the newest %s", newest.ID, good.ID)
+	if newest.Backup.ID != good.ID {
+		t.Errorf("restored %s, want the newest %s", newest.Backup.ID, good.ID)
 	}
 }
 

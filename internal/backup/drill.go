@@ -38,13 +38,14 @@ func (s *Service) Drill(ctx context.Context, restaurantID string, progress Progr
 	if err != nil {
 		return rep, err
 	}
-	if prev, err := s.List(ctx, restaurantID); err == nil && len(prev) > 0 {
+	if all, err := s.List(ctx, restaurantID); err == nil && len(Own(all)) > 0 {
+		prev := Own(all)
 		rep.NewestBackup = prev[0].ID
 		rep.RPOSeconds = rep.At.Sub(prev[0].CreatedAt).Seconds()
 	}
 	start := time.Now()
 	progress.report(5, "backing up %s", src.Name)
-	b, err := s.Export(ctx, restaurantID, "drill", nil)
+	b, err := s.export(ctx, restaurantID, "drill", ReasonDrill, nil)
 	if err != nil {
 		return rep, err
 	}

@@ -358,14 +358,17 @@ func TestCorruptNewestBackupIsSkipped(t *testing.T) {
 	if len(list) != 2 || list[0].File != name {
 		t.Fatalf("list %v", list)
 	}
-	used, _, err := s.RestoreNewestValid(ctx, r.ID, nil)
+	used, err := s.RestoreNewestValid(ctx, r.ID, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if used.ID != good.ID {
-		t.Errorf("restored from %s, want %s", used.ID, good.ID)
+	if used.Backup.ID != good.ID {
+		t.Errorf("restored from %s, want %s", used.Backup.ID, good.ID)
 	}
-	if _, _, err := s.RestoreNewestValid(ctx, store.NewID(), nil); err == nil {
+	if len(used.Skipped) != 1 || used.Skipped[0].BackupID != list[0].ID || !strings.Contains(used.Skipped[0].Reason, "sha256") {
+		t.Errorf("skipped %+v, want the corrupt newer backup with its reason", used.Skipped)
+	}
+	if _, err := s.RestoreNewestValid(ctx, store.NewID(), nil); err == nil {
 		t.Error("restored an unknown restaurant")
 	}
 }

@@ -135,11 +135,11 @@ func (s *Service) RegisterJobs(q *jobs.Queue, environments map[string]Environmen
 		if err != nil {
 			return nil, err
 		}
-		b, stats, err := s.RestoreNewestValid(p.Actor.context(ctx), p.RestaurantID, progressOf(ctx, run))
+		res, err := s.RestoreNewestValid(p.Actor.context(ctx), p.RestaurantID, progressOf(ctx, run))
 		if err != nil {
 			return nil, err
 		}
-		return map[string]any{"backup_id": b.ID, "restaurant_id": stats.RestaurantID, "rows": stats.Rows}, nil
+		return map[string]any{"backup_id": res.Backup.ID, "restaurant_id": res.Stats.RestaurantID, "rows": res.Stats.Rows, "skipped": res.Skipped}, nil
 	})
 	q.Register(KindBackupAll, func(ctx context.Context, run *jobs.Run) (any, error) {
 		made, err := s.BackupAll(ctx, "schedule", progressOf(ctx, run))

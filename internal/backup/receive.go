@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"time"
 
 	"github.com/shimizu-tech/ordersuite/internal/apperr"
 	"github.com/shimizu-tech/ordersuite/internal/backup/archive"
@@ -12,7 +13,10 @@ import (
 
 // Receive stores an uploaded archive (a tenant migrated from another
 // environment) after validating it. An invalid archive is not stored; its
-// report says why.
+// report says why. A received archive is stored under its own kind of name
+// (tenant_received_<restaurant>_<time of arrival>), so it is never taken
+// for one of the restaurant's own backups; its manifest's date is kept for
+// the record only.
 func (s *Service) Receive(ctx context.Context, r io.Reader) (Backup, Report, error) {
 	f, err := s.localCopy(ctx, r)
 	if err != nil {
@@ -23,6 +27,7 @@ func (s *Service) Receive(ctx context.Context, r io.Reader) (Backup, Report, err
 	if err != nil {
 		return Backup{}, rep, err
 	}
+	s.checkArrival(&rep)
 	if rep.Problems == nil {
 		rep.Problems = []archive.Problem{}
 	}
@@ -30,7 +35,8 @@ func (s *Service) Receive(ctx context.Context, r io.Reader) (Backup, Report, err
 		return Backup{}, rep, nil
 	}
 	m := rep.Manifest
-	id, err := s.freeID(ctx, m.RestaurantID, m.ExportedAt)
+	now := s.DB.Now().UTC()
+	id, err := s.freeID(ctx, OriginReceived, m.RestaurantID, now)
 	if err != nil {
 		return Backup{}, rep, err
 	}
@@ -48,12 +54,19 @@ func (s *Service) Receive(ctx context.Context, r io.Reader) (Backup, Report, err
 		defer pr.Close()
 		src = pr
 	}
-	if err := s.Storage.Put(ctx, name, src); err != nil {
+	failed, err := s.put(ctx, name, src)
+	if err != nil {
 		return Backup{}, rep, fmt.Errorf("backup: store %s: %w", name, err)
 	}
+	by, reason := receivedBy(ctx)
+	prov := Provenance{Origin: OriginReceived, Reason: reason, By: by, At: now,
+		Source: &Claimed{ExportID: m.ExportID, ExportedAt: m.ExportedAt, ExportedBy: m.ExportedBy, AppVersion: m.AppVersion}}
+	failed = s.storeProvenance(ctx, id, prov, failed)
 	st, _ := f.Stat()
 	rep.BackupID = id
-	return Backup{ID: id, RestaurantID: m.RestaurantID, CreatedAt: m.ExportedAt.Truncate(1e9), Size: st.Size(), Encrypted: s.Cipher != nil, File: name}, rep, nil
+	s.log().InfoContext(ctx, "archive received", "restaurant_id", m.RestaurantID, "backup_id", id, "by", by, "reason", reason, "source", m.ExportID)
+	return Backup{ID: id, RestaurantID: m.RestaurantID, CreatedAt: now.Truncate(time.Second), Size: st.Size(), Encrypted: s.Cipher != nil,
+		File: name, Origin: OriginReceived, Provenance: &prov, FailedDestinations: failed}, rep, nil
 }
 
 // ValidateFile checks an archive file on disk (backup validate FILE).

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/shimizu-tech/ordersuite/internal/apperr"
 	"github.com/shimizu-tech/ordersuite/internal/backup/archive"
+	"github.com/shimizu-tech/ordersuite/internal/metrics"
 	"github.com/shimizu-tech/ordersuite/internal/store"
 	"github.com/shimizu-tech/ordersuite/internal/tenancy"
 )
@@ -39,6 +41,8 @@ type Service struct {
 	Log    *slog.Logger
 	// TempDir holds archives while they are written or read (default os.TempDir).
 	TempDir string
+	// Metrics, when set, counts the failures of each destination.
+	Metrics *metrics.Metrics
 
 	schemaMu sync.Mutex
 	schema   *archive.Schema // the catalog as of schema.Version
@@ -81,29 +85,68 @@ func (s *Service) log() *slog.Logger {
 
 // Backup is one stored archive.
 type Backup struct {
-	ID           string    `json:"id"`
-	RestaurantID string    `json:"restaurant_id"`
-	CreatedAt    time.Time `json:"created_at"`
-	Size         int64     `json:"size"`
-	Encrypted    bool      `json:"encrypted"`
-	File         string    `json:"file"`
+	ID           string `json:"id"`
+	RestaurantID string `json:"restaurant_id"`
+	// CreatedAt is when this installation stored it (its own clock, for a
+	// received archive too).
+	CreatedAt time.Time `json:"created_at"`
+	Size      int64     `json:"size"`
+	Encrypted bool      `json:"encrypted"`
+	File      string    `json:"file"`
+	// Origin is read from the stored name: own backups and received
+	// archives are told apart without the database.
+	Origin     Origin      `json:"origin"`
+	Provenance *Provenance `json:"provenance,omitempty"`
+	// FailedDestinations are the destinations that did not take a copy
+	// (the backup succeeded on the others).
+	FailedDestinations []DestinationFailure `json:"failed_destinations,omitempty"`
 }
 
 func backupOf(o Object) (Backup, bool) {
 	id, ext := splitName(o.Name)
-	rid, at, ok := archive.ParseExportID(id)
-	if !ok || ext == "" {
+	rid, at, origin, ok := parseID(id)
+	if !ok || (ext != ".zip" && ext != ".zip.age") {
 		return Backup{}, false
 	}
-	return Backup{ID: id, RestaurantID: rid, CreatedAt: at, Size: o.Size, Encrypted: ext == ".zip.age", File: o.Name}, true
+	return Backup{ID: id, RestaurantID: rid, CreatedAt: at, Size: o.Size, Encrypted: ext == ".zip.age", File: o.Name, Origin: origin}, true
 }
 
-// List returns every stored backup, newest first; of one restaurant when
-// restaurantID is set.
+// Own keeps the backups this installation made itself, the only ones
+// restore latest, cleanup and the schedule count.
+func Own(list []Backup) []Backup {
+	var out []Backup
+	for _, b := range list {
+		if b.Origin == OriginBackup {
+			out = append(out, b)
+		}
+	}
+	return out
+}
+
+// List returns every stored archive, own and received, newest first; of
+// one restaurant when restaurantID is set. Destinations that do not answer
+// are left out (and counted); it fails only when none answers.
 func (s *Service) List(ctx context.Context, restaurantID string) ([]Backup, error) {
-	objs, err := s.Storage.List(ctx)
+	list, _, err := s.list(ctx, restaurantID)
+	return list, err
+}
+
+// Catalog is List with each archive's provenance and the destinations that
+// did not answer, for people (backup list, GET backups).
+func (s *Service) Catalog(ctx context.Context, restaurantID string) ([]Backup, []DestinationFailure, error) {
+	list, failed, err := s.list(ctx, restaurantID)
 	if err != nil {
-		return nil, fmt.Errorf("backup: list %s: %w", s.Storage, err)
+		return nil, failed, err
+	}
+	s.Describe(ctx, list)
+	return list, failed, nil
+}
+
+func (s *Service) list(ctx context.Context, restaurantID string) ([]Backup, []DestinationFailure, error) {
+	objs, err := s.destinations().List(ctx)
+	failed, err := s.tolerate(ctx, err)
+	if err != nil {
+		return nil, failed, fmt.Errorf("backup: list %s: %w", s.Storage, err)
 	}
 	var out []Backup
 	for _, o := range objs {
@@ -119,12 +162,67 @@ func (s *Service) List(ctx context.Context, restaurantID string) ([]Backup, erro
 		}
 		return out[i].ID > out[j].ID
 	})
-	return out, nil
+	return out, failed, nil
 }
 
-// Find returns the stored backup with id.
+// destinations is the storage as a Mirror, so one destination or several
+// fail the same way.
+func (s *Service) destinations() Mirror {
+	if m, ok := s.Storage.(Mirror); ok {
+		return m
+	}
+	return Mirror{s.Storage}
+}
+
+// tolerate reports the destinations that failed an operation (log and
+// metric) and returns the error only when no destination succeeded.
+func (s *Service) tolerate(ctx context.Context, err error) ([]DestinationFailure, error) {
+	var de *DestinationErrors
+	if !errors.As(err, &de) {
+		return nil, err
+	}
+	if ctx.Err() == nil { // a cancelled operation is no destination's fault
+		for _, f := range de.Failures {
+			if s.Metrics != nil {
+				s.Metrics.BackupDestinationErrors.WithLabelValues(f.Destination).Inc()
+			}
+			s.log().WarnContext(ctx, "backup destination failed", "destination", f.Location, "op", f.Op, "err", f.Error)
+		}
+	}
+	if de.Succeeded > 0 {
+		return de.Failures, nil
+	}
+	return de.Failures, err
+}
+
+// put stores one file in every destination that answers.
+func (s *Service) put(ctx context.Context, name string, r io.Reader) ([]DestinationFailure, error) {
+	return s.tolerate(ctx, s.destinations().Put(ctx, name, r))
+}
+
+// get reads one file from the first destination that has it.
+func (s *Service) get(ctx context.Context, name string) (io.ReadCloser, error) {
+	rc, err := s.destinations().Get(ctx, name)
+	if _, err := s.tolerate(ctx, err); err != nil {
+		return nil, err
+	}
+	return rc, nil
+}
+
+// remove deletes an archive and its provenance wherever they are.
+func (s *Service) remove(ctx context.Context, b Backup) error {
+	if _, err := s.tolerate(ctx, s.destinations().Delete(ctx, b.File)); err != nil {
+		return err
+	}
+	if _, err := s.tolerate(ctx, s.destinations().Delete(ctx, b.ID+provenanceExt)); err != nil && !errors.Is(err, ErrNotStored) {
+		s.log().WarnContext(ctx, "provenance not deleted", "backup_id", b.ID, "err", err)
+	}
+	return nil
+}
+
+// Find returns the stored archive with id.
 func (s *Service) Find(ctx context.Context, id string) (Backup, error) {
-	if _, _, ok := archive.ParseExportID(id); !ok {
+	if _, _, _, ok := parseID(id); !ok {
 		return Backup{}, ErrNotStored
 	}
 	all, err := s.List(ctx, "")
@@ -143,8 +241,15 @@ func (s *Service) tempFile(pattern string) (*os.File, error) {
 	return os.CreateTemp(s.TempDir, pattern)
 }
 
-// Export backs up one restaurant to storage.
+// Export backs up one restaurant to storage, at a person's request.
 func (s *Service) Export(ctx context.Context, restaurantID, exportedBy string, progress Progress) (Backup, error) {
+	return s.export(ctx, restaurantID, exportedBy, ReasonManual, progress)
+}
+
+// export backs up one restaurant to every destination that answers; the
+// backup succeeds when one copy was written, and says which destinations
+// failed.
+func (s *Service) export(ctx context.Context, restaurantID, exportedBy string, reason Reason, progress Progress) (Backup, error) {
 	r, err := s.DB.Restaurant(ctx, restaurantID)
 	if err != nil {
 		return Backup{}, err
@@ -156,7 +261,7 @@ func (s *Service) Export(ctx context.Context, restaurantID, exportedBy string, p
 	defer os.Remove(tmp.Name())
 	defer tmp.Close()
 	now := s.DB.Now()
-	id, err := s.freeID(ctx, r.ID, now)
+	id, err := s.freeID(ctx, OriginBackup, r.ID, now)
 	if err != nil {
 		return Backup{}, err
 	}
@@ -182,22 +287,41 @@ func (s *Service) Export(ctx context.Context, restaurantID, exportedBy string, p
 		defer pr.Close()
 		src = pr
 	}
-	if err := s.Storage.Put(ctx, name, src); err != nil {
+	failed, err := s.put(ctx, name, src)
+	if err != nil {
 		return Backup{}, fmt.Errorf("backup: store %s: %w", name, err)
 	}
+	prov := Provenance{Origin: OriginBackup, Reason: reason, By: exportedBy, At: now.UTC()}
+	failed = s.storeProvenance(ctx, m.ExportID, prov, failed)
 	size := int64(0)
 	if st, err := tmp.Stat(); err == nil {
 		size = st.Size()
 	}
-	s.log().InfoContext(ctx, "tenant exported", "restaurant_id", r.ID, "backup_id", m.ExportID, "bytes", size)
+	s.log().InfoContext(ctx, "tenant exported", "restaurant_id", r.ID, "backup_id", m.ExportID, "bytes", size, "failed_destinations", len(failed))
 	progress.report(100, "stored %s", m.ExportID)
 	return Backup{ID: m.ExportID, RestaurantID: r.ID, CreatedAt: m.ExportedAt.Truncate(time.Second), Size: size,
-		Encrypted: s.Cipher != nil, File: name}, nil
+		Encrypted: s.Cipher != nil, File: name, Origin: OriginBackup, Provenance: &prov, FailedDestinations: failed}, nil
 }
 
-// freeID picks an export id not yet used (two exports within one second
-// get a numeric suffix).
-func (s *Service) freeID(ctx context.Context, rid string, now time.Time) (string, error) {
+// storeProvenance writes the provenance beside an archive already stored.
+// Its loss costs only detail (the name still says own or received), so a
+// failure is reported with the archive's, not raised.
+func (s *Service) storeProvenance(ctx context.Context, id string, p Provenance, failed []DestinationFailure) []DestinationFailure {
+	more, err := s.writeProvenance(ctx, id, p)
+	if err != nil {
+		s.log().WarnContext(ctx, "provenance not stored", "backup_id", id, "err", err)
+	}
+	for _, f := range more {
+		if !slices.ContainsFunc(failed, func(g DestinationFailure) bool { return g.Location == f.Location }) {
+			failed = append(failed, f)
+		}
+	}
+	return failed
+}
+
+// freeID picks an id not yet used (two archives within one second get a
+// numeric suffix), named for the archive's origin.
+func (s *Service) freeID(ctx context.Context, origin Origin, rid string, now time.Time) (string, error) {
 	existing, err := s.List(ctx, rid)
 	if err != nil {
 		return "", err
@@ -206,9 +330,13 @@ func (s *Service) freeID(ctx context.Context, rid string, now time.Time) (string
 	for _, b := range existing {
 		used[b.ID] = true
 	}
-	id := archive.ExportID(rid, now)
+	base := archive.ExportID(rid, now)
+	if origin == OriginReceived {
+		base = receivedID(rid, now)
+	}
+	id := base
 	for i := 2; used[id]; i++ {
-		id = fmt.Sprintf("%s_%d", archive.ExportID(rid, now), i)
+		id = fmt.Sprintf("%s_%d", base, i)
 	}
 	return id, nil
 }
@@ -220,7 +348,7 @@ func (s *Service) fetch(ctx context.Context, id string) (*os.File, error) {
 	if err != nil {
 		return nil, err
 	}
-	rc, err := s.Storage.Get(ctx, b.File)
+	rc, err := s.get(ctx, b.File)
 	if err != nil {
 		return nil, err
 	}
@@ -322,6 +450,7 @@ func (s *Service) ValidateReader(ctx context.Context, r io.Reader) (Report, erro
 	}
 	defer discard(f)
 	_, rep, err := s.openChecked(ctx, f)
+	s.checkArrival(&rep)
 	if rep.Problems == nil {
 		rep.Problems = []archive.Problem{}
 	}
@@ -351,12 +480,25 @@ func (e *InvalidArchive) Error() string {
 	return "the archive is not valid: " + strings.Join(msgs, "; ")
 }
 
-// Import validates an archive and writes it in one transaction.
+// Import validates an archive file from outside (not a stored backup) and
+// writes it in one transaction; like an upload, it is refused when dated in
+// the future.
 func (s *Service) Import(ctx context.Context, f *os.File, opt ImportOptions, progress Progress) (store.ImportStats, error) {
+	return s.importFile(ctx, f, opt, true, progress)
+}
+
+// importFile imports; arriving archives (not stored here) are also held to
+// the clock, as ValidateReader and Receive hold them. A stored archive was
+// checked when it arrived, or made here: a clock stepped back must not make
+// the newest backups unusable.
+func (s *Service) importFile(ctx context.Context, f *os.File, opt ImportOptions, arriving bool, progress Progress) (store.ImportStats, error) {
 	progress.report(2, "validating archive")
 	a, rep, err := s.openChecked(ctx, f)
 	if err != nil {
 		return store.ImportStats{}, err
+	}
+	if arriving {
+		s.checkArrival(&rep)
 	}
 	if !rep.Valid {
 		return store.ImportStats{}, apperr.Errorf(apperr.Invalid, "%s", (&InvalidArchive{rep.Problems}).Error())
@@ -387,7 +529,7 @@ func (s *Service) Restore(ctx context.Context, id string, opt ImportOptions, pro
 		return store.ImportStats{}, err
 	}
 	defer discard(f)
-	return s.Import(ctx, f, opt, progress)
+	return s.importFile(ctx, f, opt, false, progress)
 }
 
 // ImportReader imports an archive given as a stream (an upload).
@@ -397,7 +539,7 @@ func (s *Service) ImportReader(ctx context.Context, r io.Reader, opt ImportOptio
 		return store.ImportStats{}, err
 	}
 	defer discard(f)
-	return s.Import(ctx, f, opt, progress)
+	return s.importFile(ctx, f, opt, true, progress)
 }
 
 // Clone copies a restaurant into a new one named newName from one
@@ -422,16 +564,16 @@ func (s *Service) Clone(ctx context.Context, sourceID, newName, by string, newID
 	if _, err := tmp.Seek(0, io.SeekStart); err != nil {
 		return store.ImportStats{}, err
 	}
-	return s.Import(ctx, tmp, ImportOptions{NewName: newName, NewID: newID}, progress)
+	return s.importFile(ctx, tmp, ImportOptions{NewName: newName, NewID: newID}, false, progress)
 }
 
-// Delete removes a stored backup.
+// Delete removes a stored archive (own or received) and its provenance.
 func (s *Service) Delete(ctx context.Context, id string) error {
 	b, err := s.Find(ctx, id)
 	if err != nil {
 		return err
 	}
-	return s.Storage.Delete(ctx, b.File)
+	return s.remove(ctx, b)
 }
 
 // Open returns a stored backup's bytes as stored (encrypted when it is).
@@ -440,7 +582,7 @@ func (s *Service) Open(ctx context.Context, id string) (Backup, io.ReadCloser, e
 	if err != nil {
 		return b, nil, err
 	}
-	rc, err := s.Storage.Get(ctx, b.File)
+	rc, err := s.get(ctx, b.File)
 	return b, rc, err
 }
 
@@ -461,7 +603,7 @@ func (s *Service) BackupAll(ctx context.Context, by string, progress Progress) (
 	var errs []error
 	for i, r := range active {
 		progress.report(100*i/max(len(active), 1), "backing up %s (%d of %d)", r.Name, i+1, len(active))
-		b, err := s.Export(ctx, r.ID, by, nil)
+		b, err := s.export(ctx, r.ID, by, ReasonScheduled, nil)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", r.ID, err))
 			continue
@@ -472,8 +614,11 @@ func (s *Service) BackupAll(ctx context.Context, by string, progress Progress) (
 	return out, errors.Join(errs...)
 }
 
-// Cleanup keeps the keep newest backups of each restaurant and deletes the
-// rest.
+// Cleanup keeps the keep newest own backups of each restaurant and deletes
+// the older ones. Received archives are neither counted nor deleted (an
+// operator deletes them by id). A restaurant's newest backup that validates
+// is kept even when it is older than the keep newest: otherwise a run of
+// broken backups would delete the last good one.
 func (s *Service) Cleanup(ctx context.Context, keep int) ([]Backup, error) {
 	if keep < 1 {
 		return nil, apperr.InvalidField("keep", "must be at least 1")
@@ -482,21 +627,57 @@ func (s *Service) Cleanup(ctx context.Context, keep int) ([]Backup, error) {
 	if err != nil {
 		return nil, err
 	}
-	seen := map[string]int{}
+	byRestaurant := map[string][]Backup{}
+	var order []string
+	for _, b := range Own(all) { // newest first
+		if byRestaurant[b.RestaurantID] == nil {
+			order = append(order, b.RestaurantID)
+		}
+		byRestaurant[b.RestaurantID] = append(byRestaurant[b.RestaurantID], b)
+	}
 	var deleted []Backup
 	var errs []error
-	for _, b := range all { // newest first
-		seen[b.RestaurantID]++
-		if seen[b.RestaurantID] <= keep {
+	for _, rid := range order {
+		list := byRestaurant[rid]
+		if len(list) <= keep {
 			continue
 		}
-		if err := s.Storage.Delete(ctx, b.File); err != nil {
-			errs = append(errs, err)
+		good, err := s.newestValid(ctx, list)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("restaurant %s: nothing deleted: %w", rid, err))
 			continue
 		}
-		deleted = append(deleted, b)
+		for _, b := range list[keep:] {
+			if b.ID == good {
+				s.log().InfoContext(ctx, "kept the newest valid backup beyond keep", "restaurant_id", rid, "backup_id", b.ID, "keep", keep)
+				continue
+			}
+			if err := s.remove(ctx, b); err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			deleted = append(deleted, b)
+		}
 	}
 	return deleted, errors.Join(errs...)
+}
+
+// newestValid returns the id of the first backup of list (newest first)
+// that validates, "" when none does. An error means validity could not be
+// told (a destination down), so nothing should be deleted on its account.
+func (s *Service) newestValid(ctx context.Context, list []Backup) (string, error) {
+	for _, b := range list {
+		rep, err := s.Validate(ctx, b.ID)
+		switch {
+		case err == nil && rep.Valid:
+			return b.ID, nil
+		case err == nil, apperr.Is(err, apperr.Invalid), apperr.Is(err, apperr.TooLarge):
+			continue
+		default:
+			return "", fmt.Errorf("cannot tell whether %s is valid: %w", b.ID, err)
+		}
+	}
+	return "", nil
 }
 
 // ValidateAll checks every stored backup.
@@ -519,24 +700,84 @@ func (s *Service) ValidateAll(ctx context.Context, progress Progress) ([]Report,
 	return out, nil
 }
 
-// RestoreNewestValid replaces a restaurant with its newest backup that
-// validates (emergency response: restore from the last known good backup).
-func (s *Service) RestoreNewestValid(ctx context.Context, restaurantID string, progress Progress) (Backup, store.ImportStats, error) {
+// Skipped is a backup restore latest passed over, and why.
+type Skipped struct {
+	BackupID string `json:"backup_id"`
+	Reason   string `json:"reason"`
+}
+
+// LatestRestore is the outcome of restore latest: the backup used and
+// every newer one skipped.
+type LatestRestore struct {
+	Backup  Backup            `json:"backup"`
+	Stats   store.ImportStats `json:"stats"`
+	Skipped []Skipped         `json:"skipped"`
+}
+
+// RestoreNewestValid replaces a restaurant with its newest own backup that
+// validates and imports (emergency response: restore from the last known
+// good backup). It falls back newest first, and says why it skipped each
+// backup; received archives are never considered.
+func (s *Service) RestoreNewestValid(ctx context.Context, restaurantID string, progress Progress) (LatestRestore, error) {
+	res := LatestRestore{Skipped: []Skipped{}}
 	if _, err := s.DB.Restaurant(ctx, restaurantID); err != nil {
-		return Backup{}, store.ImportStats{}, err
+		return res, err
 	}
 	list, err := s.List(ctx, restaurantID)
 	if err != nil {
-		return Backup{}, store.ImportStats{}, err
+		return res, err
 	}
-	for _, b := range list {
+	skip := func(b Backup, reason string) {
+		s.log().WarnContext(ctx, "restore latest skipped a backup", "backup_id", b.ID, "reason", reason)
+		res.Skipped = append(res.Skipped, Skipped{BackupID: b.ID, Reason: reason})
+	}
+	for _, b := range Own(list) {
 		rep, err := s.Validate(ctx, b.ID)
-		if err != nil || !rep.Valid {
-			s.log().WarnContext(ctx, "skipping invalid backup", "backup_id", b.ID, "problems", len(rep.Problems), "err", err)
+		if ctx.Err() != nil {
+			return res, ctx.Err()
+		}
+		if err != nil {
+			skip(b, "cannot be read: "+err.Error())
+			continue
+		}
+		if !rep.Valid {
+			skip(b, "invalid: "+summarize(rep.Problems))
 			continue
 		}
 		stats, err := s.Restore(ctx, b.ID, ImportOptions{TargetID: restaurantID}, progress)
-		return b, stats, err
+		if err == nil {
+			res.Backup, res.Stats = b, stats
+			return res, nil
+		}
+		// An import is one transaction: a failed one left the restaurant as
+		// it was, so an older backup may still be tried. A conflict (another
+		// restore) or a cancelled context is no fault of this backup.
+		if ctx.Err() != nil || apperr.Is(err, apperr.Conflict) || apperr.Is(err, apperr.Locked) {
+			return res, err
+		}
+		skip(b, "import failed: "+err.Error())
 	}
-	return Backup{}, store.ImportStats{}, apperr.Errorf(apperr.NotFound, "no valid backup of restaurant %s", restaurantID)
+	msg := fmt.Sprintf("no own backup of restaurant %s validates", restaurantID)
+	if len(res.Skipped) > 0 {
+		reasons := make([]string, len(res.Skipped))
+		for i, sk := range res.Skipped {
+			reasons[i] = sk.BackupID + ": " + sk.Reason
+		}
+		msg += " (skipped " + strings.Join(reasons, "; ") + ")"
+	}
+	return res, apperr.Errorf(apperr.NotFound, "%s", msg)
+}
+
+// summarize names the first problems of a report in one line.
+func summarize(ps []archive.Problem) string {
+	const shown = 3
+	msgs := make([]string, 0, shown)
+	for i, p := range ps {
+		if i == shown {
+			msgs = append(msgs, fmt.Sprintf("and %d more", len(ps)-shown))
+			break
+		}
+		msgs = append(msgs, p.String())
+	}
+	return strings.Join(msgs, "; ")
 }

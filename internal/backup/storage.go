@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/shimizu-tech/ordersuite/internal/apperr"
-	"github.com/shimizu-tech/ordersuite/internal/backup/archive"
 )
 
 // Object is one stored archive.
@@ -39,14 +38,15 @@ var ErrNotStored = apperr.Errorf(apperr.NotFound, "backup not found")
 // validName keeps a name a plain file name: archive names are generated, and
 // one from a request never reaches a path unchecked.
 func validName(name string) bool {
-	id, _ := splitName(name)
-	_, _, ok := archive.ParseExportID(id)
-	return ok
+	id, ext := splitName(name)
+	_, _, _, ok := parseID(id)
+	return ok && ext != ""
 }
 
-// splitName separates an archive file name into its id and its extension.
+// splitName separates a stored file name into its id and its extension
+// (an archive, encrypted or not, or the provenance beside it).
 func splitName(name string) (id, ext string) {
-	for _, e := range []string{".zip.age", ".zip"} {
+	for _, e := range []string{".zip.age", ".zip", provenanceExt} {
 		if strings.HasSuffix(name, e) {
 			return strings.TrimSuffix(name, e), e
 		}
@@ -145,9 +145,82 @@ func (c ctxReader) Read(p []byte) (int, error) {
 }
 
 // Mirror keeps a copy of every archive in each destination (the seed's
-// "multiple backup copies in different locations"). Reads use the first
-// destination that has the archive; a listing is the union.
+// "multiple backup copies in different locations"). Each destination fails
+// alone: a write succeeds when one copy was written, reads and listings use
+// whatever destinations answer. What failed is returned as a
+// *DestinationErrors; when its Succeeded is above zero the operation's
+// result (a listing, a reader) is returned with it and is good, so the
+// caller can both use it and report the failures. Service does that in one
+// place (service's put, get, list, remove).
 type Mirror []Storage
+
+// DestinationFailure is one destination that did not answer.
+type DestinationFailure struct {
+	// Destination is a bounded label ("local", "s3"), safe for metrics.
+	Destination string `json:"destination"`
+	// Location names it for people (a directory, a bucket; no secrets).
+	Location string `json:"location"`
+	Op       string `json:"op"`
+	Error    string `json:"error"`
+
+	err error
+}
+
+func (f DestinationFailure) String() string {
+	return fmt.Sprintf("%s %s: %s", f.Op, f.Location, f.Error)
+}
+
+// DestinationErrors is what a Mirror returns when some destination failed.
+// Succeeded counts those that answered: when it is zero the operation
+// failed; otherwise its result is good and the failures are for reporting.
+type DestinationErrors struct {
+	Failures  []DestinationFailure
+	Succeeded int
+}
+
+// Unwrap lets errors.Is see each destination's own error (a cancelled
+// context, ErrNotStored).
+func (e *DestinationErrors) Unwrap() []error {
+	out := make([]error, 0, len(e.Failures))
+	for _, f := range e.Failures {
+		if f.err != nil {
+			out = append(out, f.err)
+		}
+	}
+	return out
+}
+
+func (e *DestinationErrors) Error() string {
+	msgs := make([]string, len(e.Failures))
+	for i, f := range e.Failures {
+		msgs[i] = f.String()
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// DestinationLabel names a destination's kind for metrics: a bounded set,
+// no paths or bucket names.
+func DestinationLabel(s Storage) string {
+	switch s.(type) {
+	case Dir:
+		return "local"
+	case *S3:
+		return "s3"
+	}
+	return "other"
+}
+
+func (m Mirror) failure(s Storage, op string, err error) DestinationFailure {
+	return DestinationFailure{Destination: DestinationLabel(s), Location: s.String(), Op: op, Error: err.Error(), err: err}
+}
+
+// result is nil when no destination failed, else *DestinationErrors.
+func (m Mirror) result(fails []DestinationFailure) error {
+	if len(fails) == 0 {
+		return nil
+	}
+	return &DestinationErrors{Failures: fails, Succeeded: len(m) - len(fails)}
+}
 
 func (m Mirror) String() string {
 	names := make([]string, len(m))
@@ -157,11 +230,13 @@ func (m Mirror) String() string {
 	return strings.Join(names, ", ")
 }
 
-// Put writes to every destination from one local file; it fails when any
-// destination fails, so an operator hears about a missing copy.
+// Put writes to every destination from one local file.
 func (m Mirror) Put(ctx context.Context, name string, r io.Reader) error {
 	if len(m) == 1 {
-		return m[0].Put(ctx, name, r)
+		if err := m[0].Put(ctx, name, r); err != nil {
+			return &DestinationErrors{Failures: []DestinationFailure{m.failure(m[0], "put", err)}}
+		}
+		return nil
 	}
 	tmp, err := os.CreateTemp("", "ordersuite-mirror-*")
 	if err != nil {
@@ -172,36 +247,50 @@ func (m Mirror) Put(ctx context.Context, name string, r io.Reader) error {
 	if _, err := io.Copy(tmp, r); err != nil {
 		return err
 	}
-	var errs []error
+	var fails []DestinationFailure
 	for _, s := range m {
 		if _, err := tmp.Seek(0, io.SeekStart); err != nil {
 			return err
 		}
 		if err := s.Put(ctx, name, tmp); err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", s, err))
+			fails = append(fails, m.failure(s, "put", err))
 		}
 	}
-	return errors.Join(errs...)
+	return m.result(fails)
 }
 
+// Get reads from the first destination that has the archive; the
+// destinations that failed before it are reported beside the reader.
 func (m Mirror) Get(ctx context.Context, name string) (io.ReadCloser, error) {
-	var last error = ErrNotStored
+	var fails []DestinationFailure
 	for _, s := range m {
 		rc, err := s.Get(ctx, name)
 		if err == nil {
+			if len(fails) > 0 {
+				return rc, &DestinationErrors{Failures: fails, Succeeded: 1}
+			}
 			return rc, nil
 		}
-		last = err
+		if !errors.Is(err, ErrNotStored) {
+			fails = append(fails, m.failure(s, "get", err))
+		}
 	}
-	return nil, last
+	if len(fails) == 0 {
+		return nil, ErrNotStored
+	}
+	// Missing where it answered, unreachable elsewhere: not known to be gone.
+	return nil, &DestinationErrors{Failures: fails}
 }
 
+// List is the union of what every destination that answered holds.
 func (m Mirror) List(ctx context.Context) ([]Object, error) {
 	seen := map[string]Object{}
+	var fails []DestinationFailure
 	for _, s := range m {
 		objs, err := s.List(ctx)
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", s, err)
+			fails = append(fails, m.failure(s, "list", err))
+			continue
 		}
 		for _, o := range objs {
 			if _, ok := seen[o.Name]; !ok {
@@ -214,23 +303,29 @@ func (m Mirror) List(ctx context.Context) ([]Object, error) {
 		out = append(out, o)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
-	return out, nil
+	return out, m.result(fails)
 }
 
+// Delete removes the archive wherever it is; a destination that cannot be
+// reached keeps its copy and is reported.
 func (m Mirror) Delete(ctx context.Context, name string) error {
 	found := false
-	var errs []error
+	var fails []DestinationFailure
 	for _, s := range m {
 		err := s.Delete(ctx, name)
 		switch {
 		case err == nil:
 			found = true
 		case !errors.Is(err, ErrNotStored):
-			errs = append(errs, err)
+			fails = append(fails, m.failure(s, "delete", err))
 		}
 	}
-	if err := errors.Join(errs...); err != nil {
-		return err
+	if len(fails) > 0 {
+		e := &DestinationErrors{Failures: fails}
+		if found {
+			e.Succeeded = 1
+		}
+		return e
 	}
 	if !found {
 		return ErrNotStored

@@ -38,7 +38,7 @@ func (a *app) backupService(db *store.DB) (*backup.Service, error) {
 		}
 		dests = append(dests, s3)
 	}
-	svc := &backup.Service{DB: db, Storage: dests, AppVersion: Version, Log: a.log}
+	svc := &backup.Service{DB: db, Storage: dests, AppVersion: Version, Log: a.log, Metrics: a.metrics}
 	key, err := a.cfg.BackupEncryptionKey()
 	if err != nil {
 		return nil, err
@@ -120,6 +120,14 @@ func printJSON(w io.Writer, v any) {
 	_ = enc.Encode(v)
 }
 
+// reportFailures tells on stderr which destinations did not answer; the
+// command still succeeded on the others.
+func reportFailures(cmd *cobra.Command, failed []backup.DestinationFailure) {
+	for _, f := range failed {
+		fmt.Fprintf(cmd.ErrOrStderr(), "warning: destination %s failed (%s): %s\n", f.Location, f.Op, f.Error)
+	}
+}
+
 func humanSize(n int64) string {
 	switch {
 	case n >= 1<<30:
@@ -144,6 +152,7 @@ func (a *app) backupCmd() *cobra.Command {
 					done()
 					for _, b := range made {
 						fmt.Fprintf(cmd.OutOrStdout(), "%s\t%s\n", b.ID, humanSize(b.Size))
+						reportFailures(cmd, b.FailedDestinations)
 					}
 					return err
 				})
@@ -160,22 +169,29 @@ func (a *app) backupCmd() *cobra.Command {
 						return err
 					}
 					fmt.Fprintf(cmd.OutOrStdout(), "%s\t%s\n", b.ID, humanSize(b.Size))
+					reportFailures(cmd, b.FailedDestinations)
 					return nil
 				})
 			},
 		},
 		&cobra.Command{
-			Use: "list", Short: "List stored backups, newest first", Args: cobra.NoArgs,
+			Use: "list", Short: "List stored archives (own backups and received ones), newest first", Args: cobra.NoArgs,
 			RunE: func(cmd *cobra.Command, _ []string) error {
 				return a.withBackups(cmd, func(ctx context.Context, _ *store.DB, svc *backup.Service) error {
-					list, err := svc.List(ctx, "")
+					list, failed, err := svc.Catalog(ctx, "")
 					if err != nil {
 						return err
 					}
+					reportFailures(cmd, failed)
 					tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
-					fmt.Fprintln(tw, "ID\tRESTAURANT\tCREATED_AT\tSIZE\tENCRYPTED")
+					fmt.Fprintln(tw, "ID\tRESTAURANT\tCREATED_AT\tSIZE\tENCRYPTED\tORIGIN\tBY")
 					for _, b := range list {
-						fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%v\n", b.ID, b.RestaurantID, b.CreatedAt.Format("2006-01-02 15:04:05Z"), humanSize(b.Size), b.Encrypted)
+						origin, by := string(b.Origin), "-"
+						if p := b.Provenance; p != nil {
+							origin += " (" + string(p.Reason) + ")"
+							by = p.By
+						}
+						fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%v\t%s\t%s\n", b.ID, b.RestaurantID, b.CreatedAt.Format("2006-01-02 15:04:05Z"), humanSize(b.Size), b.Encrypted, origin, by)
 					}
 					return tw.Flush()
 				})
@@ -265,7 +281,7 @@ func (a *app) backupValidateCmd() *cobra.Command {
 func (a *app) backupCleanupCmd() *cobra.Command {
 	var keep int
 	cmd := &cobra.Command{
-		Use: "cleanup", Short: "Delete old backups, keeping the newest per restaurant", Args: cobra.NoArgs,
+		Use: "cleanup", Short: "Delete old own backups, keeping the newest per restaurant and its newest valid one", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if !cmd.Flags().Changed("keep") {
 				keep = a.cfg.BackupKeep
@@ -275,7 +291,7 @@ func (a *app) backupCleanupCmd() *cobra.Command {
 				for _, b := range deleted {
 					fmt.Fprintf(cmd.OutOrStdout(), "deleted %s\n", b.ID)
 				}
-				fmt.Fprintf(cmd.OutOrStdout(), "%d backups deleted, the newest %d per restaurant kept\n", len(deleted), keep)
+				fmt.Fprintf(cmd.OutOrStdout(), "%d backups deleted, the newest %d per restaurant kept (and each restaurant's newest valid one; received archives untouched)\n", len(deleted), keep)
 				return err
 			})
 		},
@@ -352,7 +368,7 @@ func (a *app) restoreCmd() *cobra.Command {
 			},
 		},
 		&cobra.Command{
-			Use: "latest RESTAURANT_ID", Short: "Replace a restaurant with its newest backup that validates", Args: cobra.ExactArgs(1),
+			Use: "latest RESTAURANT_ID", Short: "Replace a restaurant with its newest own backup that validates", Args: cobra.ExactArgs(1),
 			RunE: func(cmd *cobra.Command, args []string) error { return a.restoreLatest(cmd, args[0]) },
 		},
 	)
@@ -362,11 +378,15 @@ func (a *app) restoreCmd() *cobra.Command {
 func (a *app) restoreLatest(cmd *cobra.Command, rid string) error {
 	return a.withBackups(cmd, func(ctx context.Context, _ *store.DB, svc *backup.Service) error {
 		p, done := progress(cmd, "restore")
-		b, _, err := svc.RestoreNewestValid(ctx, rid, p)
+		res, err := svc.RestoreNewestValid(ctx, rid, p)
 		done()
+		for _, sk := range res.Skipped {
+			fmt.Fprintf(cmd.OutOrStdout(), "skipped %s: %s\n", sk.BackupID, sk.Reason)
+		}
 		if err != nil {
 			return err
 		}
+		b := res.Backup
 		fmt.Fprintf(cmd.OutOrStdout(), "restaurant %s restored from %s (taken %s)\n", rid, b.ID, b.CreatedAt.Format("2006-01-02 15:04:05Z"))
 		return nil
 	})

@@ -16,6 +16,7 @@ import (
 
 	"github.com/shimizu-tech/ordersuite/internal/config"
 	"github.com/shimizu-tech/ordersuite/internal/jobs"
+	"github.com/shimizu-tech/ordersuite/internal/metrics"
 	"github.com/shimizu-tech/ordersuite/internal/store"
 )
 
@@ -26,11 +27,17 @@ var Version = "dev"
 type app struct {
 	cfg *config.Config
 	log *slog.Logger
+	// metrics are served by serve; other commands count into them too, so
+	// one code path reports a failing backup destination.
+	metrics *metrics.Metrics
 }
 
 // NewRoot builds the command tree.
 func NewRoot() *cobra.Command {
-	a := &app{}
+	return newRoot(&app{metrics: metrics.New()})
+}
+
+func newRoot(a *app) *cobra.Command {
 	root := &cobra.Command{
 		Use:           "ordersuite",
 		Short:         "Shimizu Order Suite: multi-tenant restaurant backend",

@@ -21,7 +21,6 @@ import (
 	"github.com/shimizu-tech/ordersuite/internal/flags"
 	"github.com/shimizu-tech/ordersuite/internal/httpapi"
 	"github.com/shimizu-tech/ordersuite/internal/jobs"
-	"github.com/shimizu-tech/ordersuite/internal/metrics"
 	"github.com/shimizu-tech/ordersuite/internal/store"
 )
 
@@ -65,7 +64,7 @@ func (a *app) serve(ctx context.Context, cmd *cobra.Command) error {
 	flagService.Start(ctx)
 	defer flagService.Close() // after the HTTP drain: writes the last evaluation counts
 
-	m := metrics.New()
+	m := a.metrics
 	buffer := events.NewBuffer(db, m, a.log, events.BufferOptions{
 		Capacity: a.cfg.EventBufferSize, BatchSize: a.cfg.EventBatchSize, FlushInterval: a.cfg.EventFlushInterval})
 	buffer.Start()

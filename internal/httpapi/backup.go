@@ -57,14 +57,17 @@ func (s *Server) listBackups(w http.ResponseWriter, r *http.Request) error {
 	if rid != "" && !store.ValidID(rid) {
 		return apperr.InvalidField("restaurant_id", "malformed restaurant id")
 	}
-	list, err := s.Backups.List(r.Context(), rid)
+	list, failed, err := s.Backups.Catalog(r.Context(), rid)
 	if err != nil {
 		return err
 	}
 	if list == nil {
 		list = []backup.Backup{}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"backups": list})
+	if failed == nil {
+		failed = []backup.DestinationFailure{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"backups": list, "failed_destinations": failed})
 	return nil
 }
 

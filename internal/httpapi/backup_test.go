@@ -296,6 +296,12 @@ func TestMigrateBetweenTwoServers(t *testing.T) {
 		t.Fatalf("target validation: %v", result)
 	}
 	newID := result["target_restaurant_id"].(string)
+	// The target keeps the archive as received, through a migration.
+	received, _, err := envBackups[target].Catalog(context.Background(), "")
+	if err != nil || len(received) != 1 || received[0].ID != result["target_backup_id"] || received[0].Origin != backup.OriginReceived ||
+		received[0].Provenance == nil || received[0].Provenance.Reason != backup.ReasonMigration {
+		t.Errorf("stored on the target: %+v %v", received, err)
+	}
 	if !reflect.DeepEqual(tenantDump(t, source.db, source.A.R.ID), tenantDump(t, target.db, newID)) {
 		t.Error("the migrated tenant differs from its source")
 	}

@@ -31,6 +31,11 @@ type Metrics struct {
 	EventsWritten       prometheus.Counter
 	EventBatchDuration  prometheus.Histogram
 	EventsPruned        prometheus.Counter
+
+	// BackupDestinationErrors counts failed operations of one backup
+	// destination, by kind ("local", "s3"): a backup still succeeds while
+	// one copy is written, so this is how a dead destination is noticed.
+	BackupDestinationErrors *prometheus.CounterVec
 }
 
 // New builds a registry with the Go runtime and process collectors.
@@ -108,14 +113,23 @@ func New() *Metrics {
 			Name: "tenant_events_pruned_total",
 			Help: "Tenant events deleted by retention.",
 		}),
+		BackupDestinationErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "backup_destination_errors_total",
+			Help: "Failed operations (put, get, list, delete) on a backup destination, by destination kind.",
+		}, []string{"destination"}),
 	}
 	for _, reason := range []string{"buffer_full", "write_failed", "closed"} {
 		m.EventsDropped.WithLabelValues(reason)
 	}
+	// Present at zero from the start, so an alert on increase() sees the
+	// first failure.
+	for _, dest := range []string{"local", "s3"} {
+		m.BackupDestinationErrors.WithLabelValues(dest)
+	}
 	m.Registry.MustRegister(
 		m.TenantRequests, m.TenantDuration, m.TenantErrors, m.TenantOrders, m.TenantPaymentCents, m.TenantLogins,
 		m.FailedLoginBursts, m.EventBufferDepth, m.EventBufferCapacity, m.EventsDropped, m.EventsWritten,
-		m.EventBatchDuration, m.EventsPruned,
+		m.EventBatchDuration, m.EventsPruned, m.BackupDestinationErrors,
 	)
 	m.Registry.MustRegister(
 		collectors.NewGoCollector(),
