@@ -177,7 +177,7 @@ func TestBackupPages(t *testing.T) {
 	t.Run("an admin exports their own restaurant but does not manage backups", func(t *testing.T) {
 		a := e.browser()
 		// The restore and the clone copied A's users: the e-mail is now in
-		// three restaurants, so the form asks which.
+		// three restaurants, so the form asks which, by name.
 		a.login("admin@as.test", e.A.ID)
 		page := a.get(base)
 		if page.Status != 200 || strings.Contains(page.Body, `id="backups"`) || !strings.Contains(page.Body, `id="export"`) {

@@ -65,4 +65,35 @@ func TestBrowserBackups(t *testing.T) {
 		t.Errorf("switcher shows %q", sel)
 	}
 	b.shot("26-restored-restaurant")
+
+	// The restore copied Alpha's logins: its admin now signs in to two
+	// restaurants, and after the password picks one by name.
+	restored := b.eval(`document.querySelector("#switch-restaurant").value`)
+	b.logout()
+	b.login("admin@as.test")
+	b.waitHeading("Choose a restaurant")
+	choices := b.eval(`Array.from(document.querySelectorAll("button.choice")).map(c => c.firstChild.textContent.trim()).join("|")`)
+	if choices != "Alpha Sushi|Alpha Sushi Restored" {
+		t.Errorf("choices offered: %q", choices)
+	}
+	if n := b.eval(`String(document.querySelectorAll("input[type=password], input[name=restaurant_id]").length)`); n != "0" {
+		t.Errorf("the second step asks again for a password or an id (%s fields)", n)
+	}
+	b.shot("27-choose-restaurant")
+	b.do(chromedp.Click(chromedp.CSS(fmt.Sprintf(`button.choice[value="%s"]`, restored))))
+	b.waitFor("the restored restaurant", fmt.Sprintf(`location.pathname == "/console/t/%s/analytics"`, restored))
+	if who := b.eval(`document.querySelector(".who").textContent`); !strings.Contains(who, "admin@as.test") {
+		t.Errorf("signed in as %q", who)
+	}
+	b.shot("28-admin-of-the-restored-restaurant")
+
+	// A wrong password names no restaurant.
+	b.logout()
+	b.open("/console/login")
+	b.waitHeading("Sign in")
+	b.do(chromedp.SendKeys(chromedp.CSS("#email"), "admin@as.test"), chromedp.SendKeys(chromedp.CSS("#password"), "wrong password!\r"))
+	b.waitFor("error", `(document.querySelector(".error")||{textContent:""}).textContent.includes("The e-mail or password is wrong.")`)
+	if body := b.eval(`document.body.innerText`); strings.Contains(body, "Alpha Sushi") {
+		t.Errorf("a wrong password shows restaurants:\n%s", body)
+	}
 }

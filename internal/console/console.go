@@ -436,44 +436,89 @@ func (c *Console) loginPage(w http.ResponseWriter, r *http.Request, _ *session) 
 }
 
 type loginForm struct {
-	Email, RestaurantID, Next, CSRF string
-	AskRestaurant                   bool
+	Email, Next, CSRF string
+	// Ticket and Choices are the second step, once the password verified in
+	// several restaurants: the person picks one by name.
+	Ticket  string
+	Choices []auth.Account
 }
 
-// showLogin renders the form with a fresh login token: before a session
-// exists, the form is bound to a random cookie (double submit).
-func (c *Console) showLogin(w http.ResponseWriter, r *http.Request, status int, f loginForm, err error) {
+// newLoginToken binds the next sign-in form to a random cookie (double
+// submit): before a session exists there is nothing else to bind it to.
+func newLoginToken(w http.ResponseWriter, r *http.Request) string {
 	b := make([]byte, 24)
 	_, _ = rand.Read(b)
-	f.CSRF = base64.RawURLEncoding.EncodeToString(b)
-	http.SetCookie(w, &http.Cookie{Name: loginCSRF, Value: f.CSRF, Path: "/console/login", HttpOnly: true,
+	token := base64.RawURLEncoding.EncodeToString(b)
+	http.SetCookie(w, &http.Cookie{Name: loginCSRF, Value: token, Path: "/console/login", HttpOnly: true,
 		Secure: r.TLS != nil, SameSite: http.SameSiteStrictMode, MaxAge: 3600})
+	return token
+}
+
+// showLogin renders the form with a fresh login token.
+func (c *Console) showLogin(w http.ResponseWriter, r *http.Request, status int, f loginForm, err error) {
+	f.CSRF, f.Ticket, f.Choices = newLoginToken(w, r), "", nil
 	c.render(w, r, status, "login", &view{Title: "Sign in", Data: f}, err)
 }
 
+// showChoice is the second step: the restaurants where the password
+// verified, by name. The ticket stands for the verified password and is
+// bound to this browser's new login token, so the password is not sent
+// (nor kept in the page) again.
+func (c *Console) showChoice(w http.ResponseWriter, r *http.Request, f loginForm, choose *auth.ChooseRestaurant) error {
+	f.CSRF = newLoginToken(w, r)
+	ticket, err := c.Auth.ChoiceTicket(choose, f.CSRF)
+	if err != nil {
+		return err
+	}
+	f.Email, f.Ticket, f.Choices = choose.Email, ticket, choose.Accounts
+	c.render(w, r, http.StatusOK, "login", &view{Title: "Choose a restaurant", Data: f}, nil)
+	return nil
+}
+
 func (c *Console) login(w http.ResponseWriter, r *http.Request, _ *session) error {
-	f := loginForm{Email: strings.TrimSpace(r.PostFormValue("email")), RestaurantID: strings.TrimSpace(r.PostFormValue("restaurant_id")),
-		Next: r.PostFormValue("next")}
-	f.AskRestaurant = f.RestaurantID != ""
+	f := loginForm{Email: strings.TrimSpace(r.PostFormValue("email")), Next: r.PostFormValue("next")}
 	ck, err := r.Cookie(loginCSRF)
 	if err != nil || !validCSRF(ck.Value, r.PostFormValue("csrf")) {
 		c.showLogin(w, r, http.StatusForbidden, f, errors.New("The sign-in form had expired. Please try again."))
 		return nil
 	}
-	if f.RestaurantID != "" && !store.ValidID(f.RestaurantID) {
-		c.showLogin(w, r, http.StatusUnprocessableEntity, f, errors.New("The restaurant id is not a valid id; copy it from your welcome e-mail or leave it empty."))
-		return nil
+	var u tenancy.User
+	if ticket := r.PostFormValue("ticket"); ticket != "" {
+		u, err = c.Auth.LoginWithTicket(r.Context(), ticket, ck.Value, r.PostFormValue("restaurant_id"))
+	} else {
+		u, err = c.Auth.Login(r.Context(), f.Email, r.PostFormValue("password"), "")
 	}
-	u, err := c.Auth.Login(r.Context(), f.Email, r.PostFormValue("password"), f.RestaurantID)
+	var choose *auth.ChooseRestaurant
+	if errors.As(err, &choose) {
+		// The console is for administrators: only those accounts are offered,
+		// and when one remains it is the sign-in.
+		admins := &auth.ChooseRestaurant{Email: choose.Email}
+		for _, a := range choose.Accounts {
+			if a.Role == tenancy.Admin {
+				admins.Accounts = append(admins.Accounts, a)
+			}
+		}
+		if len(admins.Accounts) > 1 {
+			return c.showChoice(w, r, f, admins)
+		}
+		pick := choose.Accounts[0] // no admin among them: refused below, in words
+		if len(admins.Accounts) == 1 {
+			pick = admins.Accounts[0]
+		}
+		u, _ = choose.User(pick.RestaurantID)
+		err = nil
+	}
 	if err != nil {
 		var ae *apperr.Error
 		switch {
 		case auth.IsBadCredentials(err):
 			c.Log.WarnContext(r.Context(), "failed console login", "ip", clientIP(r))
 			err = errors.New("The e-mail or password is wrong.")
+		case errors.Is(err, auth.ErrChoiceExpired):
+			c.Log.WarnContext(r.Context(), "console login: restaurant choice refused", "ip", clientIP(r))
+			err = errors.New("The choice of restaurant has expired. Please enter your password again.")
 		case errors.As(err, &ae) && ae.Field == "restaurant_id":
-			f.AskRestaurant = true
-			err = errors.New("This e-mail belongs to several restaurants: enter the restaurant id as well.")
+			err = errors.New("That restaurant was not one of those offered. Please sign in again.")
 		case errors.As(err, &ae) && ae.Code == apperr.Invalid:
 			err = fmt.Errorf("Enter your %s.", ae.Field)
 		case errors.As(err, &ae) && ae.Code == apperr.Forbidden:

@@ -84,7 +84,7 @@ func TestLogin(t *testing.T) {
 		e.newUser(e.A.R.ID, "shared@example.test", tenancy.Staff)
 		e.newUser(e.B.R.ID, "shared@example.test", tenancy.Staff)
 		status, _, m := e.login(t, "shared@example.test", testPassword, "")
-		if status != http.StatusBadRequest || m["error"].(map[string]any)["field"] != "restaurant_id" {
+		if status != http.StatusConflict || m["error"].(map[string]any)["field"] != "restaurant_id" {
 			t.Fatalf("ambiguous login: %d %v", status, m)
 		}
 		status, _, m = e.login(t, "shared@example.test", testPassword, e.B.R.ID)

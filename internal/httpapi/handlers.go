@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"regexp"
 	"strings"
@@ -52,6 +53,16 @@ type loginResponse struct {
 	User      tenancy.User `json:"user"`
 }
 
+// chooseRestaurantCode marks the answer to a verified password that
+// belongs to several restaurants; it is a 409 because the request is right
+// but cannot be completed until the caller picks one.
+const chooseRestaurantCode apperr.Code = "choose_restaurant"
+
+type chooseRestaurantBody struct {
+	Error       errorDetail    `json:"error"`
+	Restaurants []auth.Account `json:"restaurants"`
+}
+
 func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 	var req loginRequest
 	if err := decodeJSON(w, r, &req); err != nil {
@@ -62,6 +73,15 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 		s.Metrics.LoginFailures.Inc()
 		s.Log.WarnContext(r.Context(), "failed login", "ip", clientIP(r))
 		s.failedLogin(r, req.Email, req.RestaurantID)
+	}
+	var choose *auth.ChooseRestaurant
+	if errors.As(err, &choose) {
+		writeJSON(w, http.StatusConflict, chooseRestaurantBody{
+			Error: errorDetail{Code: chooseRestaurantCode, Field: "restaurant_id",
+				Message: "this email belongs to several restaurants; log in again with the restaurant_id of one of them"},
+			Restaurants: choose.Accounts,
+		})
+		return nil
 	}
 	if err != nil {
 		return err

@@ -51,6 +51,9 @@ type shape struct {
 	out     any // a value of the answered record's type; nil for no body
 	list    bool
 	filters map[string]filterKind
+	// other answers a client must handle beyond success and the error
+	// envelope, by status
+	other map[int]any
 }
 
 func (rs resource[T, F]) shapes(base string) map[string]shape {
@@ -95,7 +98,8 @@ type redeemResult struct {
 
 func apiShapes() map[string]shape {
 	all := map[string]shape{
-		"POST /login":                           {summary: "Log in", body: loginRequest{}, status: 200, out: loginResult{}},
+		"POST /login": {summary: "Log in; 409 choose_restaurant lists the restaurants where the password verified when the e-mail is in several",
+			body: loginRequest{}, status: 200, out: loginResult{}, other: map[int]any{http.StatusConflict: chooseRestaurantBody{}}},
 		"POST /logout":                          {summary: "Revoke the caller's token", status: 204},
 		"GET /api/v1/me":                        {summary: "The caller", status: 200, key: "user", out: tenancy.User{}},
 		"GET /api/v1/restaurants":               {summary: "List restaurants", status: 200, key: "restaurants", out: []tenancy.Restaurant{}},
@@ -208,6 +212,10 @@ func OpenAPI(version string) map[string]any {
 		default:
 			responses[strconv.Itoa(sh.status)] = map[string]any{"description": "OK",
 				"content": map[string]any{"application/json": map[string]any{"schema": responseSchema(sh)}}}
+		}
+		for status, v := range sh.other {
+			responses[strconv.Itoa(status)] = map[string]any{"description": http.StatusText(status),
+				"content": map[string]any{"application/json": map[string]any{"schema": schemaOf(reflect.TypeOf(v), true)}}}
 		}
 		op["responses"] = responses
 		if paths[rt.Pattern] == nil {

@@ -190,6 +190,42 @@ func (db *DB) UsersByEmail(ctx context.Context, email string) ([]tenancy.User, e
 	return out, rows.Err()
 }
 
+// LoginCandidate is a user found by e-mail at login, with the restaurant it
+// belongs to, so a login that must ask "which restaurant?" can name them.
+type LoginCandidate struct {
+	User             tenancy.User
+	RestaurantName   string
+	RestaurantStatus tenancy.Status
+}
+
+// LoginCandidatesByEmail finds the users with this e-mail across every
+// tenant (login is the one place that must look before it knows the tenant),
+// ordered by restaurant name. Suspended tenants' users are included so the
+// caller can refuse them explicitly. The limit bounds the bcrypt work one
+// request can cause.
+func (db *DB) LoginCandidatesByEmail(ctx context.Context, email string) ([]LoginCandidate, error) {
+	rows, err := db.sql.QueryContext(ctx, `
+		SELECT u.id, u.restaurant_id, u.email, u.name, u.role, u.password_hash, u.created_at, u.updated_at, r.name, r.status
+		FROM users u JOIN restaurants r ON r.id = u.restaurant_id
+		WHERE u.email = $1 ORDER BY r.name, r.id LIMIT 50`, NormalizeEmail(email))
+	if err != nil {
+		return nil, fmt.Errorf("store: find login candidates: %w", err)
+	}
+	defer rows.Close()
+	var out []LoginCandidate
+	for rows.Next() {
+		var c LoginCandidate
+		u := &c.User
+		if err := rows.Scan(&u.ID, &u.RestaurantID, &u.Email, &u.Name, &u.Role, &u.PasswordHash, &u.CreatedAt, &u.UpdatedAt,
+			&c.RestaurantName, &c.RestaurantStatus); err != nil {
+			return nil, fmt.Errorf("store: find login candidates: %w", err)
+		}
+		u.CreatedAt, u.UpdatedAt = u.CreatedAt.UTC(), u.UpdatedAt.UTC()
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
 // SuperAdminByEmail finds a platform operator for login.
 func (db *DB) SuperAdminByEmail(ctx context.Context, email string) (tenancy.User, error) {
 	var u tenancy.User
