@@ -95,8 +95,8 @@ func add(table string, rows ...func() map[string]any) func(t testing.TB, valid [
 }
 
 var rowCases = []hostileCase{
-	{"unknown_column_users_is_superuser", "column is_superuser does not exist", edit("users", 0, func(r map[string]any) { r["is_superuser"] = true })},
-	{"unknown_column_restaurants_plan", "column plan does not exist", edit("restaurants", 0, func(r map[string]any) { r["plan"] = "enterprise" })},
+	{"unknown_column_users_is_superuser", "row 1, column is_superuser: no such column in this installation's users table", edit("users", 0, func(r map[string]any) { r["is_superuser"] = true })},
+	{"unknown_column_restaurants_plan", "column plan: no such column", edit("restaurants", 0, func(r map[string]any) { r["plan"] = "enterprise" })},
 	{"refused_role_super_admin", `row 1, column role: "super_admin" is not allowed (allowed: admin, staff, customer)`,
 		edit("users", 0, func(r map[string]any) { r["role"] = "super_admin" })},
 	{"refused_restaurant_status", `column status: "deleted" is not allowed`, edit("restaurants", 0, func(r map[string]any) { r["status"] = "deleted" })},
@@ -164,16 +164,16 @@ var rowCases = []hostileCase{
 		af.setTable(t, "users", append(rows, dup), true)
 		return af.zip(t)
 	}},
-	{"duplicate_user_email", "column email: email", func(t testing.TB, valid []byte) []byte {
+	{"duplicate_user_email", "row 3, column email: \"u0@", func(t testing.TB, valid []byte) []byte {
 		af := unzip(t, valid)
 		rows := af.rows(t, "users")
 		rows[2]["email"] = rows[0]["email"]
 		af.setTable(t, "users", rows, true)
 		return af.zip(t)
 	}},
-	{"duplicate_order_numbers", `number "O-7" repeats row 1`, add("orders", func() map[string]any { return orderRow(107, "O-7") },
+	{"duplicate_order_numbers", `row 2, column number: "O-7" repeats row 1, but must be unique`, add("orders", func() map[string]any { return orderRow(107, "O-7") },
 		func() map[string]any { return orderRow(108, "O-7") })},
-	{"duplicate_menu_category_names", `name "Sushi" repeats row 1`, add("menu_categories",
+	{"duplicate_menu_category_names", `column name: "Sushi" repeats row 1`, add("menu_categories",
 		func() map[string]any { return categoryRow(109, "Sushi", 1) }, func() map[string]any { return categoryRow(110, "Sushi", 2) })},
 	{"dangling_order_item", "does not resolve inside the archive", add("order_items", func() map[string]any {
 		return map[string]any{"id": fixedID(111), "order_id": fixedID(999), "menu_item_id": fixedID(998), "name": "Ghost",

@@ -213,7 +213,11 @@ func (rc *rowChecker) check(n int, row map[string]any) {
 			continue
 		}
 		if prev, dup := rc.seen[i][h]; dup {
-			rc.report("unique:"+strings.Join(set, ","), n, strings.Join(set, ", "), "%s repeats row %d, but must be unique", describe(set, typed), prev)
+			if len(set) == 1 {
+				rc.report("unique:"+set[0], n, set[0], "%s repeats row %d, but must be unique", show(typed[set[0]]), prev)
+			} else {
+				rc.report("unique:"+strings.Join(set, ","), n, strings.Join(set, ", "), "%s repeat row %d, but must be unique together", describe(set, typed), prev)
+			}
 			continue
 		}
 		rc.seen[i][h] = uint32(min(n, math.MaxUint32))
@@ -316,7 +320,7 @@ func (rc *rowChecker) firstRow(n int, row map[string]any) {
 	sort.Strings(rc.first)
 	for _, c := range rc.first {
 		if rc.cols[c] == nil {
-			rc.report("unknown", n, c, "column %s does not exist in this installation's %s table", c, rc.table)
+			rc.report("unknown", n, c, "no such column in this installation's %s table", rc.table)
 		}
 	}
 	rc.defaults = map[string]any{}
