@@ -81,6 +81,8 @@ type rowChecker struct {
 	seen                   []map[uint64]uint32
 	seed                   maphash.Seed
 	defaults               map[string]any // missing columns → their default
+	typed                  map[string]any
+	bad                    map[string]bool
 }
 
 func newRowChecker(table, file, tenantCol string, t Table, ps *problems, seed maphash.Seed) *rowChecker {
@@ -169,8 +171,13 @@ func (rc *rowChecker) check(n int, row map[string]any) {
 		rc.report("columns", n, "", "%s", msg)
 		return
 	}
-	typed := make(map[string]any, len(rc.t.Columns))
-	bad := map[string]bool{}
+	// The maps are reused from row to row: a table may hold millions.
+	if rc.typed == nil {
+		rc.typed, rc.bad = make(map[string]any, len(rc.t.Columns)), map[string]bool{}
+	}
+	typed, bad := rc.typed, rc.bad
+	clear(typed)
+	clear(bad)
 	for name, v := range row {
 		c := rc.cols[name]
 		if c == nil {
@@ -287,11 +294,16 @@ func (rc *rowChecker) uniqueKey(set []string, typed map[string]any, bad map[stri
 		if !present || v == nil || bad[c] {
 			return 0, false
 		}
+		var buf [32]byte
 		switch x := v.(type) {
+		case string:
+			h.WriteString(x)
+		case int64:
+			h.Write(strconv.AppendInt(buf[:0], x, 10))
 		case time.Time:
-			h.WriteString(strconv.FormatInt(x.Truncate(time.Microsecond).UnixMicro(), 10))
+			h.Write(strconv.AppendInt(buf[:0], x.Truncate(time.Microsecond).UnixMicro(), 10))
 		case float64:
-			h.WriteString(strconv.FormatFloat(x, 'g', -1, 64))
+			h.Write(strconv.AppendFloat(buf[:0], x, 'g', -1, 64))
 		default:
 			h.WriteString(fmt.Sprint(x))
 		}
