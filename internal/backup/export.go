@@ -8,8 +8,10 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"hash"
 	"io"
+	"slices"
 	"time"
 
 	"github.com/shimizu-tech/ordersuite/internal/backup/archive"
@@ -43,7 +45,58 @@ func archiveSchema(ctx context.Context, db *store.DB) (archive.Schema, error) {
 			s.ForeignKeys[table] = append(s.ForeignKeys[table], archive.ForeignKey{Columns: fk.Columns, RefTable: fk.RefTable, RefColumns: fk.RefColumns})
 		}
 	}
+	if s.Catalog, err = archiveCatalog(ctx, db); err != nil {
+		return archive.Schema{}, err
+	}
 	return s, nil
+}
+
+// archiveCatalog turns the database's catalog into the rules rows are
+// validated by. A CHECK constraint validation cannot evaluate is an error:
+// the installation then refuses to call any archive valid rather than let
+// an import fail on it.
+func archiveCatalog(ctx context.Context, db *store.DB) (map[string]archive.Table, error) {
+	cat, err := db.Catalog(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]archive.Table{}
+	for _, table := range exportTables() {
+		ct, ok := cat[table]
+		if !ok {
+			continue
+		}
+		var t archive.Table
+		for _, c := range ct.Columns {
+			col := archive.Column{Name: c.Name, Kind: string(c.Type), IntBits: c.IntBits, MaxChars: c.MaxChars,
+				NotNull: c.NotNull, HasDefault: c.HasDefault}
+			switch {
+			case c.UUID:
+				col.Kind = archive.KindUUID
+			case c.JSON:
+				col.Kind = archive.KindJSON
+			}
+			if c.HasDefault {
+				col.Default, _ = archive.ParseLiteral(c.Default)
+			}
+			t.Columns = append(t.Columns, col)
+		}
+		for _, expr := range ct.Checks {
+			ck, err := archive.ParseCheck(expr)
+			if err != nil {
+				return nil, fmt.Errorf("backup: table %s: validation cannot evaluate %w", table, err)
+			}
+			t.Checks = append(t.Checks, ck)
+		}
+		for _, ix := range ct.Indexes {
+			if slices.Contains(ix, "") {
+				return nil, fmt.Errorf("backup: table %s: validation cannot check an index on an expression", table)
+			}
+		}
+		t.Uniques, t.Indexes = ct.Uniques, ct.Indexes
+		out[table] = t
+	}
+	return out, nil
 }
 
 // hashCounter hashes and counts what passes through it.

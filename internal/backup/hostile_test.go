@@ -266,10 +266,6 @@ func TestHostileArchivesAreRefused(t *testing.T) {
 	if rep, err := s.ValidateReader(ctx, bytes.NewReader(valid)); err != nil || !rep.Valid {
 		t.Fatalf("the base archive is invalid: %v %v", rep.Problems, err)
 	}
-	dir := filepath.Join("testdata", "hostile")
-	if *update {
-		os.MkdirAll(dir, 0o755)
-	}
 	check := func(t *testing.T, data []byte, want string) {
 		rep, err := s.ValidateReader(ctx, bytes.NewReader(data))
 		if err != nil {
@@ -300,40 +296,49 @@ func TestHostileArchivesAreRefused(t *testing.T) {
 			t.Error("the existing tenant changed")
 		}
 	}
-	for _, hc := range hostileCases {
-		t.Run(hc.name, func(t *testing.T) {
-			data := hc.make(t, valid)
-			if *update {
-				if err := os.WriteFile(filepath.Join(dir, hc.name+".zip"), data, 0o644); err != nil {
+	corpus := []struct {
+		dir   string
+		cases []hostileCase
+	}{{filepath.Join("testdata", "hostile"), hostileCases}, {filepath.Join("testdata", "hostile-rows"), rowCases}}
+	for _, c := range corpus {
+		if *update {
+			os.MkdirAll(c.dir, 0o755)
+		}
+		for _, hc := range c.cases {
+			t.Run(hc.name, func(t *testing.T) {
+				data := hc.make(t, valid)
+				if *update {
+					if err := os.WriteFile(filepath.Join(c.dir, hc.name+".zip"), data, 0o644); err != nil {
+						t.Fatal(err)
+					}
+				}
+				check(t, data, hc.want)
+			})
+		}
+		// The committed corpus stays refused as the code changes.
+		files, _ := filepath.Glob(filepath.Join(c.dir, "*.zip"))
+		sort.Strings(files)
+		if len(files) < len(c.cases) {
+			t.Fatalf("%s holds %d archives, want %d (run with -update)", c.dir, len(files), len(c.cases))
+		}
+		want := map[string]string{}
+		for _, hc := range c.cases {
+			want[hc.name] = hc.want
+		}
+		for _, f := range files {
+			name := strings.TrimSuffix(filepath.Base(f), ".zip")
+			t.Run("corpus/"+name, func(t *testing.T) {
+				data, err := os.ReadFile(f)
+				if err != nil {
 					t.Fatal(err)
 				}
-			}
-			check(t, data, hc.want)
-		})
-	}
-	// The committed corpus stays refused as the code changes.
-	files, _ := filepath.Glob(filepath.Join(dir, "*.zip"))
-	sort.Strings(files)
-	if len(files) < len(hostileCases) {
-		t.Fatalf("testdata/hostile holds %d archives, want %d (run with -update)", len(files), len(hostileCases))
-	}
-	want := map[string]string{}
-	for _, hc := range hostileCases {
-		want[hc.name] = hc.want
-	}
-	for _, f := range files {
-		name := strings.TrimSuffix(filepath.Base(f), ".zip")
-		t.Run("corpus/"+name, func(t *testing.T) {
-			data, err := os.ReadFile(f)
-			if err != nil {
-				t.Fatal(err)
-			}
-			w := want[name]
-			if w == "" {
-				w = " " // any problem
-			}
-			check(t, data, strings.TrimSpace(w))
-		})
+				w := want[name]
+				if w == "" {
+					w = " " // any problem
+				}
+				check(t, data, strings.TrimSpace(w))
+			})
+		}
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"io"
 	"regexp"
 	"slices"
@@ -101,7 +102,11 @@ var DefaultLimits = Limits{MaxEntries: 256, MaxFileBytes: 16 << 30, MaxTotal: 64
 
 // Problem is one thing wrong with an archive.
 type Problem struct {
-	File    string `json:"file,omitempty"`
+	File string `json:"file,omitempty"`
+	// Table, Row (counting from 1) and Column locate a problem in a row.
+	Table   string `json:"table,omitempty"`
+	Row     int    `json:"row,omitempty"`
+	Column  string `json:"column,omitempty"`
 	Message string `json:"message"`
 }
 
@@ -153,6 +158,10 @@ type Schema struct {
 	Tables      []string
 	ForeignKeys map[string][]ForeignKey
 	Version     int64
+	// Catalog is what the database enforces on each table's rows (columns,
+	// types, NOT NULL, CHECK, unique keys, index sizes); a table missing
+	// from it gets none of those checks.
+	Catalog map[string]Table
 }
 
 // Archive is an opened archive file.
@@ -362,10 +371,13 @@ func EachRow(ctx context.Context, r io.Reader, fn func(map[string]any) error) er
 
 // Validate checks the whole archive against the running installation's
 // schema and returns every problem found: structure, versions, files,
-// counts, checksums, rows of another tenant, and references that do not
-// resolve inside the archive.
+// counts, checksums, UTF-8, rows of another tenant, references that do not
+// resolve inside the archive, and, per row, everything the database would
+// refuse on import (Schema.Catalog): unknown or missing columns, types,
+// NOT NULL, CHECK constraints, duplicate keys and oversized index entries.
 func (a *Archive) Validate(ctx context.Context, schema Schema) []Problem {
 	var ps problems
+	seed := maphash.MakeSeed()
 	for _, p := range a.CheckManifest(schema) {
 		ps.add(p.File, "%s", p.Message)
 	}
@@ -408,10 +420,18 @@ func (a *Archive) Validate(ctx context.Context, schema Schema) []Problem {
 			continue
 		}
 		h := sha256.New()
+		u := &utf8Check{bad: -1}
 		var count int64
 		foreign := 0
-		err = EachRow(ctx, io.TeeReader(rc, h), func(row map[string]any) error {
+		var rows *rowChecker
+		if tc, ok := schema.Catalog[table]; ok {
+			rows = newRowChecker(table, t.File, tenantCol, tc, &ps, seed)
+		}
+		err = EachRow(ctx, io.TeeReader(rc, io.MultiWriter(h, u)), func(row map[string]any) error {
 			count++
+			if rows != nil {
+				rows.check(int(count), row)
+			}
 			if v, _ := row[tenantCol].(string); v != rid {
 				if foreign < 5 {
 					ps.add(t.File, "row %d belongs to restaurant %v, not %s", count, row[tenantCol], rid)
@@ -444,12 +464,21 @@ func (a *Archive) Validate(ctx context.Context, schema Schema) []Problem {
 		})
 		// Read to the end so the checksum covers the whole file even when
 		// the JSON is bad.
-		if _, cerr := io.Copy(h, rc); cerr != nil && err == nil {
+		if _, cerr := io.Copy(io.MultiWriter(h, u), rc); cerr != nil && err == nil {
 			err = cerr
 		}
 		rc.Close()
 		if err != nil {
 			ps.add(t.File, "%v", err)
+		}
+		if rows != nil {
+			rows.finish()
+		}
+		if u.close(); u.bad >= 0 {
+			ps.add(t.File, "is not valid UTF-8 text (byte %d)", u.bad)
+		}
+		if table == "restaurants" && err == nil && count != 1 {
+			ps.add(t.File, "holds %d rows; an archive holds exactly one restaurant", count)
 		}
 		if foreign > 5 {
 			ps.add(t.File, "%d rows in all belong to another restaurant", foreign)
