@@ -224,3 +224,87 @@ func (n *nullTimestamp) Scan(v any) error {
 	}
 	return nil
 }
+
+// TestBackupSecondRestoreIsRefused: while a restore of a restaurant is
+// queued or running, another restore of it — by backup id or restore_latest,
+// however many arrive at once — answers 409 with the first job's id; other
+// restaurants and imports into new restaurants are not held up, and once
+// the first restore ends the next one is accepted.
+func TestBackupSecondRestoreIsRefused(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	b, err := envBackups[e].Export(ctx, e.A.R.ID, "tester", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	op := e.token(e.super)
+	restoreA := map[string]any{"backup_id": b.ID, "target_restaurant_id": e.A.R.ID}
+
+	// Workers are not started yet: the first restore stays queued. Eight
+	// restores race for the restaurant; exactly one is accepted.
+	const racers = 8
+	answers := make(chan response, racers)
+	for i := 0; i < racers; i++ {
+		go func(i int) {
+			var r response
+			var err error
+			if i%2 == 0 {
+				r, err = e.send("POST", "/admin/tenant_backup/import_tenant", op, restoreA)
+			} else {
+				r, err = e.send("POST", "/admin/tenant_backup/restore_latest/"+e.A.R.ID, op, nil)
+			}
+			if err != nil {
+				r = response{Status: -1, Body: []byte(err.Error())}
+			}
+			answers <- r
+		}(i)
+	}
+	var first string
+	var refused []map[string]any
+	for i := 0; i < racers; i++ {
+		r := <-answers
+		switch r.Status {
+		case http.StatusAccepted:
+			if first != "" {
+				t.Fatalf("two restores of one restaurant accepted: %s and %s", first, r.Body)
+			}
+			first = r.json(t)["job_id"].(string)
+		case http.StatusConflict:
+			refused = append(refused, r.json(t))
+		default:
+			t.Fatalf("a racing restore answered %d %s", r.Status, r.Body)
+		}
+	}
+	if first == "" {
+		t.Fatal("no restore was accepted")
+	}
+	for _, m := range refused {
+		if m["job_id"] != first || m["error"].(map[string]any)["code"] != "conflict" || !strings.Contains(m["error"].(map[string]any)["message"].(string), first) {
+			t.Errorf("refusal does not name the running job %s: %v", first, m)
+		}
+	}
+
+	// Not held up: another restaurant, and an import into a new one.
+	bB, err := envBackups[e].Export(ctx, e.B.R.ID, "tester", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := e.do("POST", "/admin/tenant_backup/import_tenant", op, map[string]any{"backup_id": bB.ID, "target_restaurant_id": e.B.R.ID}); r.Status != http.StatusAccepted {
+		t.Errorf("restore of another restaurant: %d %s", r.Status, r.Body)
+	}
+	if r := e.do("POST", "/admin/tenant_backup/import_tenant", op, map[string]any{"backup_id": b.ID, "new_restaurant_name": "Alpha Again"}); r.Status != http.StatusAccepted {
+		t.Errorf("import into a new restaurant: %d %s", r.Status, r.Body)
+	}
+
+	e.startJobs()
+	if j := e.waitJob(op, first); j["status"] != "complete" {
+		t.Fatalf("first restore: %v", j)
+	}
+	res := e.do("POST", "/admin/tenant_backup/restore_latest/"+e.A.R.ID, op, nil)
+	if res.Status != http.StatusAccepted {
+		t.Fatalf("a restore after the first ended: %d %s", res.Status, res.Body)
+	}
+	if j := e.waitJob(op, res.json(t)["job_id"].(string)); j["status"] != "complete" {
+		t.Fatalf("second restore: %v", j)
+	}
+}
