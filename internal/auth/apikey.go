@@ -48,5 +48,7 @@ func (s *Service) authenticateAPIKey(ctx context.Context, key string) (tenancy.P
 	if err != nil {
 		return tenancy.Principal{}, errBadToken
 	}
-	return tenancy.Principal{UserID: k.ID, Role: tenancy.SuperAdmin, TokenID: apiKeyTokenID}, nil
+	// The role opens the routes marked for keys; everything else about a key
+	// (what it may do there, how it is audited) goes by APIKeyName.
+	return tenancy.Principal{UserID: k.ID, Role: tenancy.SuperAdmin, TokenID: apiKeyTokenID, APIKeyName: k.Name}, nil
 }

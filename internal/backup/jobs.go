@@ -28,17 +28,23 @@ type Actor struct {
 	UserID string       `json:"user_id"`
 	Role   tenancy.Role `json:"role"`
 	IP     string       `json:"ip,omitempty"`
+	// APIKey is the name of the installation API key that asked (UserID is
+	// then the key's id).
+	APIKey string `json:"api_key,omitempty"`
 }
 
 // ActorOf describes the caller in ctx.
 func ActorOf(ctx context.Context) Actor {
 	p, _ := tenancy.PrincipalFrom(ctx)
-	return Actor{UserID: p.UserID, Role: p.Role, IP: p.IP}
+	return Actor{UserID: p.UserID, Role: p.Role, IP: p.IP, APIKey: p.APIKeyName}
 }
 
 func (a Actor) String() string {
-	if a.UserID == "" {
+	switch {
+	case a.UserID == "":
 		return "system"
+	case a.APIKey != "":
+		return "api_key:" + a.APIKey + ":" + a.UserID
 	}
 	return string(a.Role) + ":" + a.UserID
 }
@@ -47,7 +53,7 @@ func (a Actor) context(ctx context.Context) context.Context {
 	if a.UserID == "" {
 		return ctx
 	}
-	return tenancy.WithPrincipal(ctx, tenancy.Principal{UserID: a.UserID, Role: a.Role, IP: a.IP})
+	return tenancy.WithPrincipal(ctx, tenancy.Principal{UserID: a.UserID, Role: a.Role, IP: a.IP, APIKeyName: a.APIKey})
 }
 
 // Payloads of the job kinds.

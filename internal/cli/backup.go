@@ -16,6 +16,7 @@ import (
 	"github.com/vbauerster/mpb/v8"
 	"github.com/vbauerster/mpb/v8/decor"
 
+	"github.com/shimizu-tech/ordersuite/internal/apperr"
 	"github.com/shimizu-tech/ordersuite/internal/auth"
 	"github.com/shimizu-tech/ordersuite/internal/backup"
 	"github.com/shimizu-tech/ordersuite/internal/store"
@@ -308,13 +309,16 @@ func (a *app) restoreCmd() *cobra.Command {
 		Short: "Restore a backup over an existing restaurant, or as a new one when no target is given",
 		Args:  cobra.RangeArgs(1, 2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return a.withBackups(cmd, func(ctx context.Context, _ *store.DB, svc *backup.Service) error {
+			return a.withBackups(cmd, func(ctx context.Context, db *store.DB, svc *backup.Service) error {
 				opt := backup.ImportOptions{NewName: name}
 				if len(args) == 2 {
 					if name != "" {
 						return errors.New("--name applies only to a restore into a new restaurant")
 					}
 					opt.TargetID = args[1]
+					if err := refuseWhileRestoring(ctx, db, opt.TargetID); err != nil {
+						return err
+					}
 				}
 				p, done := progress(cmd, "restore")
 				stats, err := svc.Restore(ctx, args[0], opt, p)
@@ -375,8 +379,25 @@ func (a *app) restoreCmd() *cobra.Command {
 	return cmd
 }
 
+// refuseWhileRestoring stops a command-line restore of a restaurant that a
+// restore job is already working on, naming the job to follow instead. (Had
+// the two run anyway, the restaurant's row lock would have serialised them.)
+func refuseWhileRestoring(ctx context.Context, db *store.DB, rid string) error {
+	j, err := db.ActiveRestoreJob(ctx, rid)
+	if apperr.Is(err, apperr.NotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return &store.RestoreRunning{RestaurantID: rid, JobID: j.ID}
+}
+
 func (a *app) restoreLatest(cmd *cobra.Command, rid string) error {
-	return a.withBackups(cmd, func(ctx context.Context, _ *store.DB, svc *backup.Service) error {
+	return a.withBackups(cmd, func(ctx context.Context, db *store.DB, svc *backup.Service) error {
+		if err := refuseWhileRestoring(ctx, db, rid); err != nil {
+			return err
+		}
 		p, done := progress(cmd, "restore")
 		res, err := svc.RestoreNewestValid(ctx, rid, p)
 		done()

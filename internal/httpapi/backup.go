@@ -26,6 +26,9 @@ func backupRoutes() []Route {
 		{Method: "GET", Pattern: base + "backups", Handler: (*Server).listBackups, Roles: superAdmins},
 		// Backing up a read-only tenant is what one does in an emergency.
 		{Method: "POST", Pattern: base + "export_tenant/{id}", Handler: (*Server).exportTenant, Roles: admins, Scope: TenantInPath, Always: true},
+		// An API key may only upload an archive into a new restaurant (the
+		// migration flow) and follow the jobs it started; importTenant and
+		// backupStatus hold it to that.
 		{Method: "POST", Pattern: base + "import_tenant", Handler: (*Server).importTenant, Roles: superAdmins, APIKey: true},
 		{Method: "POST", Pattern: base + "clone_tenant", Handler: (*Server).cloneTenant, Roles: superAdmins},
 		{Method: "POST", Pattern: base + "migrate_tenant", Handler: (*Server).migrateTenant, Roles: superAdmins},
@@ -118,7 +121,17 @@ func (s *Server) importTenant(w http.ResponseWriter, r *http.Request) error {
 	var req importRequest
 	var report *backup.Report
 	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	if ct == "application/zip" || ct == "application/octet-stream" {
+	upload := ct == "application/zip" || ct == "application/octet-stream"
+	if actor.APIKey != "" {
+		if !upload {
+			return apperr.Errorf(apperr.Forbidden, "an API key may only upload an archive into a new restaurant, not import a stored backup")
+		}
+		if r.URL.Query().Has("target_restaurant_id") {
+			return &apperr.Error{Code: apperr.Forbidden, Field: "target_restaurant_id",
+				Message: "an API key may only create a new restaurant, never replace an existing one"}
+		}
+	}
+	if upload {
 		// An archive may take longer to arrive than the server's read
 		// timeout allows an ordinary request.
 		_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(transferTimeout))
@@ -299,6 +312,10 @@ func (s *Server) backupStatus(w http.ResponseWriter, r *http.Request) error {
 	}
 	p, _ := tenancy.PrincipalFrom(r.Context())
 	if p.Role != tenancy.SuperAdmin && (job.RestaurantID == "" || job.RestaurantID != p.RestaurantID) {
+		return apperr.Errorf(apperr.NotFound, "job not found")
+	}
+	// A key follows the imports it started, nothing else.
+	if p.APIKeyName != "" && job.CreatedBy != backup.ActorOf(r.Context()).String() {
 		return apperr.Errorf(apperr.NotFound, "job not found")
 	}
 	// An operator acting as one tenant sees that tenant's jobs only.

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/shimizu-tech/ordersuite/internal/apperr"
+	"github.com/shimizu-tech/ordersuite/internal/store"
 )
 
 // MaxBodyBytes bounds every request body.
@@ -29,6 +30,9 @@ var statusOf = map[apperr.Code]int{
 
 type errorBody struct {
 	Error errorDetail `json:"error"`
+	// JobID names the job a conflict is about (a restore already running),
+	// so a client can follow it instead of starting another.
+	JobID string `json:"job_id,omitempty"`
 }
 
 type errorDetail struct {
@@ -49,7 +53,12 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 	if !ok {
 		status = http.StatusInternalServerError
 	}
-	writeJSON(w, status, errorBody{Error: errorDetail{Code: e.Code, Message: e.Message, Field: e.Field}})
+	body := errorBody{Error: errorDetail{Code: e.Code, Message: e.Message, Field: e.Field}}
+	var running *store.RestoreRunning
+	if errors.As(err, &running) {
+		body.JobID = running.JobID
+	}
+	writeJSON(w, status, body)
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

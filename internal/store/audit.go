@@ -12,10 +12,12 @@ import (
 
 // AuditEntry is one recorded write by an admin or super_admin.
 type AuditEntry struct {
-	ID           string          `json:"id"`
-	RestaurantID string          `json:"restaurant_id,omitempty"`
-	ActorID      string          `json:"actor_id"`
-	ActorRole    tenancy.Role    `json:"actor_role"`
+	ID           string       `json:"id"`
+	RestaurantID string       `json:"restaurant_id,omitempty"`
+	ActorID      string       `json:"actor_id"`
+	ActorRole    tenancy.Role `json:"actor_role"`
+	// ActorName names an API key actor (ActorRole "api_key"); empty for people.
+	ActorName    string          `json:"actor_name,omitempty"`
 	Action       string          `json:"action"`
 	ResourceType string          `json:"resource_type"`
 	ResourceID   string          `json:"resource_id"`
@@ -24,6 +26,9 @@ type AuditEntry struct {
 	IP           string          `json:"ip"`
 	CreatedAt    time.Time       `json:"created_at"`
 }
+
+// ActorAPIKey is the actor_role of writes made with an installation API key.
+const ActorAPIKey = "api_key"
 
 // audit records a write in the same transaction as the write itself, so the
 // log and the data cannot disagree. Writes by staff, customers and the system
@@ -46,9 +51,15 @@ func (db *DB) audit(ctx context.Context, tx *sql.Tx, action, resourceType, resou
 	if rid != "" {
 		restaurant = rid
 	}
-	_, err = tx.ExecContext(ctx, `INSERT INTO audit_log (id, restaurant_id, actor_id, actor_role, action, resource_type, resource_id, before_data, after_data, ip, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
-		NewID(), restaurant, p.UserID, p.Role, action, resourceType, resourceID, b, a, p.IP, db.Now())
+	// A key acts with an operator's reach, but it is not an operator: the
+	// log names the key.
+	role, name := string(p.Role), ""
+	if p.APIKeyName != "" {
+		role, name = ActorAPIKey, p.APIKeyName
+	}
+	_, err = tx.ExecContext(ctx, `INSERT INTO audit_log (id, restaurant_id, actor_id, actor_role, actor_name, action, resource_type, resource_id, before_data, after_data, ip, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+		NewID(), restaurant, p.UserID, role, name, action, resourceType, resourceID, b, a, p.IP, db.Now())
 	if err != nil {
 		return fmt.Errorf("store: write audit log: %w", err)
 	}
@@ -72,7 +83,7 @@ func (db *DB) AuditLog(ctx context.Context, limit, offset int) ([]AuditEntry, er
 	if err != nil {
 		return nil, err
 	}
-	rows, err := db.sql.QueryContext(ctx, `SELECT id, restaurant_id, actor_id, actor_role, action, resource_type, resource_id,
+	rows, err := db.sql.QueryContext(ctx, `SELECT id, restaurant_id, actor_id, actor_role, actor_name, action, resource_type, resource_id,
 			before_data, after_data, ip, created_at
 		FROM audit_log WHERE restaurant_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2 OFFSET $3`, rid, limit, offset)
 	if err != nil {
@@ -84,7 +95,7 @@ func (db *DB) AuditLog(ctx context.Context, limit, offset int) ([]AuditEntry, er
 		var e AuditEntry
 		var rest sql.NullString
 		var before, after sql.NullString
-		if err := rows.Scan(&e.ID, &rest, &e.ActorID, &e.ActorRole, &e.Action, &e.ResourceType, &e.ResourceID,
+		if err := rows.Scan(&e.ID, &rest, &e.ActorID, &e.ActorRole, &e.ActorName, &e.Action, &e.ResourceType, &e.ResourceID,
 			&before, &after, &e.IP, &e.CreatedAt); err != nil {
 			return nil, fmt.Errorf("store: read audit log: %w", err)
 		}

@@ -275,8 +275,12 @@ func (db *DB) saveFlag(ctx context.Context, tx *sql.Tx, before FeatureFlag, chan
 			WHERE id = $7 AND restaurant_id = $8`
 		args = append(args, after.RestaurantID)
 	}
-	if _, err := tx.ExecContext(ctx, query, args...); err != nil {
+	res, err := tx.ExecContext(ctx, query, args...)
+	if err != nil {
 		return FeatureFlag{}, fmt.Errorf("store: update flag: %w", err)
+	}
+	if err := changedOne(res, "flag"); err != nil {
+		return FeatureFlag{}, err
 	}
 	return after, db.flagChanged(ctx, tx, "update", &before, &after)
 }

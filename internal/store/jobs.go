@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/shimizu-tech/ordersuite/internal/apperr"
@@ -38,8 +39,30 @@ func scanJob(row interface{ Scan(...any) error }) (JobRecord, error) {
 	return j, err
 }
 
+// RestoreJobKinds are the job kinds that replace a restaurant's rows; the
+// index jobs_one_restore_per_tenant (migration 00046) allows one of them
+// queued or running per restaurant.
+var RestoreJobKinds = []string{"backup.import", "backup.restore_latest"}
+
+// RestoreRunning refuses a restore of a restaurant while another is queued
+// or running; JobID names that one (empty if it ended meanwhile).
+type RestoreRunning struct {
+	RestaurantID, JobID string
+}
+
+func (e *RestoreRunning) Error() string {
+	if e.JobID == "" {
+		return "a restore of restaurant " + e.RestaurantID + " is already running"
+	}
+	return "a restore of restaurant " + e.RestaurantID + " is already running as job " + e.JobID
+}
+
+// Unwrap makes the refusal a conflict for callers that look only at codes.
+func (e *RestoreRunning) Unwrap() error { return apperr.Errorf(apperr.Conflict, "%s", e.Error()) }
+
 // CreateJob records a job as queued. A job that already has a record (a
-// worker got there first) keeps it.
+// worker got there first) keeps it. A restore of a restaurant that already
+// has one queued or running is refused with *RestoreRunning.
 func (db *DB) CreateJob(ctx context.Context, j JobRecord) (JobRecord, error) {
 	now := db.Now()
 	if j.ID == "" {
@@ -48,10 +71,26 @@ func (db *DB) CreateJob(ctx context.Context, j JobRecord) (JobRecord, error) {
 	j.Status, j.CreatedAt, j.UpdatedAt = "queued", now, now
 	_, err := db.sql.ExecContext(ctx, `INSERT INTO jobs (`+jobColumns+`) VALUES ($1, $2, $3, $4, 0, $5, NULL, $6, $7, $8)
 		ON CONFLICT (id) DO NOTHING`, j.ID, j.Kind, nullable(j.RestaurantID), j.Status, j.Message, j.CreatedBy, now, now)
+	if isUniqueViolation(err) && slices.Contains(RestoreJobKinds, j.Kind) {
+		running, _ := db.ActiveRestoreJob(ctx, j.RestaurantID)
+		return j, &RestoreRunning{RestaurantID: j.RestaurantID, JobID: running.ID}
+	}
 	if err != nil {
 		return j, fmt.Errorf("store: create job: %w", err)
 	}
 	return j, nil
+}
+
+// ActiveRestoreJob returns the restore of restaurantID that is queued or
+// running, or a not-found error when there is none.
+func (db *DB) ActiveRestoreJob(ctx context.Context, restaurantID string) (JobRecord, error) {
+	if !ValidID(restaurantID) {
+		return JobRecord{}, apperr.Errorf(apperr.NotFound, "job not found")
+	}
+	j, err := scanJob(db.sql.QueryRowContext(ctx, `SELECT `+jobColumns+` FROM jobs
+		WHERE restaurant_id = $1 AND kind IN ($2, $3) AND status IN ('queued', 'running')`,
+		restaurantID, RestoreJobKinds[0], RestoreJobKinds[1]))
+	return j, notFound(err, "job")
 }
 
 // UpdateJob records a job's state. A periodic job has no record until its

@@ -231,9 +231,13 @@ func (db *DB) SetOrderStatus(ctx context.Context, id string, to ordering.Status)
 func (db *DB) moveOrder(ctx context.Context, tx *sql.Tx, rid string, o ordering.Order, to ordering.Status) (ordering.Order, notify.Notification, error) {
 	now := db.Now()
 	o.Status, o.UpdatedAt = to, now
-	if _, err := tx.ExecContext(ctx, `UPDATE orders SET status = $1, updated_at = $2 WHERE restaurant_id = $3 AND id = $4`,
-		to, now, rid, o.ID); err != nil {
+	res, err := tx.ExecContext(ctx, `UPDATE orders SET status = $1, updated_at = $2 WHERE restaurant_id = $3 AND id = $4`,
+		to, now, rid, o.ID)
+	if err != nil {
 		return o, notify.Notification{}, fmt.Errorf("store: set order status: %w", err)
+	}
+	if err := changedOne(res, "order"); err != nil {
+		return o, notify.Notification{}, err
 	}
 	n := notify.Notification{ID: NewID(), OrderID: o.ID, CustomerID: o.CustomerID, Kind: notify.OrderStatusKind,
 		Message: notify.OrderStatusMessage(o.Number, string(to)), Status: notify.Pending, CreatedAt: now, UpdatedAt: now}

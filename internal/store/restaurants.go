@@ -19,6 +19,35 @@ func scanRestaurant(row interface{ Scan(...any) error }) (tenancy.Restaurant, er
 	return r, err
 }
 
+// lockRestaurant reads a restaurant row and holds it until the transaction
+// ends, so writes to one tenant's row (a restore, a status change, a token
+// revocation) take turns instead of losing each other. SQLite needs no row
+// lock: its immediate transactions already serialise writers.
+func (db *DB) lockRestaurant(ctx context.Context, tx *sql.Tx, id string) (tenancy.Restaurant, error) {
+	if !ValidID(id) {
+		return tenancy.Restaurant{}, apperr.Errorf(apperr.NotFound, "restaurant not found")
+	}
+	q := `SELECT ` + restaurantColumns + ` FROM restaurants WHERE id = $1`
+	if db.Engine == Postgres {
+		q += ` FOR UPDATE`
+	}
+	r, err := scanRestaurant(tx.QueryRowContext(ctx, q, id))
+	return r, notFound(err, "restaurant")
+}
+
+// changedOne turns an UPDATE that matched no row into "not found": a write
+// that changed nothing must never be reported as done.
+func changedOne(res sql.Result, what string) error {
+	n, err := res.RowsAffected()
+	if err != nil {
+		return fmt.Errorf("store: %s: %w", what, err)
+	}
+	if n == 0 {
+		return apperr.Errorf(apperr.NotFound, "%s not found", what)
+	}
+	return nil
+}
+
 // CreateRestaurant creates a tenant. Platform-level: the caller checks that
 // only a super_admin gets here.
 func (db *DB) CreateRestaurant(ctx context.Context, name, prefix string) (tenancy.Restaurant, error) {
@@ -77,9 +106,9 @@ func (db *DB) UpdateRestaurant(ctx context.Context, p RestaurantPatch) (tenancy.
 	}
 	var after tenancy.Restaurant
 	err = db.inTx(ctx, func(tx *sql.Tx) error {
-		before, err := scanRestaurant(tx.QueryRowContext(ctx, `SELECT `+restaurantColumns+` FROM restaurants WHERE id = $1`, id))
+		before, err := db.lockRestaurant(ctx, tx, id)
 		if err != nil {
-			return notFound(err, "restaurant")
+			return err
 		}
 		after = before
 		if p.Name != nil {
@@ -89,9 +118,13 @@ func (db *DB) UpdateRestaurant(ctx context.Context, p RestaurantPatch) (tenancy.
 			after.Prefix = *p.Prefix
 		}
 		after.UpdatedAt = db.Now()
-		if _, err := tx.ExecContext(ctx, `UPDATE restaurants SET name = $1, prefix = $2, updated_at = $3 WHERE id = $4`,
-			after.Name, after.Prefix, after.UpdatedAt, id); err != nil {
+		res, err := tx.ExecContext(ctx, `UPDATE restaurants SET name = $1, prefix = $2, updated_at = $3 WHERE id = $4`,
+			after.Name, after.Prefix, after.UpdatedAt, id)
+		if err != nil {
 			return fmt.Errorf("store: update restaurant: %w", err)
+		}
+		if err := changedOne(res, "restaurant"); err != nil {
+			return err
 		}
 		return db.audit(ctx, tx, "update", "restaurant", id, before, after)
 	})
@@ -107,15 +140,21 @@ func (db *DB) SetRestaurantStatus(ctx context.Context, status tenancy.Status) (t
 	}
 	var after tenancy.Restaurant
 	err = db.inTx(ctx, func(tx *sql.Tx) error {
-		before, err := scanRestaurant(tx.QueryRowContext(ctx, `SELECT `+restaurantColumns+` FROM restaurants WHERE id = $1`, id))
+		// Locked first: during a restore of this tenant the change waits
+		// for the restore to commit, then applies to the restored row.
+		before, err := db.lockRestaurant(ctx, tx, id)
 		if err != nil {
-			return notFound(err, "restaurant")
+			return err
 		}
 		after = before
 		after.Status, after.UpdatedAt = status, db.Now()
-		if _, err := tx.ExecContext(ctx, `UPDATE restaurants SET status = $1, updated_at = $2 WHERE id = $3`,
-			status, after.UpdatedAt, id); err != nil {
+		res, err := tx.ExecContext(ctx, `UPDATE restaurants SET status = $1, updated_at = $2 WHERE id = $3`,
+			status, after.UpdatedAt, id)
+		if err != nil {
 			return fmt.Errorf("store: set restaurant status: %w", err)
+		}
+		if err := changedOne(res, "restaurant"); err != nil {
+			return err
 		}
 		return db.audit(ctx, tx, "set_status", "restaurant", id, before, after)
 	})
@@ -130,12 +169,15 @@ func (db *DB) RevokeTenantTokens(ctx context.Context) error {
 		return err
 	}
 	return db.inTx(ctx, func(tx *sql.Tx) error {
+		if _, err := db.lockRestaurant(ctx, tx, id); err != nil {
+			return err
+		}
 		res, err := tx.ExecContext(ctx, `UPDATE restaurants SET tokens_valid_after = $1 WHERE id = $2`, db.Now(), id)
 		if err != nil {
 			return fmt.Errorf("store: revoke tenant tokens: %w", err)
 		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return apperr.Errorf(apperr.NotFound, "restaurant not found")
+		if err := changedOne(res, "restaurant"); err != nil {
+			return err
 		}
 		return db.audit(ctx, tx, "revoke_tokens", "restaurant", id, nil, nil)
 	})

@@ -396,10 +396,10 @@ type ImportStats struct {
 var ErrImportTarget = errors.New("store: import target")
 
 // ImportTenant writes a tenant's rows in one transaction: a replaced tenant's
-// rows are deleted first (the restaurant row cascades to every tenant table),
-// then every row is inserted with restaurant_id set to the target; other ids
-// are kept, which composite keys make safe. Nothing else happens — no
-// events, no notifications — and on any error nothing changes.
+// restaurant row is locked and updated in place and its other rows are
+// deleted first, then every row is inserted with restaurant_id set to the
+// target; other ids are kept, which composite keys make safe. Nothing else
+// happens — no events, no notifications — and on any error nothing changes.
 func (db *DB) ImportTenant(ctx context.Context, spec ImportSpec, src RowSource) (ImportStats, error) {
 	stats := ImportStats{RestaurantID: spec.TargetID, Rows: map[string]int64{}}
 	if !ValidID(spec.TargetID) {
@@ -416,29 +416,37 @@ func (db *DB) ImportTenant(ctx context.Context, spec ImportSpec, src RowSource) 
 	}
 	defer conn.Close()
 	err = db.inConnTx(ctx, conn, func(tx *sql.Tx) error {
-		var exists int
-		var keepStatus string
-		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM restaurants WHERE id = $1`, spec.TargetID).Scan(&exists); err != nil {
-			return fmt.Errorf("store: import: %w", err)
-		}
-		switch {
-		case spec.Replace && exists == 0:
-			return apperr.Errorf(apperr.NotFound, "restaurant not found")
-		case !spec.Replace && exists != 0:
-			return apperr.Errorf(apperr.Conflict, "restaurant %s already exists", spec.TargetID)
-		case spec.Replace:
-			if err := tx.QueryRowContext(ctx, `SELECT status FROM restaurants WHERE id = $1`, spec.TargetID).Scan(&keepStatus); err != nil {
+		if spec.Replace {
+			// The restaurant row is locked for the whole restore and kept:
+			// a status change or token revocation sent meanwhile waits for
+			// the restore and then applies to the restored row, instead of
+			// updating a row about to be deleted (and so changing nothing).
+			if _, err := db.lockRestaurant(ctx, tx, spec.TargetID); err != nil {
+				return err
+			}
+			if err := clearTenantRows(ctx, tx, spec.TargetID); err != nil {
+				return err
+			}
+		} else {
+			var exists int
+			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM restaurants WHERE id = $1`, spec.TargetID).Scan(&exists); err != nil {
 				return fmt.Errorf("store: import: %w", err)
 			}
-			if _, err := tx.ExecContext(ctx, `DELETE FROM restaurants WHERE id = $1`, spec.TargetID); err != nil {
-				return fmt.Errorf("store: import: clear restaurant: %w", err)
+			if exists != 0 {
+				return apperr.Errorf(apperr.Conflict, "restaurant %s already exists", spec.TargetID)
 			}
 		}
 		for i, table := range spec.Tables {
 			if spec.Progress != nil {
 				spec.Progress(table, i, len(spec.Tables))
 			}
-			n, err := db.importTable(ctx, conn, tx, table, spec, src)
+			var n int64
+			var err error
+			if table == "restaurants" && spec.Replace {
+				n, err = db.restoreRestaurantRow(ctx, tx, spec, src)
+			} else {
+				n, err = db.importTable(ctx, conn, tx, table, spec, src)
+			}
 			if err != nil {
 				return err
 			}
@@ -446,17 +454,6 @@ func (db *DB) ImportTenant(ctx context.Context, spec ImportSpec, src RowSource) 
 		}
 		if stats.Rows["restaurants"] != 1 {
 			return apperr.Errorf(apperr.Invalid, "the archive must hold exactly one restaurant row, not %d", stats.Rows["restaurants"])
-		}
-		if spec.Replace {
-			// A restore keeps the tenant's current status (an operator who set
-			// it read-only reactivates it after checking the result) and
-			// revokes every token issued before it: sessions may refer to
-			// state that no longer exists, and a token revoked after the
-			// backup was taken must not come back to life.
-			if _, err := tx.ExecContext(ctx, `UPDATE restaurants SET status = $1, tokens_valid_after = $2 WHERE id = $3`,
-				keepStatus, db.Now(), spec.TargetID); err != nil {
-				return fmt.Errorf("store: import: %w", err)
-			}
 		}
 		actx := tenancy.WithTenant(ctx, spec.TargetID)
 		action := "import"
@@ -466,6 +463,78 @@ func (db *DB) ImportTenant(ctx context.Context, spec ImportSpec, src RowSource) 
 		return db.audit(actx, tx, action, "restaurant", spec.TargetID, nil, stats)
 	})
 	return stats, err
+}
+
+// restaurantKept are the columns of a restored restaurant row that keep
+// their live values: the status an operator set (an operator who set it
+// read-only or suspended it meanwhile decides when it is active again) and
+// the token cut-off, which the restore moves to now — sessions may refer to
+// state that no longer exists, and a token revoked after the backup was
+// taken must not come back to life.
+var restaurantKept = map[string]bool{"id": true, "status": true, "tokens_valid_after": true}
+
+// restoreRestaurantRow updates the locked restaurant row in place from the
+// archive's, rather than deleting and re-inserting it, so the row lock
+// holds throughout and concurrent changes queue behind it.
+func (db *DB) restoreRestaurantRow(ctx context.Context, tx *sql.Tx, spec ImportSpec, src RowSource) (int64, error) {
+	cols, err := db.columns(ctx, tx, "restaurants")
+	if err != nil {
+		return 0, err
+	}
+	var count int64
+	err = src.Rows(ctx, "restaurants", func(row map[string]any) error {
+		count++
+		if count > 1 {
+			return apperr.Errorf(apperr.Invalid, "the archive must hold exactly one restaurant row")
+		}
+		known := map[string]bool{}
+		for _, c := range cols {
+			known[c.Name] = true
+		}
+		for name := range row {
+			if !known[name] {
+				return apperr.Errorf(apperr.Invalid, "restaurants: column %s does not exist in this installation's schema", name)
+			}
+		}
+		var sets []string
+		var args []any
+		for _, c := range cols {
+			v, present := row[c.Name]
+			if !present || restaurantKept[c.Name] {
+				continue
+			}
+			if c.Name == "name" && spec.NewName != "" {
+				v = spec.NewName
+			} else if v, err = fromArchive(c.Type, v); err != nil {
+				return apperr.Errorf(apperr.Invalid, "restaurants.%s: %v", c.Name, err)
+			}
+			args = append(args, v)
+			sets = append(sets, quoteIdent(c.Name)+" = $"+strconv.Itoa(len(args)))
+		}
+		args = append(args, db.Now())
+		sets = append(sets, "tokens_valid_after = $"+strconv.Itoa(len(args)))
+		args = append(args, spec.TargetID)
+		res, err := tx.ExecContext(ctx, `UPDATE restaurants SET `+strings.Join(sets, ", ")+` WHERE id = $`+strconv.Itoa(len(args)), args...)
+		if err != nil {
+			return fmt.Errorf("store: restore restaurant row: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return apperr.Errorf(apperr.NotFound, "restaurant not found")
+		}
+		return nil
+	})
+	return count, err
+}
+
+// clearTenantRows deletes every row the tenant owns except its restaurant
+// row, children before the tables they reference.
+func clearTenantRows(ctx context.Context, tx *sql.Tx, restaurantID string) error {
+	for i := len(TenantTables) - 1; i >= 0; i-- {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM `+TenantTables[i]+` WHERE restaurant_id = $1`, restaurantID); err != nil {
+			return fmt.Errorf("store: import: clear %s: %w", TenantTables[i], err)
+		}
+	}
+	return nil
 }
 
 // maxParams keeps a multi-row INSERT under both engines' parameter limits.

@@ -119,7 +119,7 @@ func (db *DB) UpdateUser(ctx context.Context, id string, p UserPatch) (tenancy.U
 			after.PasswordHash = *p.PasswordHash
 		}
 		after.UpdatedAt = db.Now()
-		_, err = tx.ExecContext(ctx, `UPDATE users SET name = $1, email = $2, role = $3, password_hash = $4, updated_at = $5
+		res, err := tx.ExecContext(ctx, `UPDATE users SET name = $1, email = $2, role = $3, password_hash = $4, updated_at = $5
 			WHERE restaurant_id = $6 AND id = $7`,
 			after.Name, after.Email, after.Role, after.PasswordHash, after.UpdatedAt, after.RestaurantID, id)
 		if isUniqueViolation(err) {
@@ -127,6 +127,9 @@ func (db *DB) UpdateUser(ctx context.Context, id string, p UserPatch) (tenancy.U
 		}
 		if err != nil {
 			return fmt.Errorf("store: update user: %w", err)
+		}
+		if err := changedOne(res, "user"); err != nil {
+			return err
 		}
 		if p.PasswordHash != nil {
 			if _, err := tx.ExecContext(ctx, `UPDATE users SET tokens_valid_after = $1 WHERE restaurant_id = $2 AND id = $3`,
@@ -146,8 +149,12 @@ func (db *DB) DeleteUser(ctx context.Context, id string) error {
 		if err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM users WHERE restaurant_id = $1 AND id = $2`, before.RestaurantID, id); err != nil {
+		res, err := tx.ExecContext(ctx, `DELETE FROM users WHERE restaurant_id = $1 AND id = $2`, before.RestaurantID, id)
+		if err != nil {
 			return fmt.Errorf("store: delete user: %w", err)
+		}
+		if err := changedOne(res, "user"); err != nil {
+			return err
 		}
 		return db.audit(ctx, tx, "delete", "user", id, before, nil)
 	})
@@ -156,14 +163,28 @@ func (db *DB) DeleteUser(ctx context.Context, id string) error {
 // RevokeUserTokens invalidates every token issued so far to a user of the
 // tenant in ctx.
 func (db *DB) RevokeUserTokens(ctx context.Context, id string) error {
+	rid, err := tenant(ctx)
+	if err != nil {
+		return err
+	}
 	return db.inTx(ctx, func(tx *sql.Tx) error {
+		// The tenant's row lock makes a revocation sent during a restore
+		// wait for it and then find the restored user, rather than a row
+		// the restore has deleted.
+		if _, err := db.lockRestaurant(ctx, tx, rid); err != nil {
+			return err
+		}
 		u, err := db.user(ctx, tx, id)
 		if err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE users SET tokens_valid_after = $1 WHERE restaurant_id = $2 AND id = $3`,
-			db.Now(), u.RestaurantID, id); err != nil {
+		res, err := tx.ExecContext(ctx, `UPDATE users SET tokens_valid_after = $1 WHERE restaurant_id = $2 AND id = $3`,
+			db.Now(), u.RestaurantID, id)
+		if err != nil {
 			return fmt.Errorf("store: revoke user tokens: %w", err)
+		}
+		if err := changedOne(res, "user"); err != nil {
+			return err
 		}
 		return db.audit(ctx, tx, "revoke_tokens", "user", id, nil, nil)
 	})

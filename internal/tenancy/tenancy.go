@@ -80,6 +80,9 @@ type Principal struct {
 	// a request in the caller's own tenant needs no second lookup; empty for
 	// super_admin.
 	Status Status
+	// APIKeyName is set when the caller is an installation API key (UserID
+	// is then the key's id): the audit log names the key, not an operator.
+	APIKeyName string
 }
 
 type ctxKey int
