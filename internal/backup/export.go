@@ -66,8 +66,9 @@ type ExportOptions struct {
 	ExportedBy string
 	Now        time.Time
 	ExportID   string // default ExportID(restaurant, Now)
-	// Progress, when set, is told as each table starts.
-	Progress func(table string, done, total int)
+	// Progress, when set, is told as each table starts and a few times a
+	// second within a table.
+	Progress func(store.CopyProgress)
 }
 
 // WriteArchive streams one tenant from a consistent snapshot into w as a
@@ -91,11 +92,23 @@ func WriteArchive(ctx context.Context, db *store.DB, restaurantID string, w io.W
 			m.ExportID = archive.ExportID(restaurantID, opt.Now)
 		}
 		tables := exportTables()
-		for i, table := range tables {
-			if opt.Progress != nil {
-				opt.Progress(table, i, len(tables))
+		var meter *store.CopyMeter
+		if opt.Progress != nil {
+			// Counted in the snapshot, so the totals are exactly the rows
+			// written.
+			totals := map[string]int64{}
+			for _, table := range tables {
+				n, err := snap.Count(ctx, table)
+				if err != nil {
+					return err
+				}
+				totals[table] = n
 			}
-			entry, name, err := writeTable(ctx, zw, snap, table)
+			meter = store.NewCopyMeter(totals, opt.Progress)
+		}
+		for _, table := range tables {
+			meter.Table(table)
+			entry, name, err := writeTable(ctx, zw, snap, table, meter)
 			if err != nil {
 				return err
 			}
@@ -120,7 +133,7 @@ func WriteArchive(ctx context.Context, db *store.DB, restaurantID string, w io.W
 }
 
 // writeTable writes table.json: a JSON array, one object per row.
-func writeTable(ctx context.Context, zw *zip.Writer, snap *store.Snapshot, table string) (archive.TableEntry, string, error) {
+func writeTable(ctx context.Context, zw *zip.Writer, snap *store.Snapshot, table string, meter *store.CopyMeter) (archive.TableEntry, string, error) {
 	e := archive.TableEntry{File: table + ".json"}
 	cols, err := snap.Columns(ctx, table)
 	if err != nil {
@@ -166,6 +179,7 @@ func writeTable(ctx context.Context, zw *zip.Writer, snap *store.Snapshot, table
 			restaurantName, _ = vals[i].(string)
 		}
 		e.Count++
+		meter.Row()
 		_, err := bw.Write(buf.Bytes())
 		return err
 	})

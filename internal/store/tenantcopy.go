@@ -382,8 +382,12 @@ type ImportSpec struct {
 	NewName string
 	// Tables are the copy tables present in the source, in CopyTables order.
 	Tables []string
-	// Progress, when set, is told each table as it starts.
-	Progress func(table string, done, total int)
+	// Rows are the rows each table holds in the source (the manifest's
+	// counts), against which progress is told.
+	Rows map[string]int64
+	// Progress, when set, is told as each table starts and a few times a
+	// second within a table.
+	Progress func(CopyProgress)
 }
 
 // ImportStats tells what an import wrote.
@@ -434,11 +438,10 @@ func (db *DB) ImportTenant(ctx context.Context, spec ImportSpec, src RowSource) 
 				return fmt.Errorf("store: import: clear restaurant: %w", err)
 			}
 		}
-		for i, table := range spec.Tables {
-			if spec.Progress != nil {
-				spec.Progress(table, i, len(spec.Tables))
-			}
-			n, err := db.importTable(ctx, conn, tx, table, spec, src)
+		meter := NewCopyMeter(spec.Rows, spec.Progress)
+		for _, table := range spec.Tables {
+			meter.Table(table)
+			n, err := db.importTable(ctx, conn, tx, table, spec, src, meter)
 			if err != nil {
 				return err
 			}
@@ -500,7 +503,7 @@ func copyRows(ctx context.Context, conn *sql.Conn, table string, cols []string, 
 	})
 }
 
-func (db *DB) importTable(ctx context.Context, conn *sql.Conn, tx *sql.Tx, table string, spec ImportSpec, src RowSource) (int64, error) {
+func (db *DB) importTable(ctx context.Context, conn *sql.Conn, tx *sql.Tx, table string, spec ImportSpec, src RowSource, meter *CopyMeter) (int64, error) {
 	cols, err := db.columns(ctx, tx, table)
 	if err != nil {
 		return 0, err
@@ -609,6 +612,7 @@ func (db *DB) importTable(ctx context.Context, conn *sql.Conn, tx *sql.Tx, table
 		}
 		pending++
 		count++
+		meter.Row()
 		if pending == batchRows {
 			return flush()
 		}
