@@ -30,6 +30,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -198,6 +199,7 @@ type Queue struct {
 	client   client
 	riverDB  *sql.DB // SQLite: River's own single connection
 	started  bool
+	halting  atomic.Bool // Stop was called: a job cancelled now was cut short, not failed
 	stopReap context.CancelFunc
 	reaped   chan struct{}
 }
@@ -302,6 +304,19 @@ func (q *Queue) work(ctx context.Context, row *rivertype.JobRow, args task) erro
 	// still be recorded.
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
+	if err != nil && ctx.Err() != nil && q.halting.Load() {
+		// Cut short by this instance's shutdown (a deploy, a restart): the
+		// job did not fail. River makes a job that returns context.Canceled
+		// while its client stops available again, to whichever instance
+		// runs next; the record says so rather than "failed".
+		percent, message := run.last()
+		msg := fmt.Sprintf("interrupted at %d%% (%s): the instance working it shut down; queued again", percent, message)
+		if uerr := q.db.UpdateJob(rctx, run.JobID, kind, run.RestaurantID, string(Queued), percent, msg, nil); uerr != nil {
+			q.log.Error("job outcome not recorded", "job_id", run.JobID, "err", uerr)
+		}
+		q.log.Warn("job interrupted", "job_id", run.JobID, "kind", kind, "message", msg)
+		return fmt.Errorf("%w: %v", context.Canceled, err)
+	}
 	if err != nil {
 		status, msg := Failed, err.Error()
 		if attempt < maxAttempts {
@@ -325,6 +340,16 @@ func (q *Queue) work(ctx context.Context, row *rivertype.JobRow, args task) erro
 	}
 	q.log.Info("job complete", "job_id", run.JobID, "kind", kind)
 	return nil
+}
+
+// last is the latest progress the job reported.
+func (r *Run) last() (percent int, message string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if u := r.latest; u != nil {
+		return u.percent, u.message
+	}
+	return 0, "started"
 }
 
 // mayStart reports whether a worker may take up a job in the state rec.
@@ -543,6 +568,7 @@ func (q *Queue) Start(ctx context.Context) error {
 // Stop lets running jobs finish until ctx ends, then cancels them, and
 // releases River's connection.
 func (q *Queue) Stop(ctx context.Context) error {
+	q.halting.Store(true)
 	q.mu.Lock()
 	c, started, stopReap, reaped := q.client, q.started, q.stopReap, q.reaped
 	q.mu.Unlock()

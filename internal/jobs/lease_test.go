@@ -283,3 +283,53 @@ func TestRetriedPeriodicJobKeepsOneRecord(t *testing.T) {
 		}
 	}
 }
+
+// TestJobCutShortByShutdownIsRunAgain: a job still running when its
+// instance shuts down (past the drain time) is recorded as interrupted,
+// not failed, and the next instance runs it to the end.
+func TestJobCutShortByShutdownIsRunAgain(t *testing.T) {
+	db := open(t)
+	ctx := context.Background()
+	working := make(chan struct{}, 1)
+	first := jobs.New(db, jobs.Options{PollInterval: 100 * time.Millisecond})
+	first.Register("test.long", func(ctx context.Context, run *jobs.Run) (any, error) {
+		run.Progress(ctx, 60, "copying")
+		working <- struct{}{}
+		<-ctx.Done()
+		return nil, ctx.Err()
+	})
+	if err := first.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	j, err := first.Enqueue(ctx, "test.long", nil, jobs.EnqueueOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-working:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the job did not start")
+	}
+	sctx, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
+	defer cancel()
+	first.Stop(sctx) // the drain time runs out: the job is cancelled
+	got, err := db.Job(ctx, j.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Status != "queued" || !strings.HasPrefix(got.Message, "interrupted at 60% (copying): the instance working it shut down; queued again") {
+		t.Fatalf("after the shutdown: %+v", got)
+	}
+	next := jobs.New(db, jobs.Options{PollInterval: 100 * time.Millisecond})
+	var runs atomic.Int64
+	next.Register("test.long", func(context.Context, *jobs.Run) (any, error) { runs.Add(1); return "finished", nil })
+	start(t, next)
+	done := wait(t, next, j.ID)
+	if done.Status != "complete" || string(done.Result) != `"finished"` {
+		t.Fatalf("after the restart: %+v result %s", done, done.Result)
+	}
+	time.Sleep(time.Second)
+	if n := runs.Load(); n != 1 {
+		t.Errorf("the job ran %d times after the restart", n)
+	}
+}

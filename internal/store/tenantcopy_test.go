@@ -80,13 +80,17 @@ func TestImportFailureMidTableChangesNothing(t *testing.T) {
 				row["is_superuser"] = true
 			}
 			return nil
-		}, func(err error) bool { return apperr.CodeOf(err) == apperr.Invalid && strings.Contains(err.Error(), "is_superuser") }},
+		}, func(err error) bool {
+			return apperr.CodeOf(err) == apperr.Invalid && strings.Contains(err.Error(), "is_superuser")
+		}},
 		{"bad value", func(i int, row map[string]any) error {
 			if i == 4500 {
 				row["created_at"] = json.Number("7")
 			}
 			return nil
-		}, func(err error) bool { return apperr.CodeOf(err) == apperr.Invalid && strings.Contains(err.Error(), "created_at") }},
+		}, func(err error) bool {
+			return apperr.CodeOf(err) == apperr.Invalid && strings.Contains(err.Error(), "created_at")
+		}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
