@@ -219,6 +219,8 @@ func New(db *store.DB, opts Options) *Queue {
 	if opts.Lease <= 0 {
 		opts.Lease = time.Minute
 	}
+	opts.Lease = max(opts.Lease, 100*time.Millisecond) // renewed every Lease/4
+
 	return &Queue{db: db, log: opts.Log, opts: opts, handlers: map[string]Handler{}}
 }
 
