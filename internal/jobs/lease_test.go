@@ -40,6 +40,14 @@ func TestWorkerChild(t *testing.T) {
 	done := make(chan struct{})
 	q.Register("test.slow", func(ctx context.Context, run *jobs.Run) (any, error) {
 		run.Progress(ctx, 40, "working")
+		// Progress is written in the background: the parent looks for it
+		// once told.
+		for i := 0; i < 500; i++ {
+			if j, err := db.Job(ctx, run.JobID); err == nil && j.Progress == 40 {
+				break
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
 		os.Stdout.WriteString("WORKING\n")
 		if mode == "hang" {
 			select {}
