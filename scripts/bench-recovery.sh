@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Recovery benchmark on PostgreSQL: export and import of one tenant of N rows
-# with the ordersuite CLI (wall time, peak RSS), beside psql COPY of the same
-# rows (the physical reference). Usage: scripts/bench-recovery.sh [N …]
+# Recovery benchmark on PostgreSQL: export, import and drill of one tenant of
+# N rows with the ordersuite CLI (wall time, peak RSS), beside psql COPY of
+# the same rows out of and into the same tables in the same run (the
+# physical reference both ways). Usage: scripts/bench-recovery.sh [N …]
 # Needs: go, psql, /usr/bin/time, a PostgreSQL at $PGURL.
 set -euo pipefail
 PGURL=${PGURL:-postgres://postgres@127.0.0.1:5432/postgres}
@@ -18,8 +19,8 @@ PSQL=(psql "$PGURL" -qAt -v ON_ERROR_STOP=1 -c "SET search_path=bench_recovery" 
 peak() { awk -F': ' '/Maximum resident set size/ {printf "%.0f", $2/1024}' "$1"; }
 wall() { awk -F': ' '/Elapsed \(wall clock\)/ {print $2}' "$1" | awk -F: '{ if (NF==3) print $1*3600+$2*60+$3; else print $1*60+$2 }'; }
 
-printf "| rows | export s | export rows/s | export peak RSS MiB | archive MiB | import s | import rows/s | import peak RSS MiB | psql COPY s |\n"
-printf "| --- | --- | --- | --- | --- | --- | --- | --- | --- |\n"
+printf "| rows | export s | export rows/s | export peak RSS MiB | archive MiB | COPY out s | COPY out rows/s | import s | import rows/s | import peak RSS MiB | COPY in s | COPY in rows/s | drill s | drill peak RSS MiB |\n"
+printf "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n"
 for n in $SIZES; do
   rid=$("${PSQL[@]}" "INSERT INTO restaurants (id, name, prefix, status, created_at, updated_at)
       VALUES (gen_random_uuid(), 'Bench $n', 'BN', 'active', now(), now()) RETURNING id")
@@ -42,13 +43,34 @@ for n in $SIZES; do
   id=$(awk '{print $1}' "$work/export.out")
   size=$(du -m "$work/backups/$id.zip" | cut -f1)
   /usr/bin/time -v "$work/ordersuite" restore from-backup "$id" --name "Bench $n copy" >/dev/null 2>"$work/import.time"
+  # COPY out: every row of the tenant to a file per table, restaurant_id
+  # replaced by a new restaurant's id, ready to be copied back in.
+  ref=$("${PSQL[@]}" "SELECT gen_random_uuid()")
+  tables="users menu_categories menu_items tenant_events"
   copy_start=$(date +%s.%N)
-  for t in restaurants users menu_categories menu_items tenant_events; do
-    key=restaurant_id; [ "$t" = restaurants ] && key=id
-    psql "$PGURL" -qAt -c "COPY (SELECT * FROM bench_recovery.$t WHERE $key = '$rid') TO STDOUT" >/dev/null
+  psql "$PGURL" -qAt -c "COPY (SELECT * FROM bench_recovery.restaurants WHERE id = '$rid') TO STDOUT" >/dev/null
+  for t in $tables; do
+    cols=$("${PSQL[@]}" "SELECT string_agg(CASE WHEN column_name = 'restaurant_id' THEN quote_literal('$ref') || '::uuid AS restaurant_id'
+        ELSE quote_ident(column_name) END, ', ' ORDER BY ordinal_position)
+      FROM information_schema.columns WHERE table_schema = 'bench_recovery' AND table_name = '$t'")
+    psql "$PGURL" -qAt -c "COPY (SELECT $cols FROM bench_recovery.$t WHERE restaurant_id = '$rid') TO STDOUT" >"$work/$t.copy"
   done
   copy_end=$(date +%s.%N)
-  e=$(wall "$work/export.time"); i=$(wall "$work/import.time"); c=$(echo "$copy_end - $copy_start" | bc)
-  printf "| %d | %.2f | %.0f | %s | %s | %.2f | %.0f | %s | %.2f |\n" "$total" "$e" "$(echo "$total / $e" | bc -l)" "$(peak "$work/export.time")" \
-    "$size" "$i" "$(echo "$total / $i" | bc -l)" "$(peak "$work/import.time")" "$c"
+  # COPY in: the same rows into the same tables (indexes and foreign keys
+  # checked) as a new restaurant, in one transaction.
+  in_args=(-c "SET search_path=bench_recovery"
+    -c "INSERT INTO restaurants (id, name, prefix, status, created_at, updated_at) SELECT '$ref', name || ' COPY', prefix, status, created_at, updated_at FROM restaurants WHERE id = '$rid'")
+  for t in $tables; do in_args+=(-c "\\copy $t FROM '$work/$t.copy'"); done
+  in_start=$(date +%s.%N)
+  psql "$PGURL" -qAt -1 -v ON_ERROR_STOP=1 "${in_args[@]}" >/dev/null
+  in_end=$(date +%s.%N)
+  "${PSQL[@]}" "DELETE FROM restaurants WHERE id = '$ref'" >/dev/null
+  rm -f "$work"/*.copy
+  /usr/bin/time -v "$work/ordersuite" drill "$rid" >/dev/null 2>"$work/drill.time"
+  e=$(wall "$work/export.time"); i=$(wall "$work/import.time"); d=$(wall "$work/drill.time")
+  c=$(echo "$copy_end - $copy_start" | bc); ci=$(echo "$in_end - $in_start" | bc)
+  printf "| %d | %.2f | %.0f | %s | %s | %.2f | %.0f | %.2f | %.0f | %s | %.2f | %.0f | %.2f | %s |\n" "$total" \
+    "$e" "$(echo "$total / $e" | bc -l)" "$(peak "$work/export.time")" "$size" "$c" "$(echo "$total / $c" | bc -l)" \
+    "$i" "$(echo "$total / $i" | bc -l)" "$(peak "$work/import.time")" "$ci" "$(echo "$total / $ci" | bc -l)" \
+    "$d" "$(peak "$work/drill.time")"
 done

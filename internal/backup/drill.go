@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"reflect"
+	"slices"
 	"time"
 
 	"github.com/shimizu-tech/ordersuite/internal/store"
@@ -64,38 +65,42 @@ func (s *Service) Drill(ctx context.Context, restaurantID string, progress Progr
 	}()
 	progress.report(80, "comparing every table")
 	// Both tenants are read now: a tenant written to during the drill shows
-	// up as a difference (run drills on a quiet tenant or hour).
+	// up as a difference (run drills on a quiet tenant or hour). The two are
+	// read side by side, one row of each at a time, so a drill of a large
+	// tenant takes no more memory than a small one.
 	for _, table := range store.CopyTables() {
-		a, err := s.DB.TenantRows(ctx, table, restaurantID)
-		if err != nil {
-			return rep, err
-		}
-		c, err := s.DB.TenantRows(ctx, table, rep.ScratchID)
-		if err != nil {
-			return rep, err
-		}
-		rep.Rows[table] = len(a)
-		strip := func(rows []map[string]any) {
-			for _, r := range rows {
-				delete(r, "restaurant_id")
-				if table == "restaurants" {
-					delete(r, "id")
-					delete(r, "name")
-				}
+		var inTenant, restored int
+		differs := ""
+		err := s.DB.EachTenantRowPair(ctx, table, restaurantID, rep.ScratchID, func(cols []string, a, c []any) error {
+			if a != nil {
+				inTenant++
 			}
-		}
-		strip(a)
-		strip(c)
-		switch {
-		case len(a) != len(c):
-			rep.Differences = append(rep.Differences, fmt.Sprintf("%s: %d rows in the tenant, %d restored", table, len(a), len(c)))
-		default:
-			for i := range a {
+			if c != nil {
+				restored++
+			}
+			if differs != "" || a == nil || c == nil {
+				return nil
+			}
+			for i, col := range cols {
+				if col == "restaurant_id" || table == "restaurants" && (col == "id" || col == "name") {
+					continue
+				}
 				if !reflect.DeepEqual(a[i], c[i]) {
-					rep.Differences = append(rep.Differences, fmt.Sprintf("%s: row %v differs after restore", table, a[i]["id"]))
+					differs = fmt.Sprintf("%s: row %v differs after restore", table, a[slices.Index(cols, "id")])
 					break
 				}
 			}
+			return nil
+		})
+		if err != nil {
+			return rep, err
+		}
+		rep.Rows[table] = inTenant
+		switch {
+		case inTenant != restored:
+			rep.Differences = append(rep.Differences, fmt.Sprintf("%s: %d rows in the tenant, %d restored", table, inTenant, restored))
+		case differs != "":
+			rep.Differences = append(rep.Differences, differs)
 		}
 	}
 	progress.report(100, "drill done")

@@ -3,7 +3,7 @@ package backup
 import (
 	"archive/zip"
 	"bufio"
-	"bytes"
+	"compress/flate"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -12,6 +12,7 @@ import (
 	"hash"
 	"io"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/shimizu-tech/ordersuite/internal/backup/archive"
@@ -119,8 +120,9 @@ type ExportOptions struct {
 	ExportedBy string
 	Now        time.Time
 	ExportID   string // default ExportID(restaurant, Now)
-	// Progress, when set, is told as each table starts.
-	Progress func(table string, done, total int)
+	// Progress, when set, is told as each table starts and a few times a
+	// second within a table.
+	Progress func(store.CopyProgress)
 }
 
 // WriteArchive streams one tenant from a consistent snapshot into w as a
@@ -130,6 +132,12 @@ func WriteArchive(ctx context.Context, db *store.DB, restaurantID string, w io.W
 	var m archive.Manifest
 	err := db.TenantSnapshot(ctx, restaurantID, func(snap *store.Snapshot) error {
 		zw := zip.NewWriter(w)
+		// The fastest deflate level: compressing took a third of an
+		// export's time at the default level, for archives about a fifth
+		// smaller.
+		zw.RegisterCompressor(zip.Deflate, func(out io.Writer) (io.WriteCloser, error) {
+			return flate.NewWriter(out, flate.BestSpeed)
+		})
 		m = archive.Manifest{
 			FormatVersion: archive.FormatVersion,
 			SchemaVersion: snap.SchemaVersion,
@@ -144,11 +152,23 @@ func WriteArchive(ctx context.Context, db *store.DB, restaurantID string, w io.W
 			m.ExportID = archive.ExportID(restaurantID, opt.Now)
 		}
 		tables := exportTables()
-		for i, table := range tables {
-			if opt.Progress != nil {
-				opt.Progress(table, i, len(tables))
+		var meter *store.CopyMeter
+		if opt.Progress != nil {
+			// Counted in the snapshot, so the totals are exactly the rows
+			// written.
+			totals := map[string]int64{}
+			for _, table := range tables {
+				n, err := snap.Count(ctx, table)
+				if err != nil {
+					return err
+				}
+				totals[table] = n
 			}
-			entry, name, err := writeTable(ctx, zw, snap, table)
+			meter = store.NewCopyMeter(totals, opt.Progress)
+		}
+		for _, table := range tables {
+			meter.Table(table)
+			entry, name, err := writeTable(ctx, zw, snap, table, meter)
 			if err != nil {
 				return err
 			}
@@ -172,8 +192,41 @@ func WriteArchive(ctx context.Context, db *store.DB, restaurantID string, w io.W
 	return m, err
 }
 
+// appendJSON appends v as encoding/json writes it, without its reflection
+// and allocation for the values an archive is made of.
+func appendJSON(buf []byte, v any) ([]byte, error) {
+	switch x := v.(type) {
+	case nil:
+		return append(buf, "null"...), nil
+	case bool:
+		return strconv.AppendBool(buf, x), nil
+	case int64:
+		return strconv.AppendInt(buf, x, 10), nil
+	case string:
+		if plainJSON(x) {
+			buf = append(buf, '"')
+			buf = append(buf, x...)
+			return append(buf, '"'), nil
+		}
+	}
+	b, err := json.Marshal(v)
+	return append(buf, b...), err
+}
+
+// plainJSON reports whether s needs no escaping in a JSON string as
+// encoding/json writes it (which also escapes <, > and &).
+func plainJSON(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			return false
+		}
+	}
+	return true
+}
+
 // writeTable writes table.json: a JSON array, one object per row.
-func writeTable(ctx context.Context, zw *zip.Writer, snap *store.Snapshot, table string) (archive.TableEntry, string, error) {
+func writeTable(ctx context.Context, zw *zip.Writer, snap *store.Snapshot, table string, meter *store.CopyMeter) (archive.TableEntry, string, error) {
 	e := archive.TableEntry{File: table + ".json"}
 	cols, err := snap.Columns(ctx, table)
 	if err != nil {
@@ -195,31 +248,31 @@ func writeTable(ctx context.Context, zw *zip.Writer, snap *store.Snapshot, table
 		}
 	}
 	var restaurantName string
-	var buf bytes.Buffer
+	var buf []byte
 	bw.WriteString("[")
 	err = snap.Each(ctx, table, cols, func(vals []any) error {
-		buf.Reset()
+		buf = buf[:0]
 		if e.Count > 0 {
-			buf.WriteString(",")
+			buf = append(buf, ',')
 		}
-		buf.WriteString("\n{")
+		buf = append(buf, "\n{"...)
 		for i, v := range vals {
 			if i > 0 {
-				buf.WriteByte(',')
+				buf = append(buf, ',')
 			}
-			buf.Write(keys[i])
-			b, err := json.Marshal(v)
-			if err != nil {
+			buf = append(buf, keys[i]...)
+			var err error
+			if buf, err = appendJSON(buf, v); err != nil {
 				return err
 			}
-			buf.Write(b)
 		}
-		buf.WriteByte('}')
+		buf = append(buf, '}')
 		if i := nameIdx; i >= 0 {
 			restaurantName, _ = vals[i].(string)
 		}
 		e.Count++
-		_, err := bw.Write(buf.Bytes())
+		meter.Row()
+		_, err := bw.Write(buf)
 		return err
 	})
 	if err != nil {

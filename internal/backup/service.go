@@ -29,6 +29,21 @@ func (p Progress) report(percent int, format string, args ...any) {
 	}
 }
 
+// copying reports a copy's rows done of rows total, mapped onto [from, to].
+func (p Progress) copying(from, to int, verb string, c store.CopyProgress) {
+	p.report(c.Percent(from, to), "%s %s: %d of %d rows", verb, c.Table, c.TableRows, c.TableTotal)
+}
+
+// manifestRows are the rows per table an archive says it holds (validation
+// has checked them against its files).
+func manifestRows(a *archive.Archive) map[string]int64 {
+	out := map[string]int64{}
+	for table, t := range a.Manifest.Tables {
+		out[table] = t.Count
+	}
+	return out
+}
+
 // Service is disaster recovery for the installation: backups of tenants in
 // storage, and restores, clones and drills from them.
 type Service struct {
@@ -267,9 +282,7 @@ func (s *Service) export(ctx context.Context, restaurantID, exportedBy string, r
 	}
 	m, err := WriteArchive(ctx, s.DB, r.ID, tmp, ExportOptions{
 		AppVersion: s.AppVersion, ExportedBy: exportedBy, Now: now, ExportID: id,
-		Progress: func(table string, done, total int) {
-			progress.report(5+80*done/total, "exporting %s", table)
-		},
+		Progress: func(p store.CopyProgress) { progress.copying(5, 85, "exporting", p) },
 	})
 	if err != nil {
 		return Backup{}, fmt.Errorf("backup: export %s: %w", r.ID, err)
@@ -504,7 +517,7 @@ func (s *Service) importFile(ctx context.Context, f *os.File, opt ImportOptions,
 		return store.ImportStats{}, apperr.Errorf(apperr.Invalid, "%s", (&InvalidArchive{rep.Problems}).Error())
 	}
 	spec := store.ImportSpec{TargetID: opt.TargetID, Replace: opt.TargetID != "", NewName: strings.TrimSpace(opt.NewName), Tables: a.Tables(exportTables()),
-		Progress: func(table string, done, total int) { progress.report(30+65*done/total, "importing %s", table) }}
+		Rows: manifestRows(a), Progress: func(p store.CopyProgress) { progress.copying(30, 95, "importing", p) }}
 	if !spec.Replace {
 		spec.TargetID = opt.NewID
 		if spec.TargetID == "" {
@@ -558,7 +571,7 @@ func (s *Service) Clone(ctx context.Context, sourceID, newName, by string, newID
 	defer discard(tmp)
 	progress.report(2, "exporting source")
 	if _, err := WriteArchive(ctx, s.DB, sourceID, tmp, ExportOptions{AppVersion: s.AppVersion, ExportedBy: by, Now: s.DB.Now(),
-		Progress: func(table string, done, total int) { progress.report(2+25*done/total, "exporting %s", table) }}); err != nil {
+		Progress: func(p store.CopyProgress) { progress.copying(2, 27, "exporting", p) }}); err != nil {
 		return store.ImportStats{}, err
 	}
 	if _, err := tmp.Seek(0, io.SeekStart); err != nil {

@@ -88,7 +88,7 @@ func (a *app) serve(ctx context.Context, cmd *cobra.Command) error {
 	if a.cfg.BackupSchedule {
 		periodic = a.schedule().Periodic()
 	}
-	queue := jobs.New(db, jobs.Options{Log: a.log, Periodic: periodic})
+	queue := jobs.New(db, jobs.Options{Log: a.log, Periodic: periodic, Lease: a.cfg.JobLease})
 	backups.RegisterJobs(queue, environments)
 	// River stops hard when its start context ends; shutdown stops it
 	// gracefully below instead.

@@ -10,16 +10,27 @@
 // backup's outcome must stay readable long after, and the status API must
 // not depend on River's internal states. River's row stays the source of
 // truth for delivery; ours is written by the worker at each step.
+//
+// A job outlives the instance working it. Its worker renews a lease on the
+// job's record (updated_at) every Lease/4; any instance finding a running
+// job not heard from for a Lease takes it for dead: it records it as
+// interrupted and queues it again (at most maxInterruptions times), or fails
+// it with a message saying so. River's own rescue of stuck jobs cannot do
+// this: it goes by how long a job has been running, so it must wait longer
+// than the longest legitimate job (hours) and cannot tell a dead worker from
+// a busy one.
 package jobs
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -55,12 +66,21 @@ type Run struct {
 	RestaurantID string
 	Payload      json.RawMessage
 	Attempt      int
-	q            *Queue
+	// Interrupted counts the earlier runs of this job whose instance died.
+	Interrupted int
+	q           *Queue
 
 	mu      sync.Mutex
 	pending *progressUpdate
+	latest  *progressUpdate
 	wake    chan struct{}
 }
+
+// local holds the jobs this process works now (job id → *Run): they are
+// alive whatever their lease says. On SQLite an import's transaction holds
+// the write lock for its whole length, so its lease cannot be renewed in
+// the database meanwhile; within the process it need not be.
+var local sync.Map
 
 type progressUpdate struct {
 	percent int
@@ -72,8 +92,9 @@ type progressUpdate struct {
 // database's write lock (an import's transaction on SQLite), and reporting
 // must neither wait for it nor deadlock on it.
 func (r *Run) Progress(_ context.Context, percent int, message string) {
+	u := &progressUpdate{percent, message}
 	r.mu.Lock()
-	r.pending = &progressUpdate{percent, message}
+	r.pending, r.latest = u, u
 	r.mu.Unlock()
 	select {
 	case r.wake <- struct{}{}:
@@ -81,13 +102,20 @@ func (r *Run) Progress(_ context.Context, percent int, message string) {
 	}
 }
 
-// reportProgress writes progress updates until stop closes, then returns
-// once any write in flight is done.
+// reportProgress writes progress updates, and renews the job's lease,
+// until stop closes, then returns once any write in flight is done.
 func (r *Run) reportProgress(ctx context.Context, stop <-chan struct{}) {
+	heartbeat := time.NewTicker(r.q.opts.Lease / 4)
+	defer heartbeat.Stop()
 	for {
 		select {
 		case <-stop:
 			return
+		case <-heartbeat.C:
+			if err := r.q.db.TouchJob(ctx, r.JobID); err != nil {
+				r.q.log.WarnContext(ctx, "job lease not renewed", "job_id", r.JobID, "err", err)
+			}
+			continue
 		case <-r.wake:
 		}
 		r.mu.Lock()
@@ -130,7 +158,17 @@ type Options struct {
 	// PollInterval is how often an idle instance looks for work where the
 	// engine cannot notify it (SQLite); default 1 s.
 	PollInterval time.Duration
+	// Lease is how long a running job may go unheard from before it is
+	// taken for dead (its instance killed or crashed); default 1 min. Its
+	// worker renews it every Lease/4; every instance looks for dead jobs
+	// every Lease/2.
+	Lease time.Duration
 }
+
+// maxInterruptions is how many times a job is queued again after its
+// instance died under it. A job that kills its worker (out of memory)
+// every time must end.
+const maxInterruptions = 2
 
 // EnqueueOptions tune one job.
 type EnqueueOptions struct {
@@ -147,6 +185,8 @@ type client interface {
 	Start(ctx context.Context) error
 	Stop(ctx context.Context) error
 	StopAndCancel(ctx context.Context) error
+	JobList(ctx context.Context, params *river.JobListParams) (*river.JobListResult, error)
+	JobCancel(ctx context.Context, jobID int64) (*rivertype.JobRow, error)
 }
 
 // Queue enqueues and runs jobs.
@@ -159,6 +199,9 @@ type Queue struct {
 	client   client
 	riverDB  *sql.DB // SQLite: River's own single connection
 	started  bool
+	halting  atomic.Bool // Stop was called: a job cancelled now was cut short, not failed
+	stopReap context.CancelFunc
+	reaped   chan struct{}
 }
 
 // New prepares a queue over db. Register handlers, then Start to work jobs;
@@ -173,6 +216,11 @@ func New(db *store.DB, opts Options) *Queue {
 	if opts.PollInterval <= 0 {
 		opts.PollInterval = time.Second
 	}
+	if opts.Lease <= 0 {
+		opts.Lease = time.Minute
+	}
+	opts.Lease = max(opts.Lease, 100*time.Millisecond) // renewed every Lease/4
+
 	return &Queue{db: db, log: opts.Log, opts: opts, handlers: map[string]Handler{}}
 }
 
@@ -190,6 +238,8 @@ type task struct {
 	JobID   string          `json:"job_id"`
 	Tenant  string          `json:"restaurant_id,omitempty"`
 	Payload json.RawMessage `json:"payload"`
+	// Interrupted counts the times an instance died working this job.
+	Interrupted int `json:"interrupted,omitempty"`
 }
 
 func (t task) Kind() string { return t.kind }
@@ -204,22 +254,46 @@ type worker struct {
 func (w *worker) Timeout(*river.Job[task]) time.Duration { return 6 * time.Hour }
 
 func (w *worker) Work(ctx context.Context, job *river.Job[task]) error {
-	return w.q.work(ctx, job.Kind, job.Args, job.Attempt, job.MaxAttempts)
+	return w.q.work(ctx, job.JobRow, job.Args)
 }
 
-func (q *Queue) work(ctx context.Context, kind string, args task, attempt, maxAttempts int) error {
+// periodicJobID names the record of a job River enqueued on a schedule: the
+// same for each of its attempts, so a retried run updates one record
+// rather than leaving one per attempt.
+func periodicJobID(row *rivertype.JobRow) string {
+	h := sha256.Sum256(fmt.Appendf(nil, "river-job/%d/%s/%d", row.ID, row.Kind, row.CreatedAt.UnixNano()))
+	h[6] = h[6]&0x0f | 0x50 // a name-based (version 5 style) UUID
+	h[8] = h[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", h[0:4], h[4:6], h[6:8], h[8:10], h[10:16])
+}
+
+// recordID is the product's job record a River job reports to.
+func recordID(row *rivertype.JobRow, args task) string {
+	if args.JobID != "" {
+		return args.JobID
+	}
+	return periodicJobID(row)
+}
+
+func (q *Queue) work(ctx context.Context, row *rivertype.JobRow, args task) error {
+	kind, attempt, maxAttempts := row.Kind, row.Attempt, row.MaxAttempts
 	q.mu.Lock()
 	h := q.handlers[kind]
 	q.mu.Unlock()
-	if args.JobID == "" { // periodic jobs get their record when they start
-		args.JobID = store.NewID()
-	}
-	run := &Run{JobID: args.JobID, Kind: kind, RestaurantID: args.Tenant, Payload: args.Payload, Attempt: attempt, q: q, wake: make(chan struct{}, 1)}
+	args.JobID = recordID(row, args)
+	run := &Run{JobID: args.JobID, Kind: kind, RestaurantID: args.Tenant, Payload: args.Payload, Attempt: attempt, Interrupted: args.Interrupted, q: q, wake: make(chan struct{}, 1)}
 	if h == nil {
 		err := fmt.Errorf("no handler for job kind %q", kind)
 		_ = q.db.UpdateJob(ctx, run.JobID, kind, run.RestaurantID, string(Failed), 0, err.Error(), nil)
 		return river.JobCancel(err)
 	}
+	// A River job whose record was already settled (an interrupted job
+	// queued again under a new River job, then finished) is not run twice.
+	if rec, err := q.db.Job(ctx, run.JobID); err == nil && !q.mayStart(rec) {
+		return river.JobCancel(fmt.Errorf("job %s is already %s", rec.ID, rec.Status))
+	}
+	local.Store(run.JobID, run)
+	defer local.Delete(run.JobID)
 	if err := q.db.UpdateJob(ctx, run.JobID, kind, run.RestaurantID, string(Running), 0, "started", nil); err != nil {
 		return err
 	}
@@ -232,6 +306,19 @@ func (q *Queue) work(ctx context.Context, kind string, args task, attempt, maxAt
 	// still be recorded.
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
+	if err != nil && ctx.Err() != nil && q.halting.Load() {
+		// Cut short by this instance's shutdown (a deploy, a restart): the
+		// job did not fail. River makes a job that returns context.Canceled
+		// while its client stops available again, to whichever instance
+		// runs next; the record says so rather than "failed".
+		percent, message := run.last()
+		msg := fmt.Sprintf("interrupted at %d%% (%s): the instance working it shut down; queued again", percent, message)
+		if uerr := q.db.UpdateJob(rctx, run.JobID, kind, run.RestaurantID, string(Queued), percent, msg, nil); uerr != nil {
+			q.log.Error("job outcome not recorded", "job_id", run.JobID, "err", uerr)
+		}
+		q.log.Warn("job interrupted", "job_id", run.JobID, "kind", kind, "message", msg)
+		return fmt.Errorf("%w: %v", context.Canceled, err)
+	}
 	if err != nil {
 		status, msg := Failed, err.Error()
 		if attempt < maxAttempts {
@@ -254,6 +341,131 @@ func (q *Queue) work(ctx context.Context, kind string, args task, attempt, maxAt
 		return uerr
 	}
 	q.log.Info("job complete", "job_id", run.JobID, "kind", kind)
+	return nil
+}
+
+// last is the latest progress the job reported.
+func (r *Run) last() (percent int, message string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if u := r.latest; u != nil {
+		return u.percent, u.message
+	}
+	return 0, "started"
+}
+
+// mayStart reports whether a worker may take up a job in the state rec.
+func (q *Queue) mayStart(rec Job) bool {
+	switch Status(rec.Status) {
+	case Queued:
+		return true
+	case Running: // only if its worker is dead
+		_, mine := local.Load(rec.ID)
+		return !mine && rec.UpdatedAt.Before(q.db.Now().Add(-q.opts.Lease))
+	}
+	return false
+}
+
+// reap looks for dead jobs every Lease/2 until ctx ends.
+func (q *Queue) reap(ctx context.Context) {
+	t := time.NewTicker(q.opts.Lease / 2)
+	defer t.Stop()
+	for {
+		if err := q.reapOnce(ctx); err != nil && ctx.Err() == nil {
+			q.log.WarnContext(ctx, "looking for interrupted jobs failed", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// reapOnce records every running job whose lease ran out as interrupted,
+// and queues it again or fails it.
+func (q *Queue) reapOnce(ctx context.Context) error {
+	recs, err := q.db.RunningJobs(ctx)
+	if err != nil {
+		return err
+	}
+	cutoff := q.db.Now().Add(-q.opts.Lease)
+	var stale []Job
+	for _, r := range recs {
+		if _, mine := local.Load(r.ID); !mine && r.UpdatedAt.Before(cutoff) {
+			stale = append(stale, r)
+		}
+	}
+	if len(stale) == 0 {
+		return nil
+	}
+	c, err := q.riverClient()
+	if err != nil {
+		return err
+	}
+	// River's row of each dead job: still "running" in River's table, where
+	// its args name the product's record.
+	res, err := c.JobList(ctx, river.NewJobListParams().States(rivertype.JobStateRunning).First(10000))
+	if err != nil {
+		return fmt.Errorf("jobs: list running: %w", err)
+	}
+	rows := map[string]*rivertype.JobRow{}
+	for _, row := range res.Jobs {
+		var args task
+		if json.Unmarshal(row.EncodedArgs, &args) == nil {
+			rows[recordID(row, args)] = row
+		}
+	}
+	var errs []error
+	for _, rec := range stale {
+		errs = append(errs, q.interrupted(ctx, c, rec, rows[rec.ID], cutoff))
+	}
+	return errors.Join(errs...)
+}
+
+// interrupted settles one dead job: rec is its record, row its River job
+// (nil when River no longer has it running).
+func (q *Queue) interrupted(ctx context.Context, c client, rec Job, row *rivertype.JobRow, cutoff time.Time) error {
+	var args task
+	if row != nil {
+		if err := json.Unmarshal(row.EncodedArgs, &args); err != nil {
+			row = nil
+		}
+	}
+	msg := fmt.Sprintf("interrupted at %d%% (%s): the instance working it stopped", rec.Progress, rec.Message)
+	status := Failed
+	switch {
+	case row == nil:
+		msg += "; not retried"
+	case args.Interrupted >= maxInterruptions:
+		msg += fmt.Sprintf("; not retried after %d interruptions", args.Interrupted+1)
+	default:
+		status = Queued
+		msg += "; queued again"
+	}
+	won, err := q.db.ClaimStaleJob(ctx, rec.ID, cutoff, string(status), msg)
+	if err != nil || !won {
+		return err
+	}
+	q.log.WarnContext(ctx, "job interrupted", "job_id", rec.ID, "kind", rec.Kind, "message", msg)
+	if row == nil {
+		return nil
+	}
+	// Cancelling River's job makes its own rescue, hours later, discard it
+	// rather than run it again.
+	if _, err := c.JobCancel(ctx, row.ID); err != nil {
+		q.log.WarnContext(ctx, "interrupted job not cancelled in River", "job_id", rec.ID, "err", err)
+	}
+	if status != Queued {
+		return nil
+	}
+	args.kind, args.JobID = row.Kind, rec.ID
+	args.Interrupted++
+	// The interrupted attempt does not count against the job's attempts.
+	if _, err := c.Insert(ctx, args, &river.InsertOpts{MaxAttempts: max(1, row.MaxAttempts-row.Attempt+1)}); err != nil {
+		_ = q.db.UpdateJob(ctx, rec.ID, rec.Kind, rec.RestaurantID, string(Failed), rec.Progress, msg+", but could not be queued: "+err.Error(), nil)
+		return fmt.Errorf("jobs: queue %s again: %w", rec.ID, err)
+	}
 	return nil
 }
 
@@ -293,8 +505,24 @@ func (q *Queue) Enqueue(ctx context.Context, kind string, payload any, opt Enque
 	return q.db.Job(ctx, rec.ID)
 }
 
-// Get returns a job's record.
-func (q *Queue) Get(ctx context.Context, id string) (Job, error) { return q.db.Job(ctx, id) }
+// Get returns a job's record. A job running in this process shows its
+// latest progress even before the record has it (on SQLite an import holds
+// the write lock until it ends).
+func (q *Queue) Get(ctx context.Context, id string) (Job, error) {
+	j, err := q.db.Job(ctx, id)
+	if err != nil || j.Status != string(Running) {
+		return j, err
+	}
+	if v, ok := local.Load(id); ok {
+		r := v.(*Run)
+		r.mu.Lock()
+		if u := r.latest; u != nil {
+			j.Progress, j.Message = min(max(u.percent, 0), 100), u.message
+		}
+		r.mu.Unlock()
+	}
+	return j, nil
+}
 
 // Wait polls until the job is complete or failed (tests and the CLI).
 func (q *Queue) Wait(ctx context.Context, id string) (Job, error) {
@@ -331,15 +559,25 @@ func (q *Queue) Start(ctx context.Context) error {
 	if err := c.Start(ctx); err != nil {
 		return fmt.Errorf("jobs: start: %w", err)
 	}
+	rctx, stop := context.WithCancel(context.WithoutCancel(ctx))
+	q.mu.Lock()
+	q.stopReap, q.reaped = stop, make(chan struct{})
+	q.mu.Unlock()
+	go func() { defer close(q.reaped); q.reap(rctx) }()
 	return nil
 }
 
 // Stop lets running jobs finish until ctx ends, then cancels them, and
 // releases River's connection.
 func (q *Queue) Stop(ctx context.Context) error {
+	q.halting.Store(true)
 	q.mu.Lock()
-	c, started := q.client, q.started
+	c, started, stopReap, reaped := q.client, q.started, q.stopReap, q.reaped
 	q.mu.Unlock()
+	if stopReap != nil {
+		stopReap()
+		<-reaped
+	}
 	var err error
 	if c != nil && started {
 		if err = c.Stop(ctx); err != nil {

@@ -158,3 +158,44 @@ func (db *DB) RecentJobs(ctx context.Context, restaurantID string, limit int) ([
 	}
 	return out, rows.Err()
 }
+
+// TouchJob records that a running job's worker is alive.
+func (db *DB) TouchJob(ctx context.Context, id string) error {
+	_, err := db.sql.ExecContext(ctx, `UPDATE jobs SET updated_at = $1 WHERE id = $2 AND status = 'running'`, db.Now(), id)
+	if err != nil {
+		return fmt.Errorf("store: touch job: %w", err)
+	}
+	return nil
+}
+
+// RunningJobs lists the jobs recorded as running.
+func (db *DB) RunningJobs(ctx context.Context) ([]JobRecord, error) {
+	rows, err := db.sql.QueryContext(ctx, `SELECT `+jobColumns+` FROM jobs WHERE status = 'running' ORDER BY updated_at`)
+	if err != nil {
+		return nil, fmt.Errorf("store: running jobs: %w", err)
+	}
+	defer rows.Close()
+	var out []JobRecord
+	for rows.Next() {
+		j, err := scanJob(rows)
+		if err != nil {
+			return nil, fmt.Errorf("store: running jobs: %w", err)
+		}
+		out = append(out, j)
+	}
+	return out, rows.Err()
+}
+
+// ClaimStaleJob moves a running job not heard from since before to status
+// with message. It reports false when the job was heard from meanwhile or
+// another instance claimed it first, so exactly one instance acts on a dead
+// job.
+func (db *DB) ClaimStaleJob(ctx context.Context, id string, before time.Time, status, message string) (bool, error) {
+	res, err := db.sql.ExecContext(ctx, `UPDATE jobs SET status = $1, message = $2, updated_at = $3
+		WHERE id = $4 AND status = 'running' AND updated_at < $5`, status, message, db.Now(), id, before.UTC().Truncate(time.Microsecond))
+	if err != nil {
+		return false, fmt.Errorf("store: claim job: %w", err)
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
+}

@@ -42,6 +42,9 @@ const (
 type Column struct {
 	Name string
 	Type ColumnType
+	// uuid: a PostgreSQL uuid column, written to COPY as its 16 bytes (a
+	// string would cost pgx a failed encoding and a retry per value).
+	uuid bool
 }
 
 // CopyTables is every table a tenant copy covers, restaurants first, then
@@ -96,7 +99,7 @@ func (db *DB) columns(ctx context.Context, q queryer, table string) ([]Column, e
 		if err := rows.Scan(&name, &typ); err != nil {
 			return nil, err
 		}
-		out = append(out, Column{Name: name, Type: classify(typ)})
+		out = append(out, Column{Name: name, Type: classify(typ), uuid: db.Engine == Postgres && typ == "uuid"})
 	}
 	if len(out) == 0 {
 		return nil, fmt.Errorf("store: table %s has no columns", table)
@@ -382,8 +385,12 @@ type ImportSpec struct {
 	NewName string
 	// Tables are the copy tables present in the source, in CopyTables order.
 	Tables []string
-	// Progress, when set, is told each table as it starts.
-	Progress func(table string, done, total int)
+	// Rows are the rows each table holds in the source (the manifest's
+	// counts), against which progress is told.
+	Rows map[string]int64
+	// Progress, when set, is told as each table starts and a few times a
+	// second within a table.
+	Progress func(CopyProgress)
 }
 
 // ImportStats tells what an import wrote.
@@ -436,16 +443,15 @@ func (db *DB) ImportTenant(ctx context.Context, spec ImportSpec, src RowSource) 
 				return apperr.Errorf(apperr.Conflict, "restaurant %s already exists", spec.TargetID)
 			}
 		}
-		for i, table := range spec.Tables {
-			if spec.Progress != nil {
-				spec.Progress(table, i, len(spec.Tables))
-			}
+		meter := NewCopyMeter(spec.Rows, spec.Progress)
+		for _, table := range spec.Tables {
+			meter.Table(table)
 			var n int64
 			var err error
 			if table == "restaurants" && spec.Replace {
 				n, err = db.restoreRestaurantRow(ctx, tx, spec, src)
 			} else {
-				n, err = db.importTable(ctx, conn, tx, table, spec, src)
+				n, err = db.importTable(ctx, conn, tx, table, spec, src, meter)
 			}
 			if err != nil {
 				return err
@@ -556,69 +562,251 @@ func (db *DB) inConnTx(ctx context.Context, conn *sql.Conn, fn func(tx *sql.Tx) 
 	return nil
 }
 
-// copyRows writes rows with PostgreSQL's COPY on the connection of the
-// open transaction: several times faster than INSERT for large tenants.
-func copyRows(ctx context.Context, conn *sql.Conn, table string, cols []string, rows [][]any) error {
-	return conn.Raw(func(dc any) error {
-		sc, ok := dc.(*stdlib.Conn)
-		if !ok {
-			return fmt.Errorf("store: copy: unexpected driver connection %T", dc)
-		}
-		_, err := sc.Conn().CopyFrom(ctx, pgx.Identifier{table}, cols, pgx.CopyFromRows(rows))
-		return err
-	})
-}
-
-func (db *DB) importTable(ctx context.Context, conn *sql.Conn, tx *sql.Tx, table string, spec ImportSpec, src RowSource) (int64, error) {
+// importTable writes one table's rows inside the import's transaction and
+// returns how many there were.
+func (db *DB) importTable(ctx context.Context, conn *sql.Conn, tx *sql.Tx, table string, spec ImportSpec, src RowSource, meter *CopyMeter) (int64, error) {
 	cols, err := db.columns(ctx, tx, table)
 	if err != nil {
 		return 0, err
 	}
-	known := map[string]ColumnType{}
+	rc := &rowConverter{table: table, key: tenantKey(table), spec: spec, cols: cols, known: map[string]ColumnType{}}
 	for _, c := range cols {
-		known[c.Name] = c.Type
+		rc.known[c.Name] = c.Type
 	}
-	key := tenantKey(table)
-	// The columns written are those of the archive's rows (every row must
-	// have the same ones): a column added after the archive was made keeps
-	// its default.
-	var use []Column
-	var names []string
-	batchRows := 1
-	var args []any
-	pending := 0
-	var count int64
-	var copyBatch [][]any
-	var colNames []string
-	flush := func() error {
-		if pending == 0 {
-			return nil
+	if db.Engine == Postgres {
+		return db.copyTable(ctx, conn, rc, src, meter)
+	}
+	return db.insertTable(ctx, tx, rc, src, meter)
+}
+
+// rowConverter turns an archive's rows into a table's query arguments.
+type rowConverter struct {
+	table, key string
+	spec       ImportSpec
+	cols       []Column
+	known      map[string]ColumnType
+	// use are the columns written: those of the archive's rows (every row
+	// must have the same ones), so a column added after the archive was
+	// made keeps its default.
+	use []Column
+}
+
+// convert appends row's values, in the order of use, to args; the first
+// row decides use.
+func (rc *rowConverter) convert(row map[string]any, args []any) ([]any, error) {
+	for name := range row {
+		if _, ok := rc.known[name]; !ok {
+			return args, apperr.Errorf(apperr.Invalid, "%s: column %s does not exist in this installation's schema", rc.table, name)
 		}
-		if db.Engine == Postgres {
-			if colNames == nil {
-				for _, c := range use {
-					colNames = append(colNames, c.Name)
+	}
+	if rc.use == nil {
+		for _, c := range rc.cols {
+			if _, ok := row[c.Name]; ok || c.Name == rc.key {
+				rc.use = append(rc.use, c)
+			}
+		}
+	}
+	given := len(row)
+	if _, ok := row[rc.key]; !ok {
+		given++
+	}
+	if given != len(rc.use) {
+		return args, apperr.Errorf(apperr.Invalid, "%s: rows do not all have the same columns", rc.table)
+	}
+	for _, c := range rc.use {
+		v, present := row[c.Name]
+		switch {
+		case c.Name == rc.key:
+			v = rc.spec.TargetID
+		case rc.table == "restaurants" && c.Name == "name" && rc.spec.NewName != "":
+			v = rc.spec.NewName
+		case !present:
+			return args, apperr.Errorf(apperr.Invalid, "%s: rows do not all have the same columns", rc.table)
+		default:
+			var err error
+			if v, err = fromArchive(c.Type, v); err != nil {
+				return args, apperr.Errorf(apperr.Invalid, "%s.%s: %v", rc.table, c.Name, err)
+			}
+		}
+		if c.uuid {
+			if s, ok := v.(string); ok {
+				if u, ok := parseUUID(s); ok {
+					v = u
 				}
 			}
-			copyBatch = copyBatch[:0]
-			for r := 0; r < pending; r++ {
-				copyBatch = append(copyBatch, args[r*len(use):(r+1)*len(use)])
+		}
+		args = append(args, v)
+	}
+	return args, nil
+}
+
+// parseUUID reads a uuid's canonical text form.
+func parseUUID(s string) ([16]byte, bool) {
+	var u [16]byte
+	if len(s) != 36 || s[8] != '-' || s[13] != '-' || s[18] != '-' || s[23] != '-' {
+		return u, false
+	}
+	j := 0
+	for i := 0; i < 36; {
+		if i == 8 || i == 13 || i == 18 || i == 23 {
+			i++
+			continue
+		}
+		hi, ok1 := unhex(s[i])
+		lo, ok2 := unhex(s[i+1])
+		if !ok1 || !ok2 {
+			return u, false
+		}
+		u[j] = hi<<4 | lo
+		j++
+		i += 2
+	}
+	return u, true
+}
+
+func unhex(c byte) (byte, bool) {
+	switch {
+	case '0' <= c && c <= '9':
+		return c - '0', true
+	case 'a' <= c && c <= 'f':
+		return c - 'a' + 10, true
+	case 'A' <= c && c <= 'F':
+		return c - 'A' + 10, true
+	}
+	return 0, false
+}
+
+// copyBatch is how many rows travel together from the archive reader to
+// COPY: enough to amortise the hand-over, small enough to keep memory flat.
+const copyBatch = 1000
+
+// copyTable streams a table into one COPY on the transaction's connection.
+// The archive is decoded in a goroutine of its own while pgx encodes and
+// sends the rows decoded before, and the server writes them: decoding,
+// sending and writing overlap instead of taking turns.
+func (db *DB) copyTable(ctx context.Context, conn *sql.Conn, rc *rowConverter, src RowSource, meter *CopyMeter) (int64, error) {
+	feed := &copyFeed{batches: make(chan [][]any, 4)}
+	columns := make(chan []string, 1)
+	stop := make(chan struct{})
+	produced := make(chan error, 1)
+	var count int64
+	go func() {
+		var batch [][]any
+		send := func() bool {
+			select {
+			case feed.batches <- batch:
+				batch = nil
+				return true
+			case <-stop:
+				return false
 			}
-			if err := copyRows(ctx, conn, table, colNames, copyBatch); err != nil {
-				return fmt.Errorf("store: import %s: %w", table, err)
+		}
+		err := src.Rows(ctx, rc.table, func(row map[string]any) error {
+			args, err := rc.convert(row, make([]any, 0, len(rc.cols)))
+			if err != nil {
+				return err
 			}
-			args, pending = args[:0], 0
+			if count == 0 {
+				names := make([]string, len(rc.use))
+				for i, c := range rc.use {
+					names[i] = c.Name
+				}
+				columns <- names
+			}
+			count++
+			meter.Row()
+			batch = append(batch, args)
+			if len(batch) == copyBatch && !send() {
+				return errCopyStopped
+			}
 			return nil
+		})
+		if err == nil && len(batch) > 0 {
+			send()
+		}
+		feed.err = err
+		close(columns)
+		close(feed.batches)
+		produced <- err
+	}()
+	names, ok := <-columns
+	if !ok { // no rows, or the archive failed before its first row
+		return 0, <-produced
+	}
+	cerr := conn.Raw(func(dc any) error {
+		sc, ok := dc.(*stdlib.Conn)
+		if !ok {
+			return fmt.Errorf("unexpected driver connection %T", dc)
+		}
+		_, err := sc.Conn().CopyFrom(ctx, pgx.Identifier{rc.table}, names, feed)
+		return err
+	})
+	close(stop)
+	for range feed.batches { // let the reader end
+	}
+	if perr := <-produced; perr != nil && !errors.Is(perr, errCopyStopped) {
+		return count, perr
+	}
+	if cerr != nil {
+		return count, fmt.Errorf("store: import %s: %w", rc.table, cerr)
+	}
+	return count, nil
+}
+
+var errCopyStopped = errors.New("store: copy stopped")
+
+// copyFeed is the pgx.CopyFromSource of copyTable.
+type copyFeed struct {
+	batches chan [][]any
+	cur     [][]any
+	i       int
+	vals    []any
+	err     error // set before batches closes
+}
+
+func (f *copyFeed) Next() bool {
+	for f.i >= len(f.cur) {
+		b, ok := <-f.batches
+		if !ok {
+			return false
+		}
+		f.cur, f.i = b, 0
+	}
+	f.vals = f.cur[f.i]
+	f.i++
+	return true
+}
+
+func (f *copyFeed) Values() ([]any, error) { return f.vals, nil }
+
+func (f *copyFeed) Err() error { return f.err }
+
+// insertTable writes a table with one prepared multi-row INSERT, run as
+// often as there are full batches, inside the import's transaction.
+func (db *DB) insertTable(ctx context.Context, tx *sql.Tx, rc *rowConverter, src RowSource, meter *CopyMeter) (int64, error) {
+	var args []any
+	var count int64
+	batchRows, pending := 0, 0
+	var full *sql.Stmt
+	defer func() {
+		if full != nil {
+			full.Close()
+		}
+	}()
+	insert := func(rows int) string {
+		names := make([]string, len(rc.use))
+		for i, c := range rc.use {
+			names[i] = quoteIdent(c.Name)
 		}
 		var b strings.Builder
-		b.WriteString(`INSERT INTO ` + table + ` (` + strings.Join(names, ", ") + `) VALUES `)
+		b.WriteString(`INSERT INTO ` + rc.table + ` (` + strings.Join(names, ", ") + `) VALUES `)
 		p := 1
-		for r := 0; r < pending; r++ {
+		for r := 0; r < rows; r++ {
 			if r > 0 {
 				b.WriteString(", ")
 			}
 			b.WriteByte('(')
-			for c := 0; c < len(use); c++ {
+			for c := range rc.use {
 				if c > 0 {
 					b.WriteString(", ")
 				}
@@ -627,57 +815,40 @@ func (db *DB) importTable(ctx context.Context, conn *sql.Conn, tx *sql.Tx, table
 			}
 			b.WriteByte(')')
 		}
-		if _, err := tx.ExecContext(ctx, b.String(), args...); err != nil {
-			return fmt.Errorf("store: import %s: %w", table, err)
+		return b.String()
+	}
+	flush := func() error {
+		if pending == 0 {
+			return nil
+		}
+		var err error
+		if pending == batchRows {
+			if full == nil {
+				if full, err = tx.PrepareContext(ctx, insert(batchRows)); err != nil {
+					return fmt.Errorf("store: import %s: %w", rc.table, err)
+				}
+			}
+			_, err = full.ExecContext(ctx, args...)
+		} else {
+			_, err = tx.ExecContext(ctx, insert(pending), args...)
+		}
+		if err != nil {
+			return fmt.Errorf("store: import %s: %w", rc.table, err)
 		}
 		args, pending = args[:0], 0
 		return nil
 	}
-	err = src.Rows(ctx, table, func(row map[string]any) error {
-		for name := range row {
-			if _, ok := known[name]; !ok {
-				return apperr.Errorf(apperr.Invalid, "%s: column %s does not exist in this installation's schema", table, name)
-			}
+	err := src.Rows(ctx, rc.table, func(row map[string]any) error {
+		var err error
+		if args, err = rc.convert(row, args); err != nil {
+			return err
 		}
-		if use == nil {
-			for _, c := range cols {
-				if _, ok := row[c.Name]; ok || c.Name == key {
-					use = append(use, c)
-					names = append(names, quoteIdent(c.Name))
-				}
-			}
-			batchRows = max(1, min(200, maxParams/len(use)))
-			if db.Engine == Postgres {
-				batchRows = 2000 // COPY has no parameter limit; this bounds memory
-			}
-			args = make([]any, 0, batchRows*len(use))
-		}
-		given := len(row)
-		if _, ok := row[key]; !ok {
-			given++
-		}
-		if given != len(use) {
-			return apperr.Errorf(apperr.Invalid, "%s: rows do not all have the same columns", table)
-		}
-		for _, c := range use {
-			v, present := row[c.Name]
-			switch {
-			case c.Name == key:
-				v = spec.TargetID
-			case table == "restaurants" && c.Name == "name" && spec.NewName != "":
-				v = spec.NewName
-			case !present:
-				return apperr.Errorf(apperr.Invalid, "%s: rows do not all have the same columns", table)
-			default:
-				var err error
-				if v, err = fromArchive(c.Type, v); err != nil {
-					return apperr.Errorf(apperr.Invalid, "%s.%s: %v", table, c.Name, err)
-				}
-			}
-			args = append(args, v)
+		if batchRows == 0 {
+			batchRows = max(1, min(200, maxParams/len(rc.use)))
 		}
 		pending++
 		count++
+		meter.Row()
 		if pending == batchRows {
 			return flush()
 		}

@@ -1,0 +1,257 @@
+package cli_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/shimizu-tech/ordersuite/internal/cli"
+	"github.com/shimizu-tech/ordersuite/internal/store"
+)
+
+// serveChildEnv makes TestServeChild run `serve` with the arguments it
+// holds (one per line), in a process of its own that the parent can kill.
+const serveChildEnv = "ORDERSUITE_SERVE_CHILD"
+
+func TestServeChild(t *testing.T) {
+	spec := os.Getenv(serveChildEnv)
+	if spec == "" {
+		t.Skip("runs only as the child of TestKilledServeImportIsRunAgain")
+	}
+	os.Exit(cli.Execute(context.Background(), strings.Split(spec, "\n"), os.Stdout, os.Stderr))
+}
+
+// api calls the served API with a bearer token and decodes the answer.
+func api(t *testing.T, method, url, token string, body any, out any) int {
+	t.Helper()
+	var rd bytes.Buffer
+	if body != nil {
+		json.NewEncoder(&rd).Encode(body)
+	}
+	req, _ := http.NewRequest(method, url, &rd)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if out != nil {
+		json.NewDecoder(resp.Body).Decode(out)
+	}
+	return resp.StatusCode
+}
+
+type jobStatus struct {
+	Status   string `json:"status"`
+	Progress int    `json:"progress"`
+	Message  string `json:"message"`
+	Result   struct {
+		RestaurantID string           `json:"restaurant_id"`
+		Rows         map[string]int64 `json:"rows"`
+	} `json:"result"`
+}
+
+// TestKilledServeImportIsRunAgain: kill -9 of `serve` while an import job
+// writes its rows; once `serve` runs again, the job is recorded as
+// interrupted within the job lease and run again to completion, and the
+// restored restaurant exists once, complete.
+func TestKilledServeImportIsRunAgain(t *testing.T) {
+	if os.Getenv(serveChildEnv) != "" {
+		t.Skip("child process")
+	}
+	ctx := context.Background()
+	const lease = 2 * time.Second
+	args := append(dbArgs(t), "--admin-email", "root@example.com", "--admin-password", "configured password",
+		"--backup-dir", t.TempDir(), "--job-lease", lease.String(), "--backup-schedule=false", "--demo-on-empty=false")
+	url := args[1]
+	if code, _, errOut := run(t, append([]string{"migrate"}, args...)...); code != 0 {
+		t.Fatalf("migrate: %s", errOut)
+	}
+	db, err := store.Open(ctx, url, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	r, err := db.CreateRestaurant(ctx, "Killed Import", "KI")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const events = 60000
+	batch := make([]store.TenantEvent, 0, 2000)
+	for i := range events {
+		batch = append(batch, store.TenantEvent{RestaurantID: r.ID, Type: "api_request", Data: json.RawMessage(fmt.Sprintf(`{"seq":%d,"path":"/api/v1/orders"}`, i))})
+		if len(batch) == cap(batch) {
+			if err := db.InsertEvents(ctx, batch); err != nil {
+				t.Fatal(err)
+			}
+			batch = batch[:0]
+		}
+	}
+	code, out, errOut := run(t, append([]string{"backup", "tenant", r.ID}, args...)...)
+	if code != 0 {
+		t.Fatalf("backup: %s", errOut)
+	}
+	backupID := strings.Fields(out)[0]
+
+	// The first serve, in a process of its own.
+	cmd := exec.Command(os.Args[0], "-test.run=^TestServeChild$")
+	cmd.Env = append(os.Environ(), serveChildEnv+"="+strings.Join(append([]string{"serve", "--listen-addr", "127.0.0.1:0"}, args...), "\n"))
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr syncBuffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	base := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			if m := listening.FindStringSubmatch(sc.Text()); m != nil {
+				base <- m[1]
+			}
+		}
+	}()
+	var first string
+	select {
+	case first = <-base:
+	case <-time.After(60 * time.Second):
+		t.Fatalf("serve did not start: %s", stderr.String())
+	}
+	var login struct {
+		JWT string `json:"jwt"`
+	}
+	if status := api(t, "POST", first+"/login", "", map[string]string{"email": "root@example.com", "password": "configured password"}, &login); status != 200 {
+		t.Fatalf("login: %d", status)
+	}
+	var queued struct {
+		JobID string `json:"job_id"`
+	}
+	if status := api(t, "POST", first+"/admin/tenant_backup/import_tenant", login.JWT,
+		map[string]string{"backup_id": backupID, "new_restaurant_name": "Restored after a kill"}, &queued); status != http.StatusAccepted {
+		t.Fatalf("import_tenant: %d", status)
+	}
+	// Kill it while the import writes tenant_events.
+	deadline := time.Now().Add(90 * time.Second)
+	var js jobStatus
+	for {
+		js = jobStatus{}
+		api(t, "GET", first+"/admin/tenant_backup/backup_status/"+queued.JobID, login.JWT, nil, &js)
+		if js.Status == "running" && strings.HasPrefix(js.Message, "importing tenant_events: ") && !strings.HasPrefix(js.Message, "importing tenant_events: 0 of") {
+			break
+		}
+		if js.Status == "complete" || js.Status == "failed" || time.Now().After(deadline) {
+			t.Fatalf("the import was not caught in the middle of tenant_events: %+v", js)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if err := cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	cmd.Wait()
+	killedAt := time.Now()
+	t.Logf("killed serve at %d%%: %s", js.Progress, js.Message)
+	if rec, _ := db.Job(ctx, queued.JobID); rec.Status != "running" {
+		t.Fatalf("after the kill the job is %+v", rec)
+	}
+
+	// serve again, in this process; the job must not stay "running".
+	stop := watchJob(db, queued.JobID)
+	again := startServe(t, args)
+	var rec store.JobRecord
+	for {
+		rec, err = db.Job(ctx, queued.JobID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rec.Status == "complete" || rec.Status == "failed" {
+			break
+		}
+		if time.Since(killedAt) > 2*time.Minute {
+			t.Fatalf("2 minutes after the kill the job is still %+v", rec)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	took := time.Since(killedAt)
+	seen := stop()
+	interrupted := false
+	for _, s := range seen {
+		if strings.HasPrefix(s, "queued: interrupted at ") && strings.Contains(s, "the instance working it stopped; queued again") {
+			interrupted = true
+		}
+	}
+	if !interrupted {
+		t.Errorf("the job was never shown as interrupted: %q", seen)
+	}
+	if rec.Status != "complete" {
+		t.Fatalf("the job after the restart: %+v", rec)
+	}
+	t.Logf("the job was run again and completed %v after the kill (lease %v): %q", took.Round(time.Millisecond), lease, seen)
+	js = jobStatus{}
+	if status := api(t, "GET", again.base+"/admin/tenant_backup/backup_status/"+queued.JobID, mustLogin(t, again), nil, &js); status != 200 {
+		t.Fatalf("status after the restart: %d", status)
+	}
+	if js.Result.Rows["tenant_events"] != events {
+		t.Errorf("the restored restaurant has %v rows", js.Result.Rows)
+	}
+	var n int
+	list, err := db.Restaurants(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, x := range list {
+		if x.Name == "Restored after a kill" {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Errorf("%d restaurants restored", n)
+	}
+}
+
+func mustLogin(t *testing.T, s *servedCLI) string {
+	t.Helper()
+	status, body := s.login(t, "root@example.com", "configured password")
+	if status != 200 {
+		t.Fatalf("login: %d %s", status, body)
+	}
+	var l struct {
+		JWT string `json:"jwt"`
+	}
+	json.Unmarshal([]byte(body), &l)
+	return l.JWT
+}
+
+// watchJob records each distinct status and message of a job until stop.
+func watchJob(db *store.DB, id string) (stop func() []string) {
+	var seen []string
+	quit, ended := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(ended)
+		for {
+			if j, err := db.Job(context.Background(), id); err == nil {
+				if s := j.Status + ": " + j.Message; len(seen) == 0 || seen[len(seen)-1] != s {
+					seen = append(seen, s)
+				}
+			}
+			select {
+			case <-quit:
+				return
+			case <-time.After(20 * time.Millisecond):
+			}
+		}
+	}()
+	return func() []string { close(quit); <-ended; return seen }
+}
