@@ -41,7 +41,7 @@ func (db *DB) CreateAPIKey(ctx context.Context, name, keyHash string) (APIKey, e
 	k := APIKey{ID: NewID(), Name: name, CreatedAt: db.Now()}
 	_, err := db.sql.ExecContext(ctx, `INSERT INTO api_keys (id, name, key_hash, created_at) VALUES ($1, $2, $3, $4)`,
 		k.ID, name, keyHash, k.CreatedAt)
-	if isUniqueViolation(err) {
+	if db.isUniqueViolation(err) {
 		return k, apperr.Errorf(apperr.Conflict, "an API key named %q exists", name)
 	}
 	if err != nil {

@@ -49,15 +49,14 @@ func (e *Entity[T]) cols() string {
 	return strings.Join(append(e.columns[:len(e.columns):len(e.columns)], e.extra...), ", ")
 }
 
-func (e *Entity[T]) get(ctx context.Context, q queryer, rid, id string, lock bool) (T, error) {
+// get reads one row of the tenant; lock is the dialect's lockClause when
+// the row will be written back in the same transaction, else empty.
+func (e *Entity[T]) get(ctx context.Context, q queryer, rid, id string, lock string) (T, error) {
 	var zero T
 	if !ValidID(id) {
 		return zero, apperr.Errorf(apperr.NotFound, "%s not found", e.what)
 	}
-	query := `SELECT ` + e.cols() + ` FROM ` + e.table + ` WHERE restaurant_id = $1 AND id = $2`
-	if lock {
-		query += " FOR UPDATE"
-	}
+	query := `SELECT ` + e.cols() + ` FROM ` + e.table + ` WHERE restaurant_id = $1 AND id = $2` + lock
 	v, err := e.scan(q.QueryRowContext(ctx, query, rid, id))
 	if err != nil {
 		return zero, notFound(err, e.what)
@@ -65,26 +64,21 @@ func (e *Entity[T]) get(ctx context.Context, q queryer, rid, id string, lock boo
 	return v, nil
 }
 
-// lock returns the clause that locks selected rows on PostgreSQL. SQLite
-// transactions are immediate: the writer already holds the database lock.
-func (db *DB) lock() string {
-	if db.Engine == Postgres {
-		return " FOR UPDATE"
-	}
-	return ""
-}
+// lock returns the clause that locks selected rows the transaction will
+// write back (empty where the transaction already holds the lock).
+func (db *DB) lock() string { return db.dialect.lockClause() }
 
-func (e *Entity[T]) insert(ctx context.Context, q queryer, rid string, v *T) error {
+func (e *Entity[T]) insert(ctx context.Context, db *DB, q queryer, rid string, v *T) error {
 	ph := make([]string, len(e.columns)+1)
 	for i := range ph {
 		ph[i] = fmt.Sprintf("$%d", i+1)
 	}
 	_, err := q.ExecContext(ctx, `INSERT INTO `+e.table+` (restaurant_id, `+strings.Join(e.columns, ", ")+`) VALUES (`+strings.Join(ph, ", ")+`)`,
 		append([]any{rid}, e.values(v)...)...)
-	return e.writeError(err, "create")
+	return db.dbError(err, "create", e.what)
 }
 
-func (e *Entity[T]) update(ctx context.Context, q queryer, rid string, v *T) error {
+func (e *Entity[T]) update(ctx context.Context, db *DB, q queryer, rid string, v *T) error {
 	vals := e.values(v)
 	var sets []string
 	args := []any{rid, e.id(v)}
@@ -97,27 +91,12 @@ func (e *Entity[T]) update(ctx context.Context, q queryer, rid string, v *T) err
 	}
 	res, err := q.ExecContext(ctx, `UPDATE `+e.table+` SET `+strings.Join(sets, ", ")+` WHERE restaurant_id = $1 AND id = $2`, args...)
 	if err != nil {
-		return e.writeError(err, "update")
+		return db.dbError(err, "update", e.what)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
 		return apperr.Errorf(apperr.NotFound, "%s not found", e.what)
 	}
 	return nil
-}
-
-// writeError turns constraint failures into errors a caller can act on.
-func (e *Entity[T]) writeError(err error, action string) error {
-	switch {
-	case err == nil:
-		return nil
-	case isUniqueViolation(err):
-		return apperr.Errorf(apperr.Conflict, "a %s with these values already exists", e.what)
-	case isForeignKeyViolation(err):
-		return apperr.Errorf(apperr.Conflict, "the %s is referenced by other records", e.what)
-	case isCheckViolation(err):
-		return apperr.Errorf(apperr.Invalid, "the %s has a value out of range", e.what)
-	}
-	return fmt.Errorf("store: %s %s: %w", action, e.what, err)
 }
 
 func (e *Entity[T]) checkRefs(ctx context.Context, q queryer, rid string, v *T) error {
@@ -200,7 +179,7 @@ func Create[T any](ctx context.Context, db *DB, e *Entity[T], v T) (T, error) {
 		if err := e.checkRefs(ctx, tx, rid, &v); err != nil {
 			return err
 		}
-		if err := e.insert(ctx, tx, rid, &v); err != nil {
+		if err := e.insert(ctx, db, tx, rid, &v); err != nil {
 			return err
 		}
 		return db.audit(ctx, tx, "create", e.resource, e.id(&v), nil, v)
@@ -214,7 +193,7 @@ func Get[T any](ctx context.Context, db *DB, e *Entity[T], id string) (T, error)
 		var zero T
 		return zero, err
 	}
-	return e.get(ctx, db.sql, rid, id, false)
+	return e.get(ctx, db.sql, rid, id, "")
 }
 
 func List[T any](ctx context.Context, db *DB, e *Entity[T], lq ListQuery) ([]T, int, error) {
@@ -234,7 +213,7 @@ func Update[T any](ctx context.Context, db *DB, e *Entity[T], id string, change 
 		return after, err
 	}
 	err = db.inTx(ctx, func(tx *sql.Tx) error {
-		before, err := e.get(ctx, tx, rid, id, db.Engine == Postgres)
+		before, err := e.get(ctx, tx, rid, id, db.lock())
 		if err != nil {
 			return err
 		}
@@ -246,7 +225,7 @@ func Update[T any](ctx context.Context, db *DB, e *Entity[T], id string, change 
 		if err := e.checkRefs(ctx, tx, rid, &after); err != nil {
 			return err
 		}
-		if err := e.update(ctx, tx, rid, &after); err != nil {
+		if err := e.update(ctx, db, tx, rid, &after); err != nil {
 			return err
 		}
 		return db.audit(ctx, tx, "update", e.resource, id, before, after)
@@ -260,28 +239,18 @@ func Delete[T any](ctx context.Context, db *DB, e *Entity[T], id string) error {
 		return err
 	}
 	return db.inTx(ctx, func(tx *sql.Tx) error {
-		before, err := e.get(ctx, tx, rid, id, false)
+		before, err := e.get(ctx, tx, rid, id, "")
 		if err != nil {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM `+e.table+` WHERE restaurant_id = $1 AND id = $2`, rid, id); err != nil {
-			if isForeignKeyViolation(err) {
+			if db.failure(err) == failForeignKey {
 				return apperr.Errorf(apperr.Conflict, "the %s is still referenced by other records", e.what)
 			}
 			return fmt.Errorf("store: delete %s: %w", e.what, err)
 		}
 		return db.audit(ctx, tx, "delete", e.resource, id, before, nil)
 	})
-}
-
-func isForeignKeyViolation(err error) bool {
-	msg := err.Error()
-	return strings.Contains(msg, "FOREIGN KEY constraint failed") || strings.Contains(msg, "SQLSTATE 23503")
-}
-
-func isCheckViolation(err error) bool {
-	msg := err.Error()
-	return strings.Contains(msg, "CHECK constraint failed") || strings.Contains(msg, "SQLSTATE 23514")
 }
 
 // What names the entity's rows in messages ("menu item").

@@ -8,8 +8,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
-
 	"github.com/shimizu-tech/ordersuite/internal/apperr"
 	"github.com/shimizu-tech/ordersuite/internal/tenancy"
 )
@@ -188,7 +186,7 @@ func (db *DB) insertFlag(ctx context.Context, tx *sql.Tx, f FeatureFlag) error {
 	args = append(args, f.ID, f.Key, f.Description, f.Enabled, percentageArg(f.Percentage),
 		string(f.Configuration), string(variants), f.CreatedAt, f.UpdatedAt)
 	_, err = tx.ExecContext(ctx, `INSERT INTO `+table+` (`+cols+`) VALUES (`+marks+`)`, args...)
-	if isUniqueViolation(err) {
+	if db.isUniqueViolation(err) {
 		return &apperr.Error{Code: apperr.Conflict, Message: "a flag with this key already exists", Field: "key"}
 	}
 	if err != nil {
@@ -327,10 +325,8 @@ func (db *DB) flagChanged(ctx context.Context, tx *sql.Tx, action string, before
 	if err := db.audit(ctx, tx, action, resource, f.ID, b, a); err != nil {
 		return err
 	}
-	if db.Engine == Postgres {
-		if _, err := tx.ExecContext(ctx, `SELECT pg_notify($1, $2)`, FlagChannel, target); err != nil {
-			return fmt.Errorf("store: announce flag change: %w", err)
-		}
+	if err := db.dialect.notify(ctx, tx, FlagChannel, target); err != nil {
+		return fmt.Errorf("store: announce flag change: %w", err)
 	}
 	return nil
 }
@@ -339,34 +335,10 @@ func (db *DB) flagChanged(ctx context.Context, tx *sql.Tx, action string, before
 // FlagChannel and calls changed with each payload until ctx ends or the
 // connection fails; the caller reconnects. ready is called once listening,
 // with the server process id of the connection (for logs and diagnosis).
-// On SQLite there is no other instance to hear from; it returns at once.
+// Where notifications are not supported (SQLite) there is no other instance
+// to hear from; it returns at once.
 func (db *DB) ListenFlagChanges(ctx context.Context, ready func(backendPID uint32), changed func(target string)) error {
-	if db.pool == nil {
-		return nil
-	}
-	return listen(ctx, db.pool, FlagChannel, ready, changed)
-}
-
-func listen(ctx context.Context, pool *pgxpool.Pool, channel string, ready func(uint32), changed func(string)) error {
-	conn, err := pool.Acquire(ctx)
-	if err != nil {
-		return fmt.Errorf("store: listen: %w", err)
-	}
-	// A connection that listened is not returned to the pool: it would keep
-	// receiving notifications for whoever borrows it next.
-	pc := conn.Hijack()
-	defer pc.Close(context.WithoutCancel(ctx))
-	if _, err := pc.Exec(ctx, `LISTEN `+channel); err != nil {
-		return fmt.Errorf("store: listen: %w", err)
-	}
-	ready(pc.PgConn().PID())
-	for {
-		n, err := pc.WaitForNotification(ctx)
-		if err != nil {
-			return fmt.Errorf("store: wait for notification: %w", err)
-		}
-		changed(n.Payload)
-	}
+	return db.dialect.listen(ctx, db, FlagChannel, ready, changed)
 }
 
 // FlagsFingerprint summarises every flag row (counts and newest change) so

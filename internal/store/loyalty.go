@@ -111,7 +111,7 @@ func (db *DB) Redeem(ctx context.Context, rewardID, customerID string) (loyalty.
 		return acct, reward, err
 	}
 	err = db.inTx(ctx, func(tx *sql.Tx) error {
-		if reward, err = LoyaltyRewards.get(ctx, tx, rid, rewardID, false); err != nil {
+		if reward, err = LoyaltyRewards.get(ctx, tx, rid, rewardID, ""); err != nil {
 			return err
 		}
 		if !reward.Active {

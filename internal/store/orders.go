@@ -98,7 +98,7 @@ func (db *DB) CreateOrder(ctx context.Context, req ordering.Request) (ordering.O
 			return err
 		}
 		Orders.touch(&o, now, true)
-		if err := Orders.insert(ctx, tx, rid, &o); err != nil {
+		if err := Orders.insert(ctx, db, tx, rid, &o); err != nil {
 			return err
 		}
 		// One statement for all lines: a round trip per line is what an
@@ -174,7 +174,7 @@ func (db *DB) Order(ctx context.Context, id string) (ordering.Order, error) {
 	if err != nil {
 		return ordering.Order{}, err
 	}
-	o, err := Orders.get(ctx, db.sql, rid, id, false)
+	o, err := Orders.get(ctx, db.sql, rid, id, "")
 	if err != nil {
 		return o, err
 	}
@@ -212,7 +212,7 @@ func (db *DB) SetOrderStatus(ctx context.Context, id string, to ordering.Status)
 		return o, n, err
 	}
 	err = db.inTx(ctx, func(tx *sql.Tx) error {
-		before, err := Orders.get(ctx, tx, rid, id, db.Engine == Postgres)
+		before, err := Orders.get(ctx, tx, rid, id, db.lock())
 		if err != nil {
 			return err
 		}
@@ -237,7 +237,7 @@ func (db *DB) moveOrder(ctx context.Context, tx *sql.Tx, rid string, o ordering.
 	}
 	n := notify.Notification{ID: NewID(), OrderID: o.ID, CustomerID: o.CustomerID, Kind: notify.OrderStatusKind,
 		Message: notify.OrderStatusMessage(o.Number, string(to)), Status: notify.Pending, CreatedAt: now, UpdatedAt: now}
-	if err := Notifications.insert(ctx, tx, rid, &n); err != nil {
+	if err := Notifications.insert(ctx, db, tx, rid, &n); err != nil {
 		return o, n, err
 	}
 	if to == ordering.Completed && o.CustomerID != "" {

@@ -50,11 +50,11 @@ func (db *DB) RecordPayment(ctx context.Context, req payments.Request, gw paymen
 		return p, m, err
 	}
 	err = db.inTx(ctx, func(tx *sql.Tx) error {
-		o, err := Orders.get(ctx, tx, rid, req.OrderID, db.Engine == Postgres)
+		o, err := Orders.get(ctx, tx, rid, req.OrderID, db.lock())
 		if err != nil {
 			return &apperr.Error{Code: apperr.NotFound, Message: "order not found", Field: "order_id"}
 		}
-		if m, err = PaymentMethods.get(ctx, tx, rid, req.PaymentMethodID, false); err != nil {
+		if m, err = PaymentMethods.get(ctx, tx, rid, req.PaymentMethodID, ""); err != nil {
 			return &apperr.Error{Code: apperr.NotFound, Message: "payment method not found", Field: "payment_method_id"}
 		}
 		if !m.Active {
@@ -80,7 +80,7 @@ func (db *DB) RecordPayment(ctx context.Context, req payments.Request, gw paymen
 		}
 		p.GatewayReference = ref
 		Payments.touch(&p, db.Now(), true)
-		if err := Payments.insert(ctx, tx, rid, &p); err != nil {
+		if err := Payments.insert(ctx, db, tx, rid, &p); err != nil {
 			return err
 		}
 		return db.audit(ctx, tx, "create", "payment", p.ID, nil, p)
@@ -110,16 +110,16 @@ func (db *DB) RefundPayment(ctx context.Context, id string, amount int64, gw pay
 		return after, nil, err
 	}
 	err = db.inTx(ctx, func(tx *sql.Tx) error {
-		before, err := Payments.get(ctx, tx, rid, id, false)
+		before, err := Payments.get(ctx, tx, rid, id, "")
 		if err != nil {
 			return err
 		}
 		// Lock the order first, as RecordPayment does, then the payment.
-		o, err := Orders.get(ctx, tx, rid, before.OrderID, db.Engine == Postgres)
+		o, err := Orders.get(ctx, tx, rid, before.OrderID, db.lock())
 		if err != nil {
 			return err
 		}
-		if before, err = Payments.get(ctx, tx, rid, id, db.Engine == Postgres); err != nil {
+		if before, err = Payments.get(ctx, tx, rid, id, db.lock()); err != nil {
 			return err
 		}
 		if after, err = before.Refund(amount); err != nil {
@@ -129,7 +129,7 @@ func (db *DB) RefundPayment(ctx context.Context, id string, amount int64, gw pay
 			return fmt.Errorf("store: payment gateway refund: %w", err)
 		}
 		Payments.touch(&after, db.Now(), false)
-		if err := Payments.update(ctx, tx, rid, &after); err != nil {
+		if err := Payments.update(ctx, db, tx, rid, &after); err != nil {
 			return err
 		}
 		paid, err := db.paidCents(ctx, tx, rid, o.ID)

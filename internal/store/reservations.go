@@ -73,7 +73,7 @@ func (db *DB) CreateReservation(ctx context.Context, req reservations.Request) (
 			return err
 		}
 		Reservations.touch(&res, now, true)
-		if err := Reservations.insert(ctx, tx, rid, &res); err != nil {
+		if err := Reservations.insert(ctx, db, tx, rid, &res); err != nil {
 			return err
 		}
 		return db.audit(ctx, tx, "create", "reservation", res.ID, nil, res)
@@ -122,7 +122,7 @@ func (db *DB) freeTable(ctx context.Context, tx *sql.Tx, rid string, req reserva
 	}
 	var cands []candidate
 	if req.TableID != "" {
-		t, err := Tables.get(ctx, tx, rid, req.TableID, db.Engine == Postgres)
+		t, err := Tables.get(ctx, tx, rid, req.TableID, db.lock())
 		if err != nil {
 			return "", &apperr.Error{Code: apperr.NotFound, Message: "table not found", Field: "table_id"}
 		}

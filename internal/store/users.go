@@ -33,7 +33,7 @@ func (db *DB) CreateUser(ctx context.Context, u tenancy.User) (tenancy.User, err
 	err = db.inTx(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO users (`+userColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
 			u.ID, u.RestaurantID, u.Email, u.Name, u.Role, u.PasswordHash, now, now)
-		if isUniqueViolation(err) {
+		if db.isUniqueViolation(err) {
 			return &apperr.Error{Code: apperr.Conflict, Message: "a user with this email already exists", Field: "email"}
 		}
 		if err != nil {
@@ -122,7 +122,7 @@ func (db *DB) UpdateUser(ctx context.Context, id string, p UserPatch) (tenancy.U
 		_, err = tx.ExecContext(ctx, `UPDATE users SET name = $1, email = $2, role = $3, password_hash = $4, updated_at = $5
 			WHERE restaurant_id = $6 AND id = $7`,
 			after.Name, after.Email, after.Role, after.PasswordHash, after.UpdatedAt, after.RestaurantID, id)
-		if isUniqueViolation(err) {
+		if db.isUniqueViolation(err) {
 			return &apperr.Error{Code: apperr.Conflict, Message: "a user with this email already exists", Field: "email"}
 		}
 		if err != nil {
