@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/shimizu-tech/ordersuite/internal/apperr"
+	"github.com/shimizu-tech/ordersuite/internal/tenancy"
 )
 
 // scanner is a *sql.Row or *sql.Rows.
@@ -30,6 +31,10 @@ type Entity[T any] struct {
 	refs     func(v *T) []ref // references to check inside the tenant
 	order    string
 	filters  map[string]string // filter name → SQL condition with one ? placeholder
+	// owner is the column naming the customer a row belongs to. A guest
+	// (a caller of role customer) reads only the rows whose owner is their
+	// own customer record; other rows are not found.
+	owner string
 }
 
 // ref is a reference a row makes to another tenant row; it is checked inside
@@ -52,16 +57,45 @@ func (e *Entity[T]) cols() string {
 // get reads one row of the tenant; lock is the dialect's lockClause when
 // the row will be written back in the same transaction, else empty.
 func (e *Entity[T]) get(ctx context.Context, q queryer, rid, id string, lock string) (T, error) {
+	return e.getWhere(ctx, q, rid, id, "", nil, lock)
+}
+
+// visible reads one row of the tenant that the caller may see: a guest
+// only their own.
+func (e *Entity[T]) visible(ctx context.Context, q queryer, rid, id string) (T, error) {
+	cond, args := e.guestScope(ctx, 3)
+	return e.getWhere(ctx, q, rid, id, cond, args, "")
+}
+
+func (e *Entity[T]) getWhere(ctx context.Context, q queryer, rid, id, cond string, args []any, lock string) (T, error) {
 	var zero T
 	if !ValidID(id) {
 		return zero, apperr.Errorf(apperr.NotFound, "%s not found", e.what)
 	}
-	query := `SELECT ` + e.cols() + ` FROM ` + e.table + ` WHERE restaurant_id = $1 AND id = $2` + lock
-	v, err := e.scan(q.QueryRowContext(ctx, query, rid, id))
+	query := `SELECT ` + e.cols() + ` FROM ` + e.table + ` WHERE restaurant_id = $1 AND id = $2` + cond + lock
+	v, err := e.scan(q.QueryRowContext(ctx, query, append([]any{rid, id}, args...)...))
 	if err != nil {
 		return zero, notFound(err, e.what)
 	}
 	return v, nil
+}
+
+// guestScope returns the condition that confines the entity's rows to the
+// calling guest's own, its one argument bound as placeholder n; nothing
+// when the caller is not a guest or the rows belong to no customer. The
+// guest's customer record is found inside the query, from the user id in
+// the context, so the rule costs no extra round trip. A guest without a
+// customer record yet owns nothing.
+func (e *Entity[T]) guestScope(ctx context.Context, n int) (string, []any) {
+	if e.owner == "" {
+		return "", nil
+	}
+	p, ok := tenancy.PrincipalFrom(ctx)
+	if !ok || p.Role != tenancy.Customer {
+		return "", nil
+	}
+	return fmt.Sprintf(` AND %s = (SELECT id FROM customers WHERE restaurant_id = $1 AND user_id = $%d)`, e.owner, n),
+		[]any{p.UserID}
 }
 
 // lock returns the clause that locks selected rows the transaction will
@@ -132,13 +166,23 @@ func checkRef(ctx context.Context, q queryer, rid string, r ref) error {
 	return nil
 }
 
+// list reads a page of the tenant's rows that the caller may see: a guest
+// lists only their own, whatever owner the filters name.
 func (e *Entity[T]) list(ctx context.Context, q queryer, rid string, lq ListQuery) ([]T, int, error) {
 	where := ` WHERE restaurant_id = $1`
 	args := []any{rid}
+	guest, guestArgs := e.guestScope(ctx, 2)
+	if guest != "" {
+		where += guest
+		args = append(args, guestArgs...)
+	}
 	for name, val := range lq.Filters {
 		cond, ok := e.filters[name]
 		if !ok {
 			return nil, 0, apperr.InvalidField(name, "is not a filter of %s lists", e.what)
+		}
+		if guest != "" && name == e.owner {
+			continue
 		}
 		args = append(args, val)
 		where += " AND " + strings.ReplaceAll(cond, "?", fmt.Sprintf("$%d", len(args)))
@@ -187,15 +231,22 @@ func Create[T any](ctx context.Context, db *DB, e *Entity[T], v T) (T, error) {
 	return v, err
 }
 
+// Get reads the row id of the tenant in ctx. A guest gets only their own
+// rows of an entity that belongs to customers.
+// Errors: NotFound when the tenant has no such row the caller may see.
 func Get[T any](ctx context.Context, db *DB, e *Entity[T], id string) (T, error) {
 	rid, err := tenant(ctx)
 	if err != nil {
 		var zero T
 		return zero, err
 	}
-	return e.get(ctx, db.sql, rid, id, "")
+	return e.visible(ctx, db.sql, rid, id)
 }
 
+// List reads a page of the tenant's rows matching lq's filters, with the
+// number of all matching rows. A guest lists only their own rows of an
+// entity that belongs to customers.
+// Errors: Invalid (Field: the filter) for a filter the entity lacks.
 func List[T any](ctx context.Context, db *DB, e *Entity[T], lq ListQuery) ([]T, int, error) {
 	rid, err := tenant(ctx)
 	if err != nil {

@@ -98,6 +98,7 @@ var LoyaltyAccounts = &Entity[loyalty.Account]{
 	},
 	order:   "updated_at DESC, id",
 	filters: map[string]string{"customer_id": "customer_id = ?", "program_id": "program_id = ?"},
+	owner:   "customer_id",
 }
 
 // Redeem spends a reward's points from a customer's balance. The balance is

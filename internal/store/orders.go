@@ -40,6 +40,7 @@ var Orders = &Entity[ordering.Order]{
 	order: "created_at DESC, id DESC",
 	filters: map[string]string{"status": "status = ?", "customer_id": "customer_id = ?", "order_type": "order_type = ?",
 		"table_id": "table_id = ?", "from": "created_at >= ?", "to": "created_at < ?", "number": "number = ?"},
+	owner: "customer_id",
 }
 
 // CreateOrder prices req from the tenant's menu and promotion, numbers it
@@ -168,13 +169,14 @@ func (db *DB) nextNumber(ctx context.Context, tx *sql.Tx, rid, kind string, now 
 	return ordering.Number(prefix, kind, now, seq), nil
 }
 
-// Order returns one order with its lines.
+// Order returns one order with its lines; a guest gets only their own.
+// Errors: NotFound when the tenant has no such order the caller may see.
 func (db *DB) Order(ctx context.Context, id string) (ordering.Order, error) {
 	rid, err := tenant(ctx)
 	if err != nil {
 		return ordering.Order{}, err
 	}
-	o, err := Orders.get(ctx, db.sql, rid, id, "")
+	o, err := Orders.visible(ctx, db.sql, rid, id)
 	if err != nil {
 		return o, err
 	}

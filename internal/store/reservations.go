@@ -38,6 +38,7 @@ var Reservations = &Entity[reservations.Reservation]{
 	order: "starts_at, id",
 	filters: map[string]string{"status": "status = ?", "customer_id": "customer_id = ?", "table_id": "table_id = ?",
 		"from": "starts_at >= ?", "to": "starts_at < ?"},
+	owner: "customer_id",
 }
 
 // CreateReservation books a table for req. In one transaction it applies
