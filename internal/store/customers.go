@@ -40,6 +40,8 @@ var Customers = &Entity[customers.Customer]{
 
 // CustomerForUser returns the customer record of a login of role customer,
 // creating it on first use, so a guest's orders and reservations are theirs.
+// Errors: only internal ones; a record created meanwhile by a concurrent
+// request is returned.
 func (db *DB) CustomerForUser(ctx context.Context, u tenancy.User) (customers.Customer, error) {
 	rid, err := tenant(ctx)
 	if err != nil {

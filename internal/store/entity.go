@@ -213,6 +213,9 @@ func (e *Entity[T]) list(ctx context.Context, q queryer, rid string, lq ListQuer
 }
 
 // Create inserts v for the tenant in ctx, audited.
+// Errors: NotFound (Field: the reference) when a referenced row is not the
+// tenant's; Conflict when a unique value is taken; Invalid when a value is
+// out of range.
 func Create[T any](ctx context.Context, db *DB, e *Entity[T], v T) (T, error) {
 	rid, err := tenant(ctx)
 	if err != nil {
@@ -257,6 +260,10 @@ func List[T any](ctx context.Context, db *DB, e *Entity[T], lq ListQuery) ([]T, 
 
 // Update reads the row under lock, lets change modify (and validate)
 // it, and writes it back, audited with before and after.
+// Errors: NotFound when the tenant has no such row, or (Field: the
+// reference) when a referenced row is not the tenant's; Conflict when a
+// unique value is taken; Invalid when a value is out of range; and
+// whatever change returns.
 func Update[T any](ctx context.Context, db *DB, e *Entity[T], id string, change func(v *T) error) (T, error) {
 	var after T
 	rid, err := tenant(ctx)
@@ -284,6 +291,9 @@ func Update[T any](ctx context.Context, db *DB, e *Entity[T], id string, change 
 	return after, err
 }
 
+// Delete removes the row id of the tenant in ctx, audited.
+// Errors: NotFound when the tenant has no such row; Conflict while other
+// records still reference it.
 func Delete[T any](ctx context.Context, db *DB, e *Entity[T], id string) error {
 	rid, err := tenant(ctx)
 	if err != nil {

@@ -103,6 +103,7 @@ func (db *DB) GlobalFeatureFlags(ctx context.Context) ([]FeatureFlag, error) {
 
 // FeatureFlag returns a flag by id: one of the tenant in ctx, or a platform
 // default (ids are unique across both; without a tenant, only a default).
+// Errors: NotFound when there is no such flag in the tenant or platform.
 func (db *DB) FeatureFlag(ctx context.Context, id string) (FeatureFlag, error) {
 	return db.flagByID(ctx, db.sql, id)
 }
@@ -143,6 +144,7 @@ func (db *DB) flagByKey(ctx context.Context, q queryer, restaurantID, key string
 
 // CreateFeatureFlag adds a flag to the tenant in ctx, or a platform default
 // when f.Global is set. The caller has validated f.
+// Errors: Conflict (Field: key) when the key is taken.
 func (db *DB) CreateFeatureFlag(ctx context.Context, f FeatureFlag) (FeatureFlag, error) {
 	rid := ""
 	if !f.Global {
@@ -204,6 +206,7 @@ func percentageArg(p *int) any {
 
 // UpdateFeatureFlag applies change to the flag with id (the tenant's in ctx
 // or a platform default) and saves it. change returns an error to refuse.
+// Errors: NotFound when there is no such flag; whatever change returns.
 func (db *DB) UpdateFeatureFlag(ctx context.Context, id string, change func(*FeatureFlag) error) (FeatureFlag, error) {
 	var after FeatureFlag
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
@@ -220,6 +223,7 @@ func (db *DB) UpdateFeatureFlag(ctx context.Context, id string, change func(*Fea
 // UpsertFeatureFlag applies change to the flag with key of the tenant in ctx
 // (or the platform default when global), creating the flag if it does not
 // exist: the seed's find_or_initialize_by(key).
+// Errors: whatever change returns.
 func (db *DB) UpsertFeatureFlag(ctx context.Context, global bool, key string, change func(*FeatureFlag) error) (FeatureFlag, error) {
 	rid := ""
 	if !global {
@@ -281,6 +285,7 @@ func (db *DB) saveFlag(ctx context.Context, tx *sql.Tx, before FeatureFlag, chan
 
 // DeleteFeatureFlag removes the flag with id (the tenant's in ctx or a
 // platform default) and returns what it was.
+// Errors: NotFound when there is no such flag.
 func (db *DB) DeleteFeatureFlag(ctx context.Context, id string) (FeatureFlag, error) {
 	var before FeatureFlag
 	err := db.inTx(ctx, func(tx *sql.Tx) error {

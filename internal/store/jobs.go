@@ -57,6 +57,7 @@ func (db *DB) CreateJob(ctx context.Context, j JobRecord) (JobRecord, error) {
 // UpdateJob records a job's state. A periodic job has no record until its
 // first update, so this inserts when needed. A nil result keeps the one
 // recorded.
+// Errors: Invalid for a malformed job id.
 func (db *DB) UpdateJob(ctx context.Context, id, kind, restaurantID, status string, progress int, message string, result json.RawMessage) error {
 	if !ValidID(id) {
 		return apperr.Errorf(apperr.Invalid, "malformed job id")
@@ -88,6 +89,7 @@ func (db *DB) SetJobTenant(ctx context.Context, id, restaurantID string) error {
 }
 
 // Job returns one job record. Platform-level: the caller decides who may see it.
+// Errors: NotFound when there is no such job.
 func (db *DB) Job(ctx context.Context, id string) (JobRecord, error) {
 	if !ValidID(id) {
 		return JobRecord{}, apperr.Errorf(apperr.NotFound, "job not found")

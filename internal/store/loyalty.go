@@ -104,6 +104,8 @@ var LoyaltyAccounts = &Entity[loyalty.Account]{
 // Redeem spends a reward's points from a customer's balance. The balance is
 // decremented only where it covers the cost, so it never goes negative,
 // however many redemptions race.
+// Errors: NotFound when the reward or the customer's account is not the
+// tenant's; Conflict when the reward is inactive or the balance too low.
 func (db *DB) Redeem(ctx context.Context, rewardID, customerID string) (loyalty.Account, loyalty.Reward, error) {
 	var acct loyalty.Account
 	var reward loyalty.Reward

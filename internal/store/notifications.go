@@ -32,6 +32,7 @@ var Notifications = &Entity[notify.Notification]{
 }
 
 // SetNotificationStatus records a delivery outcome (or that it was read).
+// Errors: NotFound when the tenant has no such notification.
 func (db *DB) SetNotificationStatus(ctx context.Context, id string, status notify.Status) (notify.Notification, error) {
 	return Update(ctx, db, Notifications, id, func(n *notify.Notification) error {
 		n.Status = status

@@ -47,6 +47,9 @@ var Orders = &Entity[ordering.Order]{
 // from the restaurant's daily counter and stores it, all in one transaction:
 // concurrent orders never share a number and a promotion is never used more
 // than its max_uses.
+// Errors: NotFound (Field: items[i].menu_item_id, customer_id, table_id)
+// for a reference outside the tenant; Invalid (Field: promotion_code) for
+// an unknown code; Conflict when the promotion is used up.
 func (db *DB) CreateOrder(ctx context.Context, req ordering.Request) (ordering.Order, error) {
 	var o ordering.Order
 	rid, err := tenant(ctx)
@@ -206,6 +209,8 @@ func (db *DB) orderItems(ctx context.Context, q queryer, rid, orderID string) ([
 // SetOrderStatus moves an order along its lifecycle, records the guest's
 // notification, and on completion credits the customer's loyalty points,
 // all in one transaction. It returns the order and the new notification.
+// Errors: NotFound when the tenant has no such order; Conflict when the
+// order cannot move to the status.
 func (db *DB) SetOrderStatus(ctx context.Context, id string, to ordering.Status) (ordering.Order, notify.Notification, error) {
 	var o ordering.Order
 	var n notify.Notification

@@ -42,6 +42,9 @@ var Payments = &Entity[payments.Payment]{
 // RecordPayment charges an order through gw and records the payment. The
 // order is locked meanwhile, so concurrent payments cannot together exceed
 // what the order still owes. A declined charge is recorded as failed.
+// Errors: NotFound (Field: order_id, payment_method_id) outside the tenant;
+// Invalid (Field: payment_method_id, amount_cents) for an inactive method
+// or more than the order owes; Conflict when the order cannot be paid.
 func (db *DB) RecordPayment(ctx context.Context, req payments.Request, gw payments.Gateway) (payments.Payment, payments.Method, error) {
 	var p payments.Payment
 	var m payments.Method

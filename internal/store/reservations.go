@@ -47,6 +47,9 @@ var Reservations = &Entity[reservations.Reservation]{
 // the reservation. On PostgreSQL the candidate tables and the day's event
 // are locked, so two bookings of one table serialize; SQLite's immediate
 // transactions serialize all writers.
+// Errors: NotFound (Field: table_id, customer_id) outside the tenant;
+// Invalid (Field: table_id, party_size) for a table out of service or too
+// small; Conflict when the day is closed or full, or no table is free.
 func (db *DB) CreateReservation(ctx context.Context, req reservations.Request) (reservations.Reservation, error) {
 	var res reservations.Reservation
 	rid, err := tenant(ctx)
@@ -174,6 +177,8 @@ func (db *DB) freeTable(ctx context.Context, tx *sql.Tx, rid string, req reserva
 }
 
 // SetReservationStatus moves a reservation along its lifecycle.
+// Errors: NotFound when the tenant has no such reservation; Conflict when
+// it cannot move to the status.
 func (db *DB) SetReservationStatus(ctx context.Context, id string, to reservations.Status) (reservations.Reservation, error) {
 	return Update(ctx, db, Reservations, id, func(r *reservations.Reservation) error {
 		if !reservations.CanMove(r.Status, to) {
