@@ -19,7 +19,7 @@ func loyaltyRoutes() []Route {
 }
 
 func (s *Server) listLoyaltyAccounts(w http.ResponseWriter, r *http.Request) error {
-	lq, pg, err := readListQuery(r, map[string]filterKind{"customer_id": idFilter, "program_id": idFilter})
+	lq, pg, err := readListQuery(r, store.LoyaltyAccounts)
 	if err != nil {
 		return err
 	}
@@ -75,7 +75,7 @@ func notificationRoutes() []Route {
 }
 
 func (s *Server) listNotifications(w http.ResponseWriter, r *http.Request) error {
-	lq, pg, err := readListQuery(r, map[string]filterKind{"order_id": idFilter, "customer_id": idFilter, "status": textFilter})
+	lq, pg, err := readListQuery(r, store.Notifications)
 	if err != nil {
 		return err
 	}
@@ -110,7 +110,6 @@ var feedbackResource = resource[customers.Feedback, customers.FeedbackFields]{
 	defaults: func() customers.FeedbackFields { return customers.FeedbackFields{} },
 	fields:   func(v *customers.Feedback) *customers.FeedbackFields { return &v.FeedbackFields },
 	validate: func(f *customers.FeedbackFields) error { return f.Validate() },
-	filters:  map[string]filterKind{"rating": intFilter, "customer_id": idFilter, "order_id": idFilter},
 }
 
 func feedbackRoutes() []Route {

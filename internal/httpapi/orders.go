@@ -51,11 +51,8 @@ func (s *Server) ownCustomerID(ctx context.Context, customerID *string) error {
 	return nil
 }
 
-var orderFilters = map[string]filterKind{"status": textFilter, "customer_id": idFilter, "order_type": textFilter,
-	"table_id": idFilter, "from": timeFilter, "to": timeFilter, "number": textFilter}
-
 func (s *Server) listOrders(w http.ResponseWriter, r *http.Request) error {
-	lq, pg, err := readListQuery(r, orderFilters)
+	lq, pg, err := readListQuery(r, store.Orders)
 	if err != nil {
 		return err
 	}

@@ -18,11 +18,8 @@ func reservationRoutes() []Route {
 	}
 }
 
-var reservationFilters = map[string]filterKind{"status": textFilter, "customer_id": idFilter, "table_id": idFilter,
-	"from": timeFilter, "to": timeFilter}
-
 func (s *Server) listReservations(w http.ResponseWriter, r *http.Request) error {
-	lq, pg, err := readListQuery(r, reservationFilters)
+	lq, pg, err := readListQuery(r, store.Reservations)
 	if err != nil {
 		return err
 	}

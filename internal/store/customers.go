@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"reflect"
 	"time"
 
 	"github.com/shimizu-tech/ordersuite/internal/apperr"
@@ -34,8 +35,8 @@ var Customers = &Entity[customers.Customer]{
 	refs: func(v *customers.Customer) []ref {
 		return []ref{{field: "user_id", table: "users", what: "user", id: v.UserID}}
 	},
-	order:   "name, id",
-	filters: map[string]string{"email": "email = ?", "q": "LOWER(name) LIKE ?"},
+	order:  "name, id",
+	filter: reflect.TypeFor[CustomerFilter](),
 }
 
 // CustomerForUser returns the customer record of a login of role customer,

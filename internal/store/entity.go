@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"reflect"
 	"strings"
 	"time"
 
@@ -30,7 +31,7 @@ type Entity[T any] struct {
 	touch    func(v *T, now time.Time, creating bool)
 	refs     func(v *T) []ref // references to check inside the tenant
 	order    string
-	filters  map[string]string // filter name → SQL condition with one ? placeholder
+	filter   reflect.Type // the entity's filter struct (see filters.go); nil when lists take none
 	// owner is the column naming the customer a row belongs to. A guest
 	// (a caller of role customer) reads only the rows whose owner is their
 	// own customer record; other rows are not found.
@@ -43,11 +44,13 @@ type ref struct {
 	field, table, what, id string
 }
 
-// ListQuery selects a page of a list with the entity's named filters.
+// ListQuery selects a page of a list.
 type ListQuery struct {
-	Filters map[string]any
-	Limit   int
-	Offset  int
+	// Filter is the entity's filter struct (OrderFilter for Orders, …), or
+	// nil for every row.
+	Filter any
+	Limit  int
+	Offset int
 }
 
 func (e *Entity[T]) cols() string {
@@ -172,21 +175,17 @@ func (e *Entity[T]) list(ctx context.Context, q queryer, rid string, lq ListQuer
 	where := ` WHERE restaurant_id = $1`
 	args := []any{rid}
 	guest, guestArgs := e.guestScope(ctx, 2)
+	skip := ""
 	if guest != "" {
 		where += guest
 		args = append(args, guestArgs...)
+		skip = e.owner
 	}
-	for name, val := range lq.Filters {
-		cond, ok := e.filters[name]
-		if !ok {
-			return nil, 0, apperr.InvalidField(name, "is not a filter of %s lists", e.what)
-		}
-		if guest != "" && name == e.owner {
-			continue
-		}
-		args = append(args, val)
-		where += " AND " + strings.ReplaceAll(cond, "?", fmt.Sprintf("$%d", len(args)))
+	conds, args, err := e.where(lq.Filter, args, skip)
+	if err != nil {
+		return nil, 0, err
 	}
+	where += conds
 	var total int
 	if err := q.QueryRowContext(ctx, `SELECT COUNT(*) FROM `+e.table+where, args...).Scan(&total); err != nil {
 		return nil, 0, fmt.Errorf("store: count %s: %w", e.table, err)
@@ -249,7 +248,6 @@ func Get[T any](ctx context.Context, db *DB, e *Entity[T], id string) (T, error)
 // List reads a page of the tenant's rows matching lq's filters, with the
 // number of all matching rows. A guest lists only their own rows of an
 // entity that belongs to customers.
-// Errors: Invalid (Field: the filter) for a filter the entity lacks.
 func List[T any](ctx context.Context, db *DB, e *Entity[T], lq ListQuery) ([]T, int, error) {
 	rid, err := tenant(ctx)
 	if err != nil {
@@ -316,15 +314,6 @@ func Delete[T any](ctx context.Context, db *DB, e *Entity[T], id string) error {
 
 // What names the entity's rows in messages ("menu item").
 func (e *Entity[T]) What() string { return e.what }
-
-// FilterNames lists the filters List accepts.
-func (e *Entity[T]) FilterNames() []string {
-	out := make([]string, 0, len(e.filters))
-	for k := range e.filters {
-		out = append(out, k)
-	}
-	return out
-}
 
 // stamp sets a row's id and times: all on creation, updated_at on change.
 func stamp(id *string, created, updated *time.Time, now time.Time, creating bool) {

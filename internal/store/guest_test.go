@@ -27,8 +27,8 @@ func TestGuestSeesOnlyOwnRecords(t *testing.T) {
 		t.Fatal(err)
 	}
 	type guest struct {
-		user                               tenancy.User
-		order, reservation, loyaltyAccount string
+		user                                         tenancy.User
+		customer, order, reservation, loyaltyAccount string
 	}
 	if _, err := store.Create(k.ctx, db, store.Tables, reservations.Table{TableFields: reservations.TableFields{
 		Label: "T1", Capacity: 4, Active: true}}); err != nil {
@@ -59,7 +59,7 @@ func TestGuestSeesOnlyOwnRecords(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		guests[i] = guest{user: u, order: o.ID, reservation: res.ID, loyaltyAccount: acct.ID}
+		guests[i] = guest{user: u, customer: c.ID, order: o.ID, reservation: res.ID, loyaltyAccount: acct.ID}
 	}
 	// An order of no customer (a walk-in) is nobody's to see.
 	if _, err := k.order(""); err != nil {
@@ -89,7 +89,7 @@ func TestGuestSeesOnlyOwnRecords(t *testing.T) {
 				t.Errorf("orders listed: %v (total %d), want only %s", got, total, g.order)
 			}
 			// Naming another guest as the customer does not widen the list.
-			orders, _, err = store.List(ctx, db, store.Orders, store.ListQuery{Filters: map[string]any{"customer_id": other.order}, Limit: 100})
+			orders, _, err = store.List(ctx, db, store.Orders, store.ListQuery{Filter: store.OrderFilter{CustomerID: other.customer}, Limit: 100})
 			if got := ids(len(orders), err, func(j int) string { return orders[j].ID }); !slices.Equal(got, []string{g.order}) {
 				t.Errorf("orders listed with another customer_id: %v, want only %s", got, g.order)
 			}

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"reflect"
 	"time"
 
 	"github.com/shimizu-tech/ordersuite/internal/notify"
@@ -27,8 +28,8 @@ var Notifications = &Entity[notify.Notification]{
 	touch: func(v *notify.Notification, now time.Time, creating bool) {
 		stamp(&v.ID, &v.CreatedAt, &v.UpdatedAt, now, creating)
 	},
-	order:   "created_at DESC, id DESC",
-	filters: map[string]string{"order_id": "order_id = ?", "customer_id": "customer_id = ?", "status": "status = ?"},
+	order:  "created_at DESC, id DESC",
+	filter: reflect.TypeFor[NotificationFilter](),
 }
 
 // SetNotificationStatus records a delivery outcome (or that it was read).

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"reflect"
 	"strings"
 	"time"
 
@@ -37,10 +38,9 @@ var Orders = &Entity[ordering.Order]{
 	touch: func(v *ordering.Order, now time.Time, creating bool) {
 		stamp(&v.ID, &v.CreatedAt, &v.UpdatedAt, now, creating)
 	},
-	order: "created_at DESC, id DESC",
-	filters: map[string]string{"status": "status = ?", "customer_id": "customer_id = ?", "order_type": "order_type = ?",
-		"table_id": "table_id = ?", "from": "created_at >= ?", "to": "created_at < ?", "number": "number = ?"},
-	owner: "customer_id",
+	order:  "created_at DESC, id DESC",
+	filter: reflect.TypeFor[OrderFilter](),
+	owner:  "customer_id",
 }
 
 // CreateOrder prices req from the tenant's menu and promotion, numbers it

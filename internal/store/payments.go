@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"reflect"
 	"time"
 
 	"github.com/shimizu-tech/ordersuite/internal/apperr"
@@ -34,9 +35,8 @@ var Payments = &Entity[payments.Payment]{
 	touch: func(v *payments.Payment, now time.Time, creating bool) {
 		stamp(&v.ID, &v.CreatedAt, &v.UpdatedAt, now, creating)
 	},
-	order: "created_at DESC, id DESC",
-	filters: map[string]string{"order_id": "order_id = ?", "payment_method_id": "payment_method_id = ?", "status": "status = ?",
-		"from": "created_at >= ?", "to": "created_at < ?"},
+	order:  "created_at DESC, id DESC",
+	filter: reflect.TypeFor[PaymentFilter](),
 }
 
 // RecordPayment charges an order through gw and records the payment. The

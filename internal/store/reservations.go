@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"reflect"
 	"slices"
 	"time"
 
@@ -35,10 +36,9 @@ var Reservations = &Entity[reservations.Reservation]{
 	touch: func(v *reservations.Reservation, now time.Time, creating bool) {
 		stamp(&v.ID, &v.CreatedAt, &v.UpdatedAt, now, creating)
 	},
-	order: "starts_at, id",
-	filters: map[string]string{"status": "status = ?", "customer_id": "customer_id = ?", "table_id": "table_id = ?",
-		"from": "starts_at >= ?", "to": "starts_at < ?"},
-	owner: "customer_id",
+	order:  "starts_at, id",
+	filter: reflect.TypeFor[ReservationFilter](),
+	owner:  "customer_id",
 }
 
 // CreateReservation books a table for req. In one transaction it applies
