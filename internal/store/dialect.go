@@ -104,9 +104,10 @@ func (db *DB) failure(err error) failure {
 }
 
 // dbError maps a database error to the caller-facing code it stands for:
-// a unique or foreign key violation is Conflict, a CHECK violation Invalid,
-// a lock conflict or an unreachable database Unavailable. what names the
-// rows in the message. Other errors come back wrapped as internal.
+// a unique or foreign key violation is Conflict, a CHECK violation Invalid.
+// A lock conflict or an unreachable database stays internal to callers but
+// is marked so that IsUnavailable recognises it. what names the rows in the
+// message. Other errors come back wrapped as internal.
 func (db *DB) dbError(err error, action, what string) error {
 	switch db.failure(err) {
 	case failUnique:
