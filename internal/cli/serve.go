@@ -178,7 +178,7 @@ func (a *app) bootstrap(ctx context.Context, cmd *cobra.Command, db *store.DB) e
 			return err
 		}
 	}
-	if db.Engine == store.SQLite && a.cfg.DemoOnEmpty {
+	if db.Embedded() && a.cfg.DemoOnEmpty {
 		rs, err := db.Restaurants(ctx)
 		if err != nil {
 			return err

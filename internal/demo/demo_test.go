@@ -45,7 +45,7 @@ func TestSeedFillsTheDemoRestaurantOnce(t *testing.T) {
 	if first["orders"] > 1000 {
 		t.Errorf("%d orders: more than a few hundred", first["orders"])
 	}
-	orders, _, err := store.List(tctx, db, store.Orders, store.ListQuery{Filters: map[string]any{"status": string(ordering.Completed)}, Limit: 100})
+	orders, _, err := store.List(tctx, db, store.Orders, store.ListQuery{Filter: store.OrderFilter{Status: string(ordering.Completed)}, Limit: 100})
 	if err != nil || len(orders) == 0 {
 		t.Fatalf("no completed orders (err %v)", err)
 	}

@@ -59,7 +59,7 @@ func (s *Service) every(ctx context.Context, d time.Duration, fn func()) {
 }
 
 func (s *Service) listen(ctx context.Context) {
-	if s.db.Engine != store.Postgres {
+	if !s.db.SupportsNotify() {
 		close(s.ready)
 		s.poll(ctx)
 		return

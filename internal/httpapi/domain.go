@@ -82,28 +82,42 @@ type resource[T, F any] struct {
 	defaults  func() F
 	fields    func(v *T) *F
 	validate  func(f *F) error
-	filters   map[string]filterKind
 }
 
-// filterKind is how a list filter's query value is read.
-type filterKind int
+// filterKind is how a list filter's query value is read; the store
+// declares each entity's filters, and the kinds come with them.
+type filterKind = store.FilterKind
 
 const (
-	textFilter filterKind = iota
-	likeFilter            // case-insensitive substring
-	idFilter
-	boolFilter
-	intFilter
-	dateFilter // YYYY-MM-DD
-	timeFilter // RFC 3339
+	textFilter = store.TextFilter
+	likeFilter = store.LikeFilter // case-insensitive substring
+	idFilter   = store.IDFilter
+	boolFilter = store.BoolFilter
+	intFilter  = store.IntFilter
+	dateFilter = store.DateFilter // YYYY-MM-DD
+	timeFilter = store.TimeFilter // RFC 3339
 )
+
+// filterSource is a store entity's declaration of its list filters.
+type filterSource interface {
+	Filters() []store.Filter
+	NewFilter(values map[string]any) (any, error)
+}
+
+// kindsOf lists an entity's filters by name, for the API description.
+func kindsOf(src filterSource) map[string]filterKind {
+	out := map[string]filterKind{}
+	for _, f := range src.Filters() {
+		out[f.Name] = f.Kind
+	}
+	return out
+}
 
 var menuCategories = resource[menu.Category, menu.CategoryFields]{
 	one: "menu_category", many: "menu_categories", entity: store.MenuCategories,
 	defaults: func() menu.CategoryFields { return menu.CategoryFields{} },
 	fields:   func(v *menu.Category) *menu.CategoryFields { return &v.CategoryFields },
 	validate: func(f *menu.CategoryFields) error { f.Name = strings.TrimSpace(f.Name); return f.Validate() },
-	filters:  map[string]filterKind{"q": likeFilter},
 }
 
 var menuItems = resource[menu.Item, menu.ItemFields]{
@@ -111,8 +125,6 @@ var menuItems = resource[menu.Item, menu.ItemFields]{
 	defaults: menu.NewItemFields,
 	fields:   func(v *menu.Item) *menu.ItemFields { return &v.ItemFields },
 	validate: func(f *menu.ItemFields) error { f.Name = strings.TrimSpace(f.Name); return f.Validate() },
-	filters: map[string]filterKind{"category_id": idFilter, "available": boolFilter, "q": likeFilter,
-		"min_price_cents": intFilter, "max_price_cents": intFilter},
 }
 
 var customerResource = resource[customers.Customer, customers.Fields]{
@@ -120,7 +132,6 @@ var customerResource = resource[customers.Customer, customers.Fields]{
 	defaults: func() customers.Fields { return customers.Fields{} },
 	fields:   func(v *customers.Customer) *customers.Fields { return &v.Fields },
 	validate: func(f *customers.Fields) error { f.Normalize(); return f.Validate() },
-	filters:  map[string]filterKind{"email": textFilter, "q": likeFilter},
 }
 
 var staffResource = resource[staff.Member, staff.Fields]{
@@ -128,7 +139,6 @@ var staffResource = resource[staff.Member, staff.Fields]{
 	defaults: staff.NewFields,
 	fields:   func(v *staff.Member) *staff.Fields { return &v.Fields },
 	validate: func(f *staff.Fields) error { return f.Validate() },
-	filters:  map[string]filterKind{"position": textFilter, "active": boolFilter, "q": likeFilter},
 }
 
 var tableResource = resource[reservations.Table, reservations.TableFields]{
@@ -136,7 +146,6 @@ var tableResource = resource[reservations.Table, reservations.TableFields]{
 	defaults: reservations.NewTableFields,
 	fields:   func(v *reservations.Table) *reservations.TableFields { return &v.TableFields },
 	validate: func(f *reservations.TableFields) error { return f.Validate() },
-	filters:  map[string]filterKind{"active": boolFilter, "min_capacity": intFilter, "location": textFilter},
 }
 
 var eventResource = resource[reservations.SpecialEvent, reservations.EventFields]{
@@ -144,7 +153,6 @@ var eventResource = resource[reservations.SpecialEvent, reservations.EventFields
 	defaults: func() reservations.EventFields { return reservations.EventFields{} },
 	fields:   func(v *reservations.SpecialEvent) *reservations.EventFields { return &v.EventFields },
 	validate: func(f *reservations.EventFields) error { return f.Validate() },
-	filters:  map[string]filterKind{"from": dateFilter, "to": dateFilter, "closed": boolFilter},
 }
 
 var promotionResource = resource[ordering.Promotion, ordering.PromotionFields]{
@@ -152,7 +160,6 @@ var promotionResource = resource[ordering.Promotion, ordering.PromotionFields]{
 	defaults: ordering.NewPromotionFields,
 	fields:   func(v *ordering.Promotion) *ordering.PromotionFields { return &v.PromotionFields },
 	validate: func(f *ordering.PromotionFields) error { return f.Validate() },
-	filters:  map[string]filterKind{"active": boolFilter, "code": textFilter},
 }
 
 var methodResource = resource[payments.Method, payments.MethodFields]{
@@ -160,7 +167,6 @@ var methodResource = resource[payments.Method, payments.MethodFields]{
 	defaults: payments.NewMethodFields,
 	fields:   func(v *payments.Method) *payments.MethodFields { return &v.MethodFields },
 	validate: func(f *payments.MethodFields) error { return f.Validate() },
-	filters:  map[string]filterKind{"kind": textFilter, "active": boolFilter},
 }
 
 var programResource = resource[loyalty.Program, loyalty.ProgramFields]{
@@ -168,7 +174,6 @@ var programResource = resource[loyalty.Program, loyalty.ProgramFields]{
 	defaults: loyalty.NewProgramFields,
 	fields:   func(v *loyalty.Program) *loyalty.ProgramFields { return &v.ProgramFields },
 	validate: func(f *loyalty.ProgramFields) error { return f.Validate() },
-	filters:  map[string]filterKind{"active": boolFilter},
 }
 
 var rewardResource = resource[loyalty.Reward, loyalty.RewardFields]{
@@ -176,7 +181,6 @@ var rewardResource = resource[loyalty.Reward, loyalty.RewardFields]{
 	defaults: loyalty.NewRewardFields,
 	fields:   func(v *loyalty.Reward) *loyalty.RewardFields { return &v.RewardFields },
 	validate: func(f *loyalty.RewardFields) error { return f.Validate() },
-	filters:  map[string]filterKind{"program_id": idFilter, "active": boolFilter},
 }
 
 // routes are the five routes of a collection: list and create at base, get,
@@ -192,7 +196,7 @@ func (rs resource[T, F]) routes(base string, read, write, del []tenancy.Role) []
 }
 
 func (rs resource[T, F]) list(s *Server, w http.ResponseWriter, r *http.Request) error {
-	lq, pg, err := readListQuery(r, rs.filters)
+	lq, pg, err := readListQuery(r, rs.entity)
 	if err != nil {
 		return err
 	}
@@ -291,12 +295,14 @@ func (p patchBody) applyTo(dst any) error {
 
 // readListQuery reads page, per_page and the collection's filters; any
 // other query parameter is refused so a mistyped filter is not ignored.
-func readListQuery(r *http.Request, kinds map[string]filterKind) (store.ListQuery, page, error) {
+func readListQuery(r *http.Request, src filterSource) (store.ListQuery, page, error) {
 	pg, err := readPage(r)
 	if err != nil {
 		return store.ListQuery{}, pg, err
 	}
-	lq := store.ListQuery{Filters: map[string]any{}, Limit: pg.PerPage, Offset: pg.offset()}
+	lq := store.ListQuery{Limit: pg.PerPage, Offset: pg.offset()}
+	kinds := kindsOf(src)
+	values := map[string]any{}
 	for name, vals := range r.URL.Query() {
 		if name == "page" || name == "per_page" || name == "restaurant_id" {
 			continue
@@ -309,9 +315,10 @@ func readListQuery(r *http.Request, kinds map[string]filterKind) (store.ListQuer
 		if err != nil {
 			return lq, pg, err
 		}
-		lq.Filters[name] = v
+		values[name] = v
 	}
-	return lq, pg, nil
+	lq.Filter, err = src.NewFilter(values)
+	return lq, pg, err
 }
 
 func parseFilter(name, v string, kind filterKind) (any, error) {
@@ -320,7 +327,7 @@ func parseFilter(name, v string, kind filterKind) (any, error) {
 		if len(v) > 200 {
 			return nil, apperr.InvalidField(name, "must be at most 200 characters")
 		}
-		return "%" + strings.ToLower(v) + "%", nil
+		return v, nil
 	case idFilter:
 		if !store.ValidID(v) {
 			return nil, apperr.InvalidField(name, "must be an id")

@@ -19,14 +19,9 @@ func loyaltyRoutes() []Route {
 }
 
 func (s *Server) listLoyaltyAccounts(w http.ResponseWriter, r *http.Request) error {
-	lq, pg, err := readListQuery(r, map[string]filterKind{"customer_id": idFilter, "program_id": idFilter})
+	lq, pg, err := readListQuery(r, store.LoyaltyAccounts)
 	if err != nil {
 		return err
-	}
-	if c, isGuest, err := s.guest(r.Context()); err != nil {
-		return err
-	} else if isGuest {
-		lq.Filters["customer_id"] = c.ID
 	}
 	list, total, err := store.List(r.Context(), s.DB, store.LoyaltyAccounts, lq)
 	if err != nil {
@@ -80,7 +75,7 @@ func notificationRoutes() []Route {
 }
 
 func (s *Server) listNotifications(w http.ResponseWriter, r *http.Request) error {
-	lq, pg, err := readListQuery(r, map[string]filterKind{"order_id": idFilter, "customer_id": idFilter, "status": textFilter})
+	lq, pg, err := readListQuery(r, store.Notifications)
 	if err != nil {
 		return err
 	}
@@ -115,7 +110,6 @@ var feedbackResource = resource[customers.Feedback, customers.FeedbackFields]{
 	defaults: func() customers.FeedbackFields { return customers.FeedbackFields{} },
 	fields:   func(v *customers.Feedback) *customers.FeedbackFields { return &v.FeedbackFields },
 	validate: func(f *customers.FeedbackFields) error { return f.Validate() },
-	filters:  map[string]filterKind{"rating": intFilter, "customer_id": idFilter, "order_id": idFilter},
 }
 
 func feedbackRoutes() []Route {
@@ -143,7 +137,7 @@ func (s *Server) createFeedback(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 		if f.OrderID != "" {
-			if _, err := s.visibleOrder(r.Context(), f.OrderID); err != nil {
+			if _, err := s.DB.Order(r.Context(), f.OrderID); err != nil {
 				return &apperr.Error{Code: apperr.NotFound, Message: "order not found", Field: "order_id"}
 			}
 		}

@@ -17,6 +17,7 @@ import (
 	"github.com/shimizu-tech/ordersuite/internal/ordering"
 	"github.com/shimizu-tech/ordersuite/internal/payments"
 	"github.com/shimizu-tech/ordersuite/internal/reservations"
+	"github.com/shimizu-tech/ordersuite/internal/store"
 	"github.com/shimizu-tech/ordersuite/internal/tenancy"
 )
 
@@ -61,7 +62,7 @@ func (rs resource[T, F]) shapes(base string) map[string]shape {
 	var f F
 	what := strings.ReplaceAll(rs.one, "_", " ")
 	return map[string]shape{
-		"GET " + base:              {summary: "List " + strings.ReplaceAll(rs.many, "_", " "), status: 200, key: rs.many, out: v, list: true, filters: rs.filters},
+		"GET " + base:              {summary: "List " + strings.ReplaceAll(rs.many, "_", " "), status: 200, key: rs.many, out: v, list: true, filters: kindsOf(rs.entity)},
 		"POST " + base:             {summary: "Create a " + what, body: f, status: 201, key: rs.one, out: v},
 		"GET " + base + "/{id}":    {summary: "Get a " + what, status: 200, key: rs.one, out: v},
 		"PATCH " + base + "/{id}":  {summary: "Change a " + what + " (fields absent keep their values)", body: f, status: 200, key: rs.one, out: v},
@@ -113,23 +114,23 @@ func apiShapes() map[string]shape {
 		"DELETE /api/v1/users/{id}":             {summary: "Delete a user", status: 204},
 		"POST /api/v1/users/{id}/revoke_tokens": {summary: "Revoke every token of a user", status: 200, out: revokedBody{}},
 
-		"GET /api/v1/orders":                       {summary: "List orders (a customer sees their own)", status: 200, key: "orders", out: ordering.Order{}, list: true, filters: orderFilters},
+		"GET /api/v1/orders":                       {summary: "List orders (a customer sees their own)", status: 200, key: "orders", out: ordering.Order{}, list: true, filters: kindsOf(store.Orders)},
 		"POST /api/v1/orders":                      {summary: "Place an order; prices come from the menu", body: ordering.Request{}, status: 201, key: "order", out: ordering.Order{}},
 		"GET /api/v1/orders/{id}":                  {summary: "Get an order with its items", status: 200, key: "order", out: ordering.Order{}},
 		"POST /api/v1/orders/{id}/status":          {summary: "Move an order along its lifecycle", body: statusBody{}, status: 200, key: "order", out: ordering.Order{}},
-		"GET /api/v1/payments":                     {summary: "List payments", status: 200, key: "payments", out: payments.Payment{}, list: true, filters: paymentFilters},
+		"GET /api/v1/payments":                     {summary: "List payments", status: 200, key: "payments", out: payments.Payment{}, list: true, filters: kindsOf(store.Payments)},
 		"POST /api/v1/payments":                    {summary: "Pay an order (status failed when declined)", body: payments.Request{}, status: 201, key: "payment", out: payments.Payment{}},
 		"GET /api/v1/payments/{id}":                {summary: "Get a payment", status: 200, key: "payment", out: payments.Payment{}},
 		"POST /api/v1/payments/{id}/refund":        {summary: "Refund a payment, in part or (no amount) in full", body: amountBody{}, status: 200, key: "payment", out: payments.Payment{}},
-		"GET /api/v1/reservations":                 {summary: "List reservations (a customer sees their own)", status: 200, key: "reservations", out: reservations.Reservation{}, list: true, filters: reservationFilters},
+		"GET /api/v1/reservations":                 {summary: "List reservations (a customer sees their own)", status: 200, key: "reservations", out: reservations.Reservation{}, list: true, filters: kindsOf(store.Reservations)},
 		"POST /api/v1/reservations":                {summary: "Book a table", body: reservations.Request{}, status: 201, key: "reservation", out: reservations.Reservation{}},
 		"GET /api/v1/reservations/{id}":            {summary: "Get a reservation", status: 200, key: "reservation", out: reservations.Reservation{}},
 		"POST /api/v1/reservations/{id}/status":    {summary: "Seat, complete, cancel or mark a no-show", body: statusBody{}, status: 200, key: "reservation", out: reservations.Reservation{}},
 		"POST /api/v1/reservations/{id}/cancel":    {summary: "Cancel a reservation", status: 200, key: "reservation", out: reservations.Reservation{}},
-		"GET /api/v1/customer_loyalty":             {summary: "List loyalty balances", status: 200, key: "customer_loyalty", out: loyalty.Account{}, list: true, filters: map[string]filterKind{"customer_id": idFilter, "program_id": idFilter}},
+		"GET /api/v1/customer_loyalty":             {summary: "List loyalty balances", status: 200, key: "customer_loyalty", out: loyalty.Account{}, list: true, filters: kindsOf(store.LoyaltyAccounts)},
 		"GET /api/v1/customer_loyalty/{id}":        {summary: "Get a loyalty balance", status: 200, key: "customer_loyalty", out: loyalty.Account{}},
 		"POST /api/v1/loyalty_rewards/{id}/redeem": {summary: "Spend points on a reward", body: customerBody{}, status: 200, out: redeemResult{}},
-		"GET /api/v1/notifications":                {summary: "List notifications", status: 200, key: "notifications", out: notify.Notification{}, list: true, filters: map[string]filterKind{"order_id": idFilter, "customer_id": idFilter, "status": textFilter}},
+		"GET /api/v1/notifications":                {summary: "List notifications", status: 200, key: "notifications", out: notify.Notification{}, list: true, filters: kindsOf(store.Notifications)},
 		"GET /api/v1/notifications/{id}":           {summary: "Get a notification", status: 200, key: "notification", out: notify.Notification{}},
 		"POST /api/v1/notifications/{id}/read":     {summary: "Mark a notification read", status: 200, key: "notification", out: notify.Notification{}},
 		"POST /api/v1/feedback":                    {summary: "Leave feedback", body: customers.FeedbackFields{}, status: 201, key: "feedback", out: customers.Feedback{}},

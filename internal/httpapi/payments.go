@@ -18,11 +18,8 @@ func paymentRoutes() []Route {
 	}
 }
 
-var paymentFilters = map[string]filterKind{"order_id": idFilter, "payment_method_id": idFilter, "status": textFilter,
-	"from": timeFilter, "to": timeFilter}
-
 func (s *Server) listPayments(w http.ResponseWriter, r *http.Request) error {
-	lq, pg, err := readListQuery(r, paymentFilters)
+	lq, pg, err := readListQuery(r, store.Payments)
 	if err != nil {
 		return err
 	}

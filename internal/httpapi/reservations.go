@@ -1,7 +1,6 @@
 package httpapi
 
 import (
-	"context"
 	"net/http"
 
 	"github.com/shimizu-tech/ordersuite/internal/apperr"
@@ -19,18 +18,10 @@ func reservationRoutes() []Route {
 	}
 }
 
-var reservationFilters = map[string]filterKind{"status": textFilter, "customer_id": idFilter, "table_id": idFilter,
-	"from": timeFilter, "to": timeFilter}
-
 func (s *Server) listReservations(w http.ResponseWriter, r *http.Request) error {
-	lq, pg, err := readListQuery(r, reservationFilters)
+	lq, pg, err := readListQuery(r, store.Reservations)
 	if err != nil {
 		return err
-	}
-	if c, isGuest, err := s.guest(r.Context()); err != nil {
-		return err
-	} else if isGuest {
-		lq.Filters["customer_id"] = c.ID
 	}
 	list, total, err := store.List(r.Context(), s.DB, store.Reservations, lq)
 	if err != nil {
@@ -59,22 +50,8 @@ func (s *Server) createReservation(w http.ResponseWriter, r *http.Request) error
 	return nil
 }
 
-// visibleReservation returns a reservation the caller may see.
-func (s *Server) visibleReservation(ctx context.Context, id string) (reservations.Reservation, error) {
-	res, err := store.Get(ctx, s.DB, store.Reservations, id)
-	if err != nil {
-		return res, err
-	}
-	if c, isGuest, err := s.guest(ctx); err != nil {
-		return res, err
-	} else if isGuest && res.CustomerID != c.ID {
-		return reservations.Reservation{}, apperr.Errorf(apperr.NotFound, "reservation not found")
-	}
-	return res, nil
-}
-
 func (s *Server) getReservation(w http.ResponseWriter, r *http.Request) error {
-	res, err := s.visibleReservation(r.Context(), r.PathValue("id"))
+	res, err := store.Get(r.Context(), s.DB, store.Reservations, r.PathValue("id"))
 	if err != nil {
 		return err
 	}
@@ -104,7 +81,7 @@ func (s *Server) setReservationStatus(w http.ResponseWriter, r *http.Request) er
 
 // cancelReservation lets a guest cancel their own booking (and the team any).
 func (s *Server) cancelReservation(w http.ResponseWriter, r *http.Request) error {
-	if _, err := s.visibleReservation(r.Context(), r.PathValue("id")); err != nil {
+	if _, err := store.Get(r.Context(), s.DB, store.Reservations, r.PathValue("id")); err != nil {
 		return err
 	}
 	res, err := s.DB.SetReservationStatus(r.Context(), r.PathValue("id"), reservations.Cancelled)

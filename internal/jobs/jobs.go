@@ -642,11 +642,11 @@ func (q *Queue) riverClient() (client, error) {
 		cfg.Queues, cfg.Workers = nil, nil // insert-only client
 	}
 	var err error
-	if q.db.Engine == store.Postgres {
-		q.client, err = river.NewClient[pgx.Tx](riverpgxv5.New(q.db.Pool()), cfg)
+	if pool := q.db.Pool(); pool != nil {
+		q.client, err = river.NewClient[pgx.Tx](riverpgxv5.New(pool), cfg)
 	} else {
 		if q.riverDB == nil {
-			if q.riverDB, err = openSQLite(q.db.File()); err != nil {
+			if q.riverDB, err = q.db.OpenSingleConnection(); err != nil {
 				return nil, err
 			}
 		}
@@ -676,27 +676,11 @@ type utcSchedule struct{ cron.Schedule }
 
 func (s utcSchedule) Next(t time.Time) time.Time { return s.Schedule.Next(t.UTC()) }
 
-// openSQLite gives River its own single connection to the product's file:
-// River's SQLite driver expects to be the only user of its connection, and
-// WAL with a busy timeout lets it and the product's pool take turns.
-func openSQLite(file string) (*sql.DB, error) {
-	if file == "" {
-		return nil, errors.New("jobs: SQLite database has no file")
-	}
-	dsn := "file:" + file + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=synchronous(NORMAL)&_txlock=immediate"
-	db, err := sql.Open("sqlite", dsn)
-	if err != nil {
-		return nil, fmt.Errorf("jobs: open sqlite: %w", err)
-	}
-	db.SetMaxOpenConns(1)
-	return db, nil
-}
-
 // Migrate creates or updates River's tables; it runs at the product's
 // migrate step, after the product's own migrations.
 func Migrate(ctx context.Context, db *store.DB) error {
-	if db.Engine == store.Postgres {
-		m, err := rivermigrate.New(riverpgxv5.New(db.Pool()), nil)
+	if pool := db.Pool(); pool != nil {
+		m, err := rivermigrate.New(riverpgxv5.New(pool), nil)
 		if err != nil {
 			return fmt.Errorf("jobs: migrations: %w", err)
 		}
@@ -705,7 +689,7 @@ func Migrate(ctx context.Context, db *store.DB) error {
 		}
 		return nil
 	}
-	rdb, err := openSQLite(db.File())
+	rdb, err := db.OpenSingleConnection()
 	if err != nil {
 		return err
 	}

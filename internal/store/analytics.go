@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 )
 
@@ -119,12 +118,7 @@ func (db *DB) eventStats(ctx context.Context, rid string, from, to time.Time) (m
 
 // jsonNumber extracts a numeric field of event_data, 0 when absent or not a
 // number (a malformed payload must not fail a report).
-func (db *DB) jsonNumber(field string) string {
-	if db.Engine == Postgres {
-		return fmt.Sprintf(`CASE WHEN jsonb_typeof(event_data->'%[1]s') = 'number' THEN (event_data->>'%[1]s')::numeric ELSE 0 END`, field)
-	}
-	return fmt.Sprintf(`CASE WHEN json_type(event_data, '$.%[1]s') IN ('integer', 'real') THEN json_extract(event_data, '$.%[1]s') ELSE 0 END`, field)
-}
+func (db *DB) jsonNumber(field string) string { return db.dialect.jsonNumber(field) }
 
 func wrap(what string, err error) error {
 	if err == nil {
@@ -169,18 +163,24 @@ func (db *DB) OrderStats(ctx context.Context, from, to time.Time) (count, totalC
 	var total sql.NullInt64
 	err = db.sql.QueryRowContext(ctx, `SELECT COUNT(*), SUM(total_amount_cents) FROM orders
 		WHERE restaurant_id = $1 AND created_at >= $2 AND created_at < $3`, rid, from.UTC(), to.UTC()).Scan(&count, &total)
-	if isMissingTable(err) {
+	if db.isMissingTable(ctx, err, "orders") {
 		return 0, 0, nil
 	}
 	return count, total.Int64, wrap("order stats", err)
 }
 
-func isMissingTable(err error) bool {
+// isMissingTable tells whether err failed a statement because the schema
+// lacks table. SQLite has no result code of its own for that, so where the
+// error's code does not tell, the catalog is asked.
+func (db *DB) isMissingTable(ctx context.Context, err error, table string) bool {
 	if err == nil {
 		return false
 	}
-	msg := err.Error()
-	return strings.Contains(msg, "no such table") || strings.Contains(msg, "SQLSTATE 42P01")
+	if db.failure(err) == failMissingTable {
+		return true
+	}
+	exists, cerr := db.dialect.tableExists(ctx, db.sql, table)
+	return cerr == nil && !exists
 }
 
 // TenantStorage estimates the space the tenant takes in the database: its
@@ -204,62 +204,18 @@ func (db *DB) TenantStorage(ctx context.Context) (rows map[string]int64, bytes i
 		err := db.sql.QueryRowContext(ctx, `SELECT COUNT(*) FROM `+table+` WHERE restaurant_id = $1`, rid).Scan(&n)
 		return n, err
 	}
-	var tenantRows, allRows float64
-	var estimate float64
 	for _, table := range TenantTables {
 		n, err := count(table, rid)
 		if err != nil {
 			return nil, 0, wrap("tenant storage", err)
 		}
 		rows[table] = n
-		tenantRows += float64(n)
-		if db.Engine == Postgres {
-			var size, tuples float64
-			if err := db.sql.QueryRowContext(ctx, `SELECT pg_total_relation_size(c.oid), GREATEST(c.reltuples, 0)
-				FROM pg_class c WHERE c.oid = to_regclass($1)`, table).Scan(&size, &tuples); err != nil {
-				return nil, 0, wrap("tenant storage", err)
-			}
-			if tuples < float64(n) { // not analysed yet: the tenant's rows are a lower bound
-				tuples = float64(n)
-			}
-			if tuples > 0 {
-				estimate += size * float64(n) / tuples
-			}
-		}
 	}
-	if db.Engine == Postgres {
-		return rows, int64(estimate), nil
-	}
-	// SQLite: the file's size shared out by the tenant's part of all rows.
-	ids, err := db.strings(ctx, `SELECT id FROM restaurants`)
+	bytes, err = db.dialect.storageBytes(ctx, db, rows)
 	if err != nil {
 		return nil, 0, wrap("tenant storage", err)
 	}
-	for _, table := range TenantTables {
-		if table != "tenant_events" {
-			var n int64
-			if err := db.sql.QueryRowContext(ctx, `SELECT COUNT(*) FROM `+table).Scan(&n); err != nil {
-				return nil, 0, wrap("tenant storage", err)
-			}
-			allRows += float64(n)
-			continue
-		}
-		for _, id := range ids {
-			n, err := db.eventRows(ctx, id)
-			if err != nil {
-				return nil, 0, wrap("tenant storage", err)
-			}
-			allRows += float64(n)
-		}
-	}
-	var pages, pageSize int64
-	if err := db.sql.QueryRowContext(ctx, `SELECT page_count, page_size FROM pragma_page_count(), pragma_page_size()`).Scan(&pages, &pageSize); err != nil {
-		return nil, 0, wrap("tenant storage", err)
-	}
-	if allRows > 0 {
-		estimate = float64(pages*pageSize) * tenantRows / allRows
-	}
-	return rows, int64(estimate), nil
+	return rows, bytes, nil
 }
 
 // eventRows counts a tenant's stored events from the rollups of the hours
@@ -318,23 +274,7 @@ var ErrLockHeld = errors.New("store: lock held by another instance")
 // holds the advisory lock key, and returns ErrLockHeld otherwise. SQLite is
 // one process's database, so there fn simply runs.
 func (db *DB) WithInstanceLock(ctx context.Context, key int64, fn func(context.Context) error) error {
-	if db.Engine != Postgres {
-		return fn(ctx)
-	}
-	conn, err := db.pool.Acquire(ctx)
-	if err != nil {
-		return wrap("advisory lock", err)
-	}
-	defer conn.Release()
-	var got bool
-	if err := conn.QueryRow(ctx, `SELECT pg_try_advisory_lock($1)`, key).Scan(&got); err != nil {
-		return wrap("advisory lock", err)
-	}
-	if !got {
-		return ErrLockHeld
-	}
-	defer conn.Exec(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1)`, key) //nolint:errcheck // the lock dies with the session anyway
-	return fn(ctx)
+	return db.dialect.withInstanceLock(ctx, db, key, fn)
 }
 
 // RebuildEventRollups recomputes the tenant's rollups from its raw events,
@@ -345,14 +285,9 @@ func (db *DB) RebuildEventRollups(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	hour := `date_trunc('hour', created_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'`
-	day := `to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD')`
-	userID := `event_data->>'user_id'`
-	if db.Engine == SQLite {
-		hour = `strftime('%Y-%m-%d %H:00:00+00:00', created_at)`
-		day = `strftime('%Y-%m-%d', created_at)`
-		userID = `json_extract(event_data, '$.user_id')`
-	}
+	hour := db.dialect.hourUTC("created_at")
+	day := db.dialect.dayUTC("created_at")
+	userID := db.dialect.jsonText("user_id")
 	return db.inTx(ctx, func(tx *sql.Tx) error {
 		var buckets []rollupKey
 		var sums []rollupSums
@@ -415,6 +350,6 @@ func (db *DB) RebuildEventRollups(ctx context.Context) error {
 		if err := urows.Err(); err != nil {
 			return wrap("rebuild rollups", err)
 		}
-		return wrap("rebuild rollups", writeRollups(ctx, db.Engine, tx, rollups, users))
+		return wrap("rebuild rollups", writeRollups(ctx, db.dialect, tx, rollups, users))
 	})
 }

@@ -37,11 +37,12 @@ func scanAPIKey(row interface{ Scan(...any) error }) (APIKey, error) {
 }
 
 // CreateAPIKey records a key by the hash of its secret. Platform-level.
+// Errors: Conflict when a key has the name.
 func (db *DB) CreateAPIKey(ctx context.Context, name, keyHash string) (APIKey, error) {
 	k := APIKey{ID: NewID(), Name: name, CreatedAt: db.Now()}
 	_, err := db.sql.ExecContext(ctx, `INSERT INTO api_keys (id, name, key_hash, created_at) VALUES ($1, $2, $3, $4)`,
 		k.ID, name, keyHash, k.CreatedAt)
-	if isUniqueViolation(err) {
+	if db.isUniqueViolation(err) {
 		return k, apperr.Errorf(apperr.Conflict, "an API key named %q exists", name)
 	}
 	if err != nil {
@@ -51,6 +52,7 @@ func (db *DB) CreateAPIKey(ctx context.Context, name, keyHash string) (APIKey, e
 }
 
 // APIKeyByHash finds a live key and records its use.
+// Errors: Unauthorized for an unknown or revoked key.
 func (db *DB) APIKeyByHash(ctx context.Context, keyHash string) (APIKey, error) {
 	k, err := scanAPIKey(db.sql.QueryRowContext(ctx, `SELECT `+apiKeyColumns+` FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL`, keyHash))
 	if err == sql.ErrNoRows {
@@ -82,6 +84,7 @@ func (db *DB) APIKeys(ctx context.Context) ([]APIKey, error) {
 }
 
 // RevokeAPIKey stops a key from working.
+// Errors: NotFound when there is no such key.
 func (db *DB) RevokeAPIKey(ctx context.Context, name string) error {
 	res, err := db.sql.ExecContext(ctx, `UPDATE api_keys SET revoked_at = $1 WHERE name = $2 AND revoked_at IS NULL`, db.Now(), name)
 	if err != nil {

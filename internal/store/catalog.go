@@ -65,10 +65,7 @@ var jsonColumns = map[string]bool{
 // Catalog reads every copy table's columns, CHECK constraints, unique keys
 // and indexes.
 func (db *DB) Catalog(ctx context.Context) (map[string]CatalogTable, error) {
-	if db.Engine == Postgres {
-		return db.postgresCatalog(ctx)
-	}
-	return db.sqliteCatalog(ctx)
+	return db.dialect.catalog(ctx, db)
 }
 
 func (db *DB) postgresCatalog(ctx context.Context) (map[string]CatalogTable, error) {

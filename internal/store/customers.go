@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"reflect"
 	"time"
 
 	"github.com/shimizu-tech/ordersuite/internal/apperr"
@@ -34,12 +35,14 @@ var Customers = &Entity[customers.Customer]{
 	refs: func(v *customers.Customer) []ref {
 		return []ref{{field: "user_id", table: "users", what: "user", id: v.UserID}}
 	},
-	order:   "name, id",
-	filters: map[string]string{"email": "email = ?", "q": "LOWER(name) LIKE ?"},
+	order:  "name, id",
+	filter: reflect.TypeFor[CustomerFilter](),
 }
 
 // CustomerForUser returns the customer record of a login of role customer,
 // creating it on first use, so a guest's orders and reservations are theirs.
+// Errors: only internal ones; a record created meanwhile by a concurrent
+// request is returned.
 func (db *DB) CustomerForUser(ctx context.Context, u tenancy.User) (customers.Customer, error) {
 	rid, err := tenant(ctx)
 	if err != nil {

@@ -61,16 +61,11 @@ func (db *DB) OrdersByDay(ctx context.Context, from, to time.Time) ([]DayOrders,
 	if err != nil {
 		return nil, err
 	}
-	// Timestamps are stored in UTC; SQLite keeps them as text that starts
-	// with the date.
-	dayExpr := `substr(created_at, 1, 10)`
-	if db.Engine == Postgres {
-		dayExpr = `to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD')`
-	}
+	dayExpr := db.dialect.dayUTC("created_at")
 	rows, err := db.sql.QueryContext(ctx, fmt.Sprintf(`SELECT %[1]s, COUNT(*), SUM(total_amount_cents) FROM orders
 		WHERE restaurant_id = $1 AND created_at >= $2 AND created_at < $3 GROUP BY %[1]s ORDER BY %[1]s`, dayExpr),
 		rid, from.UTC(), to.UTC())
-	if isMissingTable(err) {
+	if db.isMissingTable(ctx, err, "orders") {
 		return []DayOrders{}, nil
 	}
 	if err != nil {
@@ -131,10 +126,7 @@ func (db *DB) TopRoutes(ctx context.Context, from, to time.Time, limit int) ([]R
 	if err != nil {
 		return nil, err
 	}
-	route, method := `json_extract(event_data, '$.route')`, `json_extract(event_data, '$.method')`
-	if db.Engine == Postgres {
-		route, method = `event_data->>'route'`, `event_data->>'method'`
-	}
+	route, method := db.dialect.jsonText("route"), db.dialect.jsonText("method")
 	rows, err := db.sql.QueryContext(ctx, fmt.Sprintf(`SELECT COALESCE(%[1]s, ''), COALESCE(%[2]s, ''), COUNT(*),
 		SUM(CASE WHEN %[3]s >= 500 THEN 1 ELSE 0 END), AVG(%[4]s)
 		FROM tenant_events WHERE restaurant_id = $1 AND event_type = 'api_request' AND created_at >= $2 AND created_at < $3

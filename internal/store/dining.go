@@ -2,6 +2,7 @@ package store
 
 import (
 	"database/sql"
+	"reflect"
 	"time"
 
 	"github.com/shimizu-tech/ordersuite/internal/reservations"
@@ -24,8 +25,8 @@ var Tables = &Entity[reservations.Table]{
 	touch: func(v *reservations.Table, now time.Time, creating bool) {
 		stamp(&v.ID, &v.CreatedAt, &v.UpdatedAt, now, creating)
 	},
-	order:   "label, id",
-	filters: map[string]string{"active": "active = ?", "min_capacity": "capacity >= ?", "location": "location = ?"},
+	order:  "label, id",
+	filter: reflect.TypeFor[TableFilter](),
 }
 
 // SpecialEvents are the tenant's dates with special rules.
@@ -47,6 +48,6 @@ var SpecialEvents = &Entity[reservations.SpecialEvent]{
 	touch: func(v *reservations.SpecialEvent, now time.Time, creating bool) {
 		stamp(&v.ID, &v.CreatedAt, &v.UpdatedAt, now, creating)
 	},
-	order:   "event_date, id",
-	filters: map[string]string{"from": "event_date >= ?", "to": "event_date <= ?", "closed": "closed = ?"},
+	order:  "event_date, id",
+	filter: reflect.TypeFor[SpecialEventFilter](),
 }

@@ -140,7 +140,7 @@ func TestPromotionMaxUsesUnderConcurrency(t *testing.T) {
 	if err != nil || got.Uses != maxUses {
 		t.Fatalf("promotion uses = %d (err %v), want %d", got.Uses, err, maxUses)
 	}
-	orders, total, err := store.List(k.ctx, db, store.Orders, store.ListQuery{Filters: map[string]any{}, Limit: 100})
+	orders, total, err := store.List(k.ctx, db, store.Orders, store.ListQuery{Limit: 100})
 	if err != nil || total != maxUses {
 		t.Fatalf("%d orders stored (err %v), want %d", total, err, maxUses)
 	}
@@ -192,7 +192,7 @@ func TestTableNeverDoubleBooked(t *testing.T) {
 	if err := book(tables[1].ID, 3*time.Hour); err != nil {
 		t.Fatalf("a later booking of the table was refused: %v", err)
 	}
-	list, _, err := store.List(k.ctx, db, store.Reservations, store.ListQuery{Filters: map[string]any{}, Limit: 100})
+	list, _, err := store.List(k.ctx, db, store.Reservations, store.ListQuery{Limit: 100})
 	if err != nil {
 		t.Fatal(err)
 	}

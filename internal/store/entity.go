@@ -5,10 +5,12 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"reflect"
 	"strings"
 	"time"
 
 	"github.com/shimizu-tech/ordersuite/internal/apperr"
+	"github.com/shimizu-tech/ordersuite/internal/tenancy"
 )
 
 // scanner is a *sql.Row or *sql.Rows.
@@ -29,7 +31,11 @@ type Entity[T any] struct {
 	touch    func(v *T, now time.Time, creating bool)
 	refs     func(v *T) []ref // references to check inside the tenant
 	order    string
-	filters  map[string]string // filter name → SQL condition with one ? placeholder
+	filter   reflect.Type // the entity's filter struct (see filters.go); nil when lists take none
+	// owner is the column naming the customer a row belongs to. A guest
+	// (a caller of role customer) reads only the rows whose owner is their
+	// own customer record; other rows are not found.
+	owner string
 }
 
 // ref is a reference a row makes to another tenant row; it is checked inside
@@ -38,53 +44,78 @@ type ref struct {
 	field, table, what, id string
 }
 
-// ListQuery selects a page of a list with the entity's named filters.
+// ListQuery selects a page of a list.
 type ListQuery struct {
-	Filters map[string]any
-	Limit   int
-	Offset  int
+	// Filter is the entity's filter struct (OrderFilter for Orders, …), or
+	// nil for every row.
+	Filter any
+	Limit  int
+	Offset int
 }
 
 func (e *Entity[T]) cols() string {
 	return strings.Join(append(e.columns[:len(e.columns):len(e.columns)], e.extra...), ", ")
 }
 
-func (e *Entity[T]) get(ctx context.Context, q queryer, rid, id string, lock bool) (T, error) {
+// get reads one row of the tenant; lock is the dialect's lockClause when
+// the row will be written back in the same transaction, else empty.
+func (e *Entity[T]) get(ctx context.Context, q queryer, rid, id string, lock string) (T, error) {
+	return e.getWhere(ctx, q, rid, id, "", nil, lock)
+}
+
+// visible reads one row of the tenant that the caller may see: a guest
+// only their own.
+func (e *Entity[T]) visible(ctx context.Context, q queryer, rid, id string) (T, error) {
+	cond, args := e.guestScope(ctx, 3)
+	return e.getWhere(ctx, q, rid, id, cond, args, "")
+}
+
+func (e *Entity[T]) getWhere(ctx context.Context, q queryer, rid, id, cond string, args []any, lock string) (T, error) {
 	var zero T
 	if !ValidID(id) {
 		return zero, apperr.Errorf(apperr.NotFound, "%s not found", e.what)
 	}
-	query := `SELECT ` + e.cols() + ` FROM ` + e.table + ` WHERE restaurant_id = $1 AND id = $2`
-	if lock {
-		query += " FOR UPDATE"
-	}
-	v, err := e.scan(q.QueryRowContext(ctx, query, rid, id))
+	query := `SELECT ` + e.cols() + ` FROM ` + e.table + ` WHERE restaurant_id = $1 AND id = $2` + cond + lock
+	v, err := e.scan(q.QueryRowContext(ctx, query, append([]any{rid, id}, args...)...))
 	if err != nil {
 		return zero, notFound(err, e.what)
 	}
 	return v, nil
 }
 
-// lock returns the clause that locks selected rows on PostgreSQL. SQLite
-// transactions are immediate: the writer already holds the database lock.
-func (db *DB) lock() string {
-	if db.Engine == Postgres {
-		return " FOR UPDATE"
+// guestScope returns the condition that confines the entity's rows to the
+// calling guest's own, its one argument bound as placeholder n; nothing
+// when the caller is not a guest or the rows belong to no customer. The
+// guest's customer record is found inside the query, from the user id in
+// the context, so the rule costs no extra round trip. A guest without a
+// customer record yet owns nothing.
+func (e *Entity[T]) guestScope(ctx context.Context, n int) (string, []any) {
+	if e.owner == "" {
+		return "", nil
 	}
-	return ""
+	p, ok := tenancy.PrincipalFrom(ctx)
+	if !ok || p.Role != tenancy.Customer {
+		return "", nil
+	}
+	return fmt.Sprintf(` AND %s = (SELECT id FROM customers WHERE restaurant_id = $1 AND user_id = $%d)`, e.owner, n),
+		[]any{p.UserID}
 }
 
-func (e *Entity[T]) insert(ctx context.Context, q queryer, rid string, v *T) error {
+// lock returns the clause that locks selected rows the transaction will
+// write back (empty where the transaction already holds the lock).
+func (db *DB) lock() string { return db.dialect.lockClause() }
+
+func (e *Entity[T]) insert(ctx context.Context, db *DB, q queryer, rid string, v *T) error {
 	ph := make([]string, len(e.columns)+1)
 	for i := range ph {
 		ph[i] = fmt.Sprintf("$%d", i+1)
 	}
 	_, err := q.ExecContext(ctx, `INSERT INTO `+e.table+` (restaurant_id, `+strings.Join(e.columns, ", ")+`) VALUES (`+strings.Join(ph, ", ")+`)`,
 		append([]any{rid}, e.values(v)...)...)
-	return e.writeError(err, "create")
+	return db.dbError(err, "create", e.what)
 }
 
-func (e *Entity[T]) update(ctx context.Context, q queryer, rid string, v *T) error {
+func (e *Entity[T]) update(ctx context.Context, db *DB, q queryer, rid string, v *T) error {
 	vals := e.values(v)
 	var sets []string
 	args := []any{rid, e.id(v)}
@@ -97,27 +128,12 @@ func (e *Entity[T]) update(ctx context.Context, q queryer, rid string, v *T) err
 	}
 	res, err := q.ExecContext(ctx, `UPDATE `+e.table+` SET `+strings.Join(sets, ", ")+` WHERE restaurant_id = $1 AND id = $2`, args...)
 	if err != nil {
-		return e.writeError(err, "update")
+		return db.dbError(err, "update", e.what)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
 		return apperr.Errorf(apperr.NotFound, "%s not found", e.what)
 	}
 	return nil
-}
-
-// writeError turns constraint failures into errors a caller can act on.
-func (e *Entity[T]) writeError(err error, action string) error {
-	switch {
-	case err == nil:
-		return nil
-	case isUniqueViolation(err):
-		return apperr.Errorf(apperr.Conflict, "a %s with these values already exists", e.what)
-	case isForeignKeyViolation(err):
-		return apperr.Errorf(apperr.Conflict, "the %s is referenced by other records", e.what)
-	case isCheckViolation(err):
-		return apperr.Errorf(apperr.Invalid, "the %s has a value out of range", e.what)
-	}
-	return fmt.Errorf("store: %s %s: %w", action, e.what, err)
 }
 
 func (e *Entity[T]) checkRefs(ctx context.Context, q queryer, rid string, v *T) error {
@@ -153,17 +169,23 @@ func checkRef(ctx context.Context, q queryer, rid string, r ref) error {
 	return nil
 }
 
+// list reads a page of the tenant's rows that the caller may see: a guest
+// lists only their own, whatever owner the filters name.
 func (e *Entity[T]) list(ctx context.Context, q queryer, rid string, lq ListQuery) ([]T, int, error) {
 	where := ` WHERE restaurant_id = $1`
 	args := []any{rid}
-	for name, val := range lq.Filters {
-		cond, ok := e.filters[name]
-		if !ok {
-			return nil, 0, apperr.InvalidField(name, "is not a filter of %s lists", e.what)
-		}
-		args = append(args, val)
-		where += " AND " + strings.ReplaceAll(cond, "?", fmt.Sprintf("$%d", len(args)))
+	guest, guestArgs := e.guestScope(ctx, 2)
+	skip := ""
+	if guest != "" {
+		where += guest
+		args = append(args, guestArgs...)
+		skip = e.owner
 	}
+	conds, args, err := e.where(lq.Filter, args, skip)
+	if err != nil {
+		return nil, 0, err
+	}
+	where += conds
 	var total int
 	if err := q.QueryRowContext(ctx, `SELECT COUNT(*) FROM `+e.table+where, args...).Scan(&total); err != nil {
 		return nil, 0, fmt.Errorf("store: count %s: %w", e.table, err)
@@ -190,6 +212,9 @@ func (e *Entity[T]) list(ctx context.Context, q queryer, rid string, lq ListQuer
 }
 
 // Create inserts v for the tenant in ctx, audited.
+// Errors: NotFound (Field: the reference) when a referenced row is not the
+// tenant's; Conflict when a unique value is taken; Invalid when a value is
+// out of range.
 func Create[T any](ctx context.Context, db *DB, e *Entity[T], v T) (T, error) {
 	rid, err := tenant(ctx)
 	if err != nil {
@@ -200,7 +225,7 @@ func Create[T any](ctx context.Context, db *DB, e *Entity[T], v T) (T, error) {
 		if err := e.checkRefs(ctx, tx, rid, &v); err != nil {
 			return err
 		}
-		if err := e.insert(ctx, tx, rid, &v); err != nil {
+		if err := e.insert(ctx, db, tx, rid, &v); err != nil {
 			return err
 		}
 		return db.audit(ctx, tx, "create", e.resource, e.id(&v), nil, v)
@@ -208,15 +233,21 @@ func Create[T any](ctx context.Context, db *DB, e *Entity[T], v T) (T, error) {
 	return v, err
 }
 
+// Get reads the row id of the tenant in ctx. A guest gets only their own
+// rows of an entity that belongs to customers.
+// Errors: NotFound when the tenant has no such row the caller may see.
 func Get[T any](ctx context.Context, db *DB, e *Entity[T], id string) (T, error) {
 	rid, err := tenant(ctx)
 	if err != nil {
 		var zero T
 		return zero, err
 	}
-	return e.get(ctx, db.sql, rid, id, false)
+	return e.visible(ctx, db.sql, rid, id)
 }
 
+// List reads a page of the tenant's rows matching lq's filters, with the
+// number of all matching rows. A guest lists only their own rows of an
+// entity that belongs to customers.
 func List[T any](ctx context.Context, db *DB, e *Entity[T], lq ListQuery) ([]T, int, error) {
 	rid, err := tenant(ctx)
 	if err != nil {
@@ -227,6 +258,10 @@ func List[T any](ctx context.Context, db *DB, e *Entity[T], lq ListQuery) ([]T, 
 
 // Update reads the row under lock, lets change modify (and validate)
 // it, and writes it back, audited with before and after.
+// Errors: NotFound when the tenant has no such row, or (Field: the
+// reference) when a referenced row is not the tenant's; Conflict when a
+// unique value is taken; Invalid when a value is out of range; and
+// whatever change returns.
 func Update[T any](ctx context.Context, db *DB, e *Entity[T], id string, change func(v *T) error) (T, error) {
 	var after T
 	rid, err := tenant(ctx)
@@ -234,7 +269,7 @@ func Update[T any](ctx context.Context, db *DB, e *Entity[T], id string, change 
 		return after, err
 	}
 	err = db.inTx(ctx, func(tx *sql.Tx) error {
-		before, err := e.get(ctx, tx, rid, id, db.Engine == Postgres)
+		before, err := e.get(ctx, tx, rid, id, db.lock())
 		if err != nil {
 			return err
 		}
@@ -246,7 +281,7 @@ func Update[T any](ctx context.Context, db *DB, e *Entity[T], id string, change 
 		if err := e.checkRefs(ctx, tx, rid, &after); err != nil {
 			return err
 		}
-		if err := e.update(ctx, tx, rid, &after); err != nil {
+		if err := e.update(ctx, db, tx, rid, &after); err != nil {
 			return err
 		}
 		return db.audit(ctx, tx, "update", e.resource, id, before, after)
@@ -254,18 +289,21 @@ func Update[T any](ctx context.Context, db *DB, e *Entity[T], id string, change 
 	return after, err
 }
 
+// Delete removes the row id of the tenant in ctx, audited.
+// Errors: NotFound when the tenant has no such row; Conflict while other
+// records still reference it.
 func Delete[T any](ctx context.Context, db *DB, e *Entity[T], id string) error {
 	rid, err := tenant(ctx)
 	if err != nil {
 		return err
 	}
 	return db.inTx(ctx, func(tx *sql.Tx) error {
-		before, err := e.get(ctx, tx, rid, id, false)
+		before, err := e.get(ctx, tx, rid, id, "")
 		if err != nil {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM `+e.table+` WHERE restaurant_id = $1 AND id = $2`, rid, id); err != nil {
-			if isForeignKeyViolation(err) {
+			if db.failure(err) == failForeignKey {
 				return apperr.Errorf(apperr.Conflict, "the %s is still referenced by other records", e.what)
 			}
 			return fmt.Errorf("store: delete %s: %w", e.what, err)
@@ -274,27 +312,8 @@ func Delete[T any](ctx context.Context, db *DB, e *Entity[T], id string) error {
 	})
 }
 
-func isForeignKeyViolation(err error) bool {
-	msg := err.Error()
-	return strings.Contains(msg, "FOREIGN KEY constraint failed") || strings.Contains(msg, "SQLSTATE 23503")
-}
-
-func isCheckViolation(err error) bool {
-	msg := err.Error()
-	return strings.Contains(msg, "CHECK constraint failed") || strings.Contains(msg, "SQLSTATE 23514")
-}
-
 // What names the entity's rows in messages ("menu item").
 func (e *Entity[T]) What() string { return e.what }
-
-// FilterNames lists the filters List accepts.
-func (e *Entity[T]) FilterNames() []string {
-	out := make([]string, 0, len(e.filters))
-	for k := range e.filters {
-		out = append(out, k)
-	}
-	return out
-}
 
 // stamp sets a row's id and times: all on creation, updated_at on change.
 func stamp(id *string, created, updated *time.Time, now time.Time, creating bool) {

@@ -8,8 +8,6 @@ import (
 	"fmt"
 	"strings"
 	"time"
-
-	"github.com/jackc/pgx/v5"
 )
 
 // TenantEvent is one row of the per-tenant event log.
@@ -39,10 +37,6 @@ type rollupSums struct{ count, durationMS, serverErrors int64 }
 
 type dailyUser struct{ restaurantID, day, userID string }
 
-// sqliteRowsPerInsert keeps a multi-row INSERT under SQLite's limit of
-// 32766 bound parameters.
-const sqliteRowsPerInsert = 500
-
 // InsertEvents writes a batch of events and their hourly rollups in one
 // transaction: a multi-row INSERT on SQLite, COPY on PostgreSQL.
 func (db *DB) InsertEvents(ctx context.Context, events []TenantEvent) error {
@@ -60,51 +54,10 @@ func (db *DB) InsertEvents(ctx context.Context, events []TenantEvent) error {
 		events[i].CreatedAt = events[i].CreatedAt.UTC().Truncate(time.Microsecond)
 	}
 	rollups, users := summarise(events)
-	var err error
-	if db.Engine == Postgres {
-		err = db.copyEvents(ctx, events, rollups, users)
-	} else {
-		err = db.inTx(ctx, func(tx *sql.Tx) error {
-			for start := 0; start < len(events); start += sqliteRowsPerInsert {
-				chunk := events[start:min(start+sqliteRowsPerInsert, len(events))]
-				q, args := multiRowInsert(SQLite, `INSERT INTO tenant_events (restaurant_id, id, event_type, event_data, created_at) VALUES `, 5, len(chunk))
-				for _, e := range chunk {
-					args = append(args, e.RestaurantID, e.ID, e.Type, string(e.Data), e.CreatedAt)
-				}
-				if _, err := tx.ExecContext(ctx, q, args...); err != nil {
-					return err
-				}
-			}
-			return writeRollups(ctx, SQLite, tx, rollups, users)
-		})
-	}
-	if err != nil {
+	if err := db.dialect.insertEvents(ctx, db, events, rollups, users); err != nil {
 		return fmt.Errorf("store: insert events: %w", err)
 	}
 	return nil
-}
-
-func (db *DB) copyEvents(ctx context.Context, events []TenantEvent, rollups map[rollupKey]*rollupSums, users []dailyUser) error {
-	return pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
-		_, err := tx.CopyFrom(ctx, pgx.Identifier{"tenant_events"},
-			[]string{"restaurant_id", "id", "event_type", "event_data", "created_at"},
-			pgx.CopyFromSlice(len(events), func(i int) ([]any, error) {
-				e := events[i]
-				return []any{e.RestaurantID, e.ID, e.Type, string(e.Data), e.CreatedAt}, nil
-			}))
-		if err != nil {
-			return err
-		}
-		return writeRollups(ctx, Postgres, pgxExec{tx}, rollups, users)
-	})
-}
-
-// pgxExec lets writeRollups run inside a pgx transaction.
-type pgxExec struct{ tx pgx.Tx }
-
-func (p pgxExec) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
-	_, err := p.tx.Exec(ctx, q, args...)
-	return nil, err
 }
 
 type execer interface {
@@ -147,14 +100,14 @@ func summarise(events []TenantEvent) (map[rollupKey]*rollupSums, []dailyUser) {
 	return rollups, users
 }
 
-func writeRollups(ctx context.Context, engine Engine, tx execer, rollups map[rollupKey]*rollupSums, users []dailyUser) error {
+func writeRollups(ctx context.Context, d dialect, tx execer, rollups map[rollupKey]*rollupSums, users []dailyUser) error {
 	keys := make([]rollupKey, 0, len(rollups))
 	for k := range rollups {
 		keys = append(keys, k)
 	}
 	for start := 0; start < len(keys); start += sqliteRowsPerInsert / 2 {
 		chunk := keys[start:min(start+sqliteRowsPerInsert/2, len(keys))]
-		q, args := multiRowInsert(engine, `INSERT INTO tenant_event_rollups (restaurant_id, id, bucket, event_type, event_count, duration_ms_sum, server_errors) VALUES `, 7, len(chunk))
+		q, args := multiRowInsert(d, `INSERT INTO tenant_event_rollups (restaurant_id, id, bucket, event_type, event_count, duration_ms_sum, server_errors) VALUES `, 7, len(chunk))
 		for _, k := range chunk {
 			s := rollups[k]
 			args = append(args, k.restaurantID, NewID(), k.bucket, k.eventType, s.count, s.durationMS, s.serverErrors)
@@ -169,7 +122,7 @@ func writeRollups(ctx context.Context, engine Engine, tx execer, rollups map[rol
 	}
 	for start := 0; start < len(users); start += sqliteRowsPerInsert {
 		chunk := users[start:min(start+sqliteRowsPerInsert, len(users))]
-		q, args := multiRowInsert(engine, `INSERT INTO tenant_daily_users (restaurant_id, id, day, user_id) VALUES `, 4, len(chunk))
+		q, args := multiRowInsert(d, `INSERT INTO tenant_daily_users (restaurant_id, id, day, user_id) VALUES `, 4, len(chunk))
 		for _, u := range chunk {
 			args = append(args, u.restaurantID, NewID(), u.day, u.userID)
 		}
@@ -181,11 +134,9 @@ func writeRollups(ctx context.Context, engine Engine, tx execer, rollups map[rol
 	return nil
 }
 
-// multiRowInsert returns prefix followed by rows groups of cols placeholders.
-// SQLite gets anonymous ? placeholders: it resolves each $N by name through a
-// linear list, which makes a 2,500-parameter statement cost more to prepare
-// than to run.
-func multiRowInsert(engine Engine, prefix string, cols, rows int) (string, []any) {
+// multiRowInsert returns prefix followed by rows groups of cols placeholders
+// in the dialect's form.
+func multiRowInsert(d dialect, prefix string, cols, rows int) (string, []any) {
 	var b strings.Builder
 	b.WriteString(prefix)
 	n := 1
@@ -198,11 +149,7 @@ func multiRowInsert(engine Engine, prefix string, cols, rows int) (string, []any
 			if c > 0 {
 				b.WriteString(", ")
 			}
-			if engine == SQLite {
-				b.WriteByte('?')
-			} else {
-				fmt.Fprintf(&b, "$%d", n)
-			}
+			b.WriteString(d.placeholder(n))
 			n++
 		}
 		b.WriteByte(')')

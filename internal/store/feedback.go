@@ -2,6 +2,7 @@ package store
 
 import (
 	"database/sql"
+	"reflect"
 	"time"
 
 	"github.com/shimizu-tech/ordersuite/internal/customers"
@@ -30,6 +31,6 @@ var Feedback = &Entity[customers.Feedback]{
 		return []ref{{field: "customer_id", table: "customers", what: "customer", id: v.CustomerID},
 			{field: "order_id", table: "orders", what: "order", id: v.OrderID}}
 	},
-	order:   "created_at DESC, id DESC",
-	filters: map[string]string{"rating": "rating = ?", "customer_id": "customer_id = ?", "order_id": "order_id = ?"},
+	order:  "created_at DESC, id DESC",
+	filter: reflect.TypeFor[FeedbackFilter](),
 }

@@ -8,8 +8,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
-
 	"github.com/shimizu-tech/ordersuite/internal/apperr"
 	"github.com/shimizu-tech/ordersuite/internal/tenancy"
 )
@@ -105,6 +103,7 @@ func (db *DB) GlobalFeatureFlags(ctx context.Context) ([]FeatureFlag, error) {
 
 // FeatureFlag returns a flag by id: one of the tenant in ctx, or a platform
 // default (ids are unique across both; without a tenant, only a default).
+// Errors: NotFound when there is no such flag in the tenant or platform.
 func (db *DB) FeatureFlag(ctx context.Context, id string) (FeatureFlag, error) {
 	return db.flagByID(ctx, db.sql, id)
 }
@@ -145,6 +144,7 @@ func (db *DB) flagByKey(ctx context.Context, q queryer, restaurantID, key string
 
 // CreateFeatureFlag adds a flag to the tenant in ctx, or a platform default
 // when f.Global is set. The caller has validated f.
+// Errors: Conflict (Field: key) when the key is taken.
 func (db *DB) CreateFeatureFlag(ctx context.Context, f FeatureFlag) (FeatureFlag, error) {
 	rid := ""
 	if !f.Global {
@@ -188,7 +188,7 @@ func (db *DB) insertFlag(ctx context.Context, tx *sql.Tx, f FeatureFlag) error {
 	args = append(args, f.ID, f.Key, f.Description, f.Enabled, percentageArg(f.Percentage),
 		string(f.Configuration), string(variants), f.CreatedAt, f.UpdatedAt)
 	_, err = tx.ExecContext(ctx, `INSERT INTO `+table+` (`+cols+`) VALUES (`+marks+`)`, args...)
-	if isUniqueViolation(err) {
+	if db.isUniqueViolation(err) {
 		return &apperr.Error{Code: apperr.Conflict, Message: "a flag with this key already exists", Field: "key"}
 	}
 	if err != nil {
@@ -206,6 +206,7 @@ func percentageArg(p *int) any {
 
 // UpdateFeatureFlag applies change to the flag with id (the tenant's in ctx
 // or a platform default) and saves it. change returns an error to refuse.
+// Errors: NotFound when there is no such flag; whatever change returns.
 func (db *DB) UpdateFeatureFlag(ctx context.Context, id string, change func(*FeatureFlag) error) (FeatureFlag, error) {
 	var after FeatureFlag
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
@@ -222,6 +223,7 @@ func (db *DB) UpdateFeatureFlag(ctx context.Context, id string, change func(*Fea
 // UpsertFeatureFlag applies change to the flag with key of the tenant in ctx
 // (or the platform default when global), creating the flag if it does not
 // exist: the seed's find_or_initialize_by(key).
+// Errors: whatever change returns.
 func (db *DB) UpsertFeatureFlag(ctx context.Context, global bool, key string, change func(*FeatureFlag) error) (FeatureFlag, error) {
 	rid := ""
 	if !global {
@@ -287,6 +289,7 @@ func (db *DB) saveFlag(ctx context.Context, tx *sql.Tx, before FeatureFlag, chan
 
 // DeleteFeatureFlag removes the flag with id (the tenant's in ctx or a
 // platform default) and returns what it was.
+// Errors: NotFound when there is no such flag.
 func (db *DB) DeleteFeatureFlag(ctx context.Context, id string) (FeatureFlag, error) {
 	var before FeatureFlag
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
@@ -331,10 +334,8 @@ func (db *DB) flagChanged(ctx context.Context, tx *sql.Tx, action string, before
 	if err := db.audit(ctx, tx, action, resource, f.ID, b, a); err != nil {
 		return err
 	}
-	if db.Engine == Postgres {
-		if _, err := tx.ExecContext(ctx, `SELECT pg_notify($1, $2)`, FlagChannel, target); err != nil {
-			return fmt.Errorf("store: announce flag change: %w", err)
-		}
+	if err := db.dialect.notify(ctx, tx, FlagChannel, target); err != nil {
+		return fmt.Errorf("store: announce flag change: %w", err)
 	}
 	return nil
 }
@@ -343,34 +344,10 @@ func (db *DB) flagChanged(ctx context.Context, tx *sql.Tx, action string, before
 // FlagChannel and calls changed with each payload until ctx ends or the
 // connection fails; the caller reconnects. ready is called once listening,
 // with the server process id of the connection (for logs and diagnosis).
-// On SQLite there is no other instance to hear from; it returns at once.
+// Where notifications are not supported (SQLite) there is no other instance
+// to hear from; it returns at once.
 func (db *DB) ListenFlagChanges(ctx context.Context, ready func(backendPID uint32), changed func(target string)) error {
-	if db.pool == nil {
-		return nil
-	}
-	return listen(ctx, db.pool, FlagChannel, ready, changed)
-}
-
-func listen(ctx context.Context, pool *pgxpool.Pool, channel string, ready func(uint32), changed func(string)) error {
-	conn, err := pool.Acquire(ctx)
-	if err != nil {
-		return fmt.Errorf("store: listen: %w", err)
-	}
-	// A connection that listened is not returned to the pool: it would keep
-	// receiving notifications for whoever borrows it next.
-	pc := conn.Hijack()
-	defer pc.Close(context.WithoutCancel(ctx))
-	if _, err := pc.Exec(ctx, `LISTEN `+channel); err != nil {
-		return fmt.Errorf("store: listen: %w", err)
-	}
-	ready(pc.PgConn().PID())
-	for {
-		n, err := pc.WaitForNotification(ctx)
-		if err != nil {
-			return fmt.Errorf("store: wait for notification: %w", err)
-		}
-		changed(n.Payload)
-	}
+	return db.dialect.listen(ctx, db, FlagChannel, ready, changed)
 }
 
 // FlagsFingerprint summarises every flag row (counts and newest change) so

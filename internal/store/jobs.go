@@ -71,7 +71,7 @@ func (db *DB) CreateJob(ctx context.Context, j JobRecord) (JobRecord, error) {
 	j.Status, j.CreatedAt, j.UpdatedAt = "queued", now, now
 	_, err := db.sql.ExecContext(ctx, `INSERT INTO jobs (`+jobColumns+`) VALUES ($1, $2, $3, $4, 0, $5, NULL, $6, $7, $8)
 		ON CONFLICT (id) DO NOTHING`, j.ID, j.Kind, nullable(j.RestaurantID), j.Status, j.Message, j.CreatedBy, now, now)
-	if isUniqueViolation(err) && slices.Contains(RestoreJobKinds, j.Kind) {
+	if db.isUniqueViolation(err) && slices.Contains(RestoreJobKinds, j.Kind) {
 		running, _ := db.ActiveRestoreJob(ctx, j.RestaurantID)
 		return j, &RestoreRunning{RestaurantID: j.RestaurantID, JobID: running.ID}
 	}
@@ -96,6 +96,7 @@ func (db *DB) ActiveRestoreJob(ctx context.Context, restaurantID string) (JobRec
 // UpdateJob records a job's state. A periodic job has no record until its
 // first update, so this inserts when needed. A nil result keeps the one
 // recorded.
+// Errors: Invalid for a malformed job id.
 func (db *DB) UpdateJob(ctx context.Context, id, kind, restaurantID, status string, progress int, message string, result json.RawMessage) error {
 	if !ValidID(id) {
 		return apperr.Errorf(apperr.Invalid, "malformed job id")
@@ -127,6 +128,7 @@ func (db *DB) SetJobTenant(ctx context.Context, id, restaurantID string) error {
 }
 
 // Job returns one job record. Platform-level: the caller decides who may see it.
+// Errors: NotFound when there is no such job.
 func (db *DB) Job(ctx context.Context, id string) (JobRecord, error) {
 	if !ValidID(id) {
 		return JobRecord{}, apperr.Errorf(apperr.NotFound, "job not found")

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"reflect"
 	"time"
 
 	"github.com/shimizu-tech/ordersuite/internal/apperr"
@@ -28,8 +29,8 @@ var LoyaltyPrograms = &Entity[loyalty.Program]{
 	touch: func(v *loyalty.Program, now time.Time, creating bool) {
 		stamp(&v.ID, &v.CreatedAt, &v.UpdatedAt, now, creating)
 	},
-	order:   "name, id",
-	filters: map[string]string{"active": "active = ?"},
+	order:  "name, id",
+	filter: reflect.TypeFor[LoyaltyProgramFilter](),
 }
 
 // LoyaltyRewards are what the tenant's points buy.
@@ -52,13 +53,14 @@ var LoyaltyRewards = &Entity[loyalty.Reward]{
 	refs: func(v *loyalty.Reward) []ref {
 		return []ref{{field: "program_id", table: "loyalty_programs", what: "loyalty program", id: v.ProgramID}}
 	},
-	order:   "points_cost, id",
-	filters: map[string]string{"program_id": "program_id = ?", "active": "active = ?"},
+	order:  "points_cost, id",
+	filter: reflect.TypeFor[LoyaltyRewardFilter](),
 }
 
 // earnPoints credits a customer in every active program of the tenant.
 func (db *DB) earnPoints(ctx context.Context, tx *sql.Tx, rid, customerID string, totalCents int64, now time.Time) error {
-	programs, _, err := LoyaltyPrograms.list(ctx, tx, rid, ListQuery{Filters: map[string]any{"active": true}, Limit: 100})
+	active := true
+	programs, _, err := LoyaltyPrograms.list(ctx, tx, rid, ListQuery{Filter: LoyaltyProgramFilter{Active: &active}, Limit: 100})
 	if err != nil {
 		return err
 	}
@@ -96,13 +98,16 @@ var LoyaltyAccounts = &Entity[loyalty.Account]{
 	touch: func(v *loyalty.Account, now time.Time, creating bool) {
 		stamp(&v.ID, &v.CreatedAt, &v.UpdatedAt, now, creating)
 	},
-	order:   "updated_at DESC, id",
-	filters: map[string]string{"customer_id": "customer_id = ?", "program_id": "program_id = ?"},
+	order:  "updated_at DESC, id",
+	filter: reflect.TypeFor[LoyaltyAccountFilter](),
+	owner:  "customer_id",
 }
 
 // Redeem spends a reward's points from a customer's balance. The balance is
 // decremented only where it covers the cost, so it never goes negative,
 // however many redemptions race.
+// Errors: NotFound when the reward or the customer's account is not the
+// tenant's; Conflict when the reward is inactive or the balance too low.
 func (db *DB) Redeem(ctx context.Context, rewardID, customerID string) (loyalty.Account, loyalty.Reward, error) {
 	var acct loyalty.Account
 	var reward loyalty.Reward
@@ -111,7 +116,7 @@ func (db *DB) Redeem(ctx context.Context, rewardID, customerID string) (loyalty.
 		return acct, reward, err
 	}
 	err = db.inTx(ctx, func(tx *sql.Tx) error {
-		if reward, err = LoyaltyRewards.get(ctx, tx, rid, rewardID, false); err != nil {
+		if reward, err = LoyaltyRewards.get(ctx, tx, rid, rewardID, ""); err != nil {
 			return err
 		}
 		if !reward.Active {

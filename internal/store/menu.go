@@ -1,6 +1,7 @@
 package store
 
 import (
+	"reflect"
 	"time"
 
 	"github.com/shimizu-tech/ordersuite/internal/menu"
@@ -21,8 +22,8 @@ var MenuCategories = &Entity[menu.Category]{
 	touch: func(v *menu.Category, now time.Time, creating bool) {
 		stamp(&v.ID, &v.CreatedAt, &v.UpdatedAt, now, creating)
 	},
-	order:   "position, name, id",
-	filters: map[string]string{"q": "LOWER(name) LIKE ?"},
+	order:  "position, name, id",
+	filter: reflect.TypeFor[MenuCategoryFilter](),
 }
 
 // MenuItems are the tenant's menu items.
@@ -45,9 +46,6 @@ var MenuItems = &Entity[menu.Item]{
 	refs: func(v *menu.Item) []ref {
 		return []ref{{field: "category_id", table: "menu_categories", what: "menu category", id: v.CategoryID}}
 	},
-	order: "name, id",
-	filters: map[string]string{
-		"category_id": "category_id = ?", "available": "available = ?", "q": "LOWER(name) LIKE ?",
-		"min_price_cents": "price_cents >= ?", "max_price_cents": "price_cents <= ?",
-	},
+	order:  "name, id",
+	filter: reflect.TypeFor[MenuItemFilter](),
 }

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"reflect"
 	"time"
 
 	"github.com/shimizu-tech/ordersuite/internal/notify"
@@ -27,11 +28,12 @@ var Notifications = &Entity[notify.Notification]{
 	touch: func(v *notify.Notification, now time.Time, creating bool) {
 		stamp(&v.ID, &v.CreatedAt, &v.UpdatedAt, now, creating)
 	},
-	order:   "created_at DESC, id DESC",
-	filters: map[string]string{"order_id": "order_id = ?", "customer_id": "customer_id = ?", "status": "status = ?"},
+	order:  "created_at DESC, id DESC",
+	filter: reflect.TypeFor[NotificationFilter](),
 }
 
 // SetNotificationStatus records a delivery outcome (or that it was read).
+// Errors: NotFound when the tenant has no such notification.
 func (db *DB) SetNotificationStatus(ctx context.Context, id string, status notify.Status) (notify.Notification, error) {
 	return Update(ctx, db, Notifications, id, func(n *notify.Notification) error {
 		n.Status = status

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"reflect"
 	"strings"
 	"time"
 
@@ -37,15 +38,18 @@ var Orders = &Entity[ordering.Order]{
 	touch: func(v *ordering.Order, now time.Time, creating bool) {
 		stamp(&v.ID, &v.CreatedAt, &v.UpdatedAt, now, creating)
 	},
-	order: "created_at DESC, id DESC",
-	filters: map[string]string{"status": "status = ?", "customer_id": "customer_id = ?", "order_type": "order_type = ?",
-		"table_id": "table_id = ?", "from": "created_at >= ?", "to": "created_at < ?", "number": "number = ?"},
+	order:  "created_at DESC, id DESC",
+	filter: reflect.TypeFor[OrderFilter](),
+	owner:  "customer_id",
 }
 
 // CreateOrder prices req from the tenant's menu and promotion, numbers it
 // from the restaurant's daily counter and stores it, all in one transaction:
 // concurrent orders never share a number and a promotion is never used more
 // than its max_uses.
+// Errors: NotFound (Field: items[i].menu_item_id, customer_id, table_id)
+// for a reference outside the tenant; Invalid (Field: promotion_code) for
+// an unknown code; Conflict when the promotion is used up.
 func (db *DB) CreateOrder(ctx context.Context, req ordering.Request) (ordering.Order, error) {
 	var o ordering.Order
 	rid, err := tenant(ctx)
@@ -98,7 +102,7 @@ func (db *DB) CreateOrder(ctx context.Context, req ordering.Request) (ordering.O
 			return err
 		}
 		Orders.touch(&o, now, true)
-		if err := Orders.insert(ctx, tx, rid, &o); err != nil {
+		if err := Orders.insert(ctx, db, tx, rid, &o); err != nil {
 			return err
 		}
 		// One statement for all lines: a round trip per line is what an
@@ -168,13 +172,14 @@ func (db *DB) nextNumber(ctx context.Context, tx *sql.Tx, rid, kind string, now 
 	return ordering.Number(prefix, kind, now, seq), nil
 }
 
-// Order returns one order with its lines.
+// Order returns one order with its lines; a guest gets only their own.
+// Errors: NotFound when the tenant has no such order the caller may see.
 func (db *DB) Order(ctx context.Context, id string) (ordering.Order, error) {
 	rid, err := tenant(ctx)
 	if err != nil {
 		return ordering.Order{}, err
 	}
-	o, err := Orders.get(ctx, db.sql, rid, id, false)
+	o, err := Orders.visible(ctx, db.sql, rid, id)
 	if err != nil {
 		return o, err
 	}
@@ -204,6 +209,8 @@ func (db *DB) orderItems(ctx context.Context, q queryer, rid, orderID string) ([
 // SetOrderStatus moves an order along its lifecycle, records the guest's
 // notification, and on completion credits the customer's loyalty points,
 // all in one transaction. It returns the order and the new notification.
+// Errors: NotFound when the tenant has no such order; Conflict when the
+// order cannot move to the status.
 func (db *DB) SetOrderStatus(ctx context.Context, id string, to ordering.Status) (ordering.Order, notify.Notification, error) {
 	var o ordering.Order
 	var n notify.Notification
@@ -212,7 +219,7 @@ func (db *DB) SetOrderStatus(ctx context.Context, id string, to ordering.Status)
 		return o, n, err
 	}
 	err = db.inTx(ctx, func(tx *sql.Tx) error {
-		before, err := Orders.get(ctx, tx, rid, id, db.Engine == Postgres)
+		before, err := Orders.get(ctx, tx, rid, id, db.lock())
 		if err != nil {
 			return err
 		}
@@ -241,7 +248,7 @@ func (db *DB) moveOrder(ctx context.Context, tx *sql.Tx, rid string, o ordering.
 	}
 	n := notify.Notification{ID: NewID(), OrderID: o.ID, CustomerID: o.CustomerID, Kind: notify.OrderStatusKind,
 		Message: notify.OrderStatusMessage(o.Number, string(to)), Status: notify.Pending, CreatedAt: now, UpdatedAt: now}
-	if err := Notifications.insert(ctx, tx, rid, &n); err != nil {
+	if err := Notifications.insert(ctx, db, tx, rid, &n); err != nil {
 		return o, n, err
 	}
 	if to == ordering.Completed && o.CustomerID != "" {

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"reflect"
 	"time"
 
 	"github.com/shimizu-tech/ordersuite/internal/payments"
@@ -21,6 +22,6 @@ var PaymentMethods = &Entity[payments.Method]{
 	touch: func(v *payments.Method, now time.Time, creating bool) {
 		stamp(&v.ID, &v.CreatedAt, &v.UpdatedAt, now, creating)
 	},
-	order:   "name, id",
-	filters: map[string]string{"kind": "kind = ?", "active": "active = ?"},
+	order:  "name, id",
+	filter: reflect.TypeFor[PaymentMethodFilter](),
 }

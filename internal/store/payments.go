@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"reflect"
 	"time"
 
 	"github.com/shimizu-tech/ordersuite/internal/apperr"
@@ -34,14 +35,16 @@ var Payments = &Entity[payments.Payment]{
 	touch: func(v *payments.Payment, now time.Time, creating bool) {
 		stamp(&v.ID, &v.CreatedAt, &v.UpdatedAt, now, creating)
 	},
-	order: "created_at DESC, id DESC",
-	filters: map[string]string{"order_id": "order_id = ?", "payment_method_id": "payment_method_id = ?", "status": "status = ?",
-		"from": "created_at >= ?", "to": "created_at < ?"},
+	order:  "created_at DESC, id DESC",
+	filter: reflect.TypeFor[PaymentFilter](),
 }
 
 // RecordPayment charges an order through gw and records the payment. The
 // order is locked meanwhile, so concurrent payments cannot together exceed
 // what the order still owes. A declined charge is recorded as failed.
+// Errors: NotFound (Field: order_id, payment_method_id) outside the tenant;
+// Invalid (Field: payment_method_id, amount_cents) for an inactive method
+// or more than the order owes; Conflict when the order cannot be paid.
 func (db *DB) RecordPayment(ctx context.Context, req payments.Request, gw payments.Gateway) (payments.Payment, payments.Method, error) {
 	var p payments.Payment
 	var m payments.Method
@@ -50,11 +53,11 @@ func (db *DB) RecordPayment(ctx context.Context, req payments.Request, gw paymen
 		return p, m, err
 	}
 	err = db.inTx(ctx, func(tx *sql.Tx) error {
-		o, err := Orders.get(ctx, tx, rid, req.OrderID, db.Engine == Postgres)
+		o, err := Orders.get(ctx, tx, rid, req.OrderID, db.lock())
 		if err != nil {
 			return &apperr.Error{Code: apperr.NotFound, Message: "order not found", Field: "order_id"}
 		}
-		if m, err = PaymentMethods.get(ctx, tx, rid, req.PaymentMethodID, false); err != nil {
+		if m, err = PaymentMethods.get(ctx, tx, rid, req.PaymentMethodID, ""); err != nil {
 			return &apperr.Error{Code: apperr.NotFound, Message: "payment method not found", Field: "payment_method_id"}
 		}
 		if !m.Active {
@@ -80,7 +83,7 @@ func (db *DB) RecordPayment(ctx context.Context, req payments.Request, gw paymen
 		}
 		p.GatewayReference = ref
 		Payments.touch(&p, db.Now(), true)
-		if err := Payments.insert(ctx, tx, rid, &p); err != nil {
+		if err := Payments.insert(ctx, db, tx, rid, &p); err != nil {
 			return err
 		}
 		return db.audit(ctx, tx, "create", "payment", p.ID, nil, p)
@@ -110,16 +113,16 @@ func (db *DB) RefundPayment(ctx context.Context, id string, amount int64, gw pay
 		return after, nil, err
 	}
 	err = db.inTx(ctx, func(tx *sql.Tx) error {
-		before, err := Payments.get(ctx, tx, rid, id, false)
+		before, err := Payments.get(ctx, tx, rid, id, "")
 		if err != nil {
 			return err
 		}
 		// Lock the order first, as RecordPayment does, then the payment.
-		o, err := Orders.get(ctx, tx, rid, before.OrderID, db.Engine == Postgres)
+		o, err := Orders.get(ctx, tx, rid, before.OrderID, db.lock())
 		if err != nil {
 			return err
 		}
-		if before, err = Payments.get(ctx, tx, rid, id, db.Engine == Postgres); err != nil {
+		if before, err = Payments.get(ctx, tx, rid, id, db.lock()); err != nil {
 			return err
 		}
 		if after, err = before.Refund(amount); err != nil {
@@ -129,7 +132,7 @@ func (db *DB) RefundPayment(ctx context.Context, id string, amount int64, gw pay
 			return fmt.Errorf("store: payment gateway refund: %w", err)
 		}
 		Payments.touch(&after, db.Now(), false)
-		if err := Payments.update(ctx, tx, rid, &after); err != nil {
+		if err := Payments.update(ctx, db, tx, rid, &after); err != nil {
 			return err
 		}
 		paid, err := db.paidCents(ctx, tx, rid, o.ID)

@@ -2,6 +2,7 @@ package store
 
 import (
 	"database/sql"
+	"reflect"
 	"time"
 
 	"github.com/shimizu-tech/ordersuite/internal/ordering"
@@ -31,7 +32,7 @@ var Promotions = &Entity[ordering.Promotion]{
 	touch: func(v *ordering.Promotion, now time.Time, creating bool) {
 		stamp(&v.ID, &v.CreatedAt, &v.UpdatedAt, now, creating)
 	},
-	order:   "code, id",
-	extra:   []string{"uses"},
-	filters: map[string]string{"active": "active = ?", "code": "code = ?"},
+	order:  "code, id",
+	extra:  []string{"uses"},
+	filter: reflect.TypeFor[PromotionFilter](),
 }

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"reflect"
 	"slices"
 	"time"
 
@@ -35,9 +36,9 @@ var Reservations = &Entity[reservations.Reservation]{
 	touch: func(v *reservations.Reservation, now time.Time, creating bool) {
 		stamp(&v.ID, &v.CreatedAt, &v.UpdatedAt, now, creating)
 	},
-	order: "starts_at, id",
-	filters: map[string]string{"status": "status = ?", "customer_id": "customer_id = ?", "table_id": "table_id = ?",
-		"from": "starts_at >= ?", "to": "starts_at < ?"},
+	order:  "starts_at, id",
+	filter: reflect.TypeFor[ReservationFilter](),
+	owner:  "customer_id",
 }
 
 // CreateReservation books a table for req. In one transaction it applies
@@ -46,6 +47,9 @@ var Reservations = &Entity[reservations.Reservation]{
 // the reservation. On PostgreSQL the candidate tables and the day's event
 // are locked, so two bookings of one table serialize; SQLite's immediate
 // transactions serialize all writers.
+// Errors: NotFound (Field: table_id, customer_id) outside the tenant;
+// Invalid (Field: table_id, party_size) for a table out of service or too
+// small; Conflict when the day is closed or full, or no table is free.
 func (db *DB) CreateReservation(ctx context.Context, req reservations.Request) (reservations.Reservation, error) {
 	var res reservations.Reservation
 	rid, err := tenant(ctx)
@@ -73,7 +77,7 @@ func (db *DB) CreateReservation(ctx context.Context, req reservations.Request) (
 			return err
 		}
 		Reservations.touch(&res, now, true)
-		if err := Reservations.insert(ctx, tx, rid, &res); err != nil {
+		if err := Reservations.insert(ctx, db, tx, rid, &res); err != nil {
 			return err
 		}
 		return db.audit(ctx, tx, "create", "reservation", res.ID, nil, res)
@@ -122,7 +126,7 @@ func (db *DB) freeTable(ctx context.Context, tx *sql.Tx, rid string, req reserva
 	}
 	var cands []candidate
 	if req.TableID != "" {
-		t, err := Tables.get(ctx, tx, rid, req.TableID, db.Engine == Postgres)
+		t, err := Tables.get(ctx, tx, rid, req.TableID, db.lock())
 		if err != nil {
 			return "", &apperr.Error{Code: apperr.NotFound, Message: "table not found", Field: "table_id"}
 		}
@@ -173,6 +177,8 @@ func (db *DB) freeTable(ctx context.Context, tx *sql.Tx, rid string, req reserva
 }
 
 // SetReservationStatus moves a reservation along its lifecycle.
+// Errors: NotFound when the tenant has no such reservation; Conflict when
+// it cannot move to the status.
 func (db *DB) SetReservationStatus(ctx context.Context, id string, to reservations.Status) (reservations.Reservation, error) {
 	return Update(ctx, db, Reservations, id, func(r *reservations.Reservation) error {
 		if !reservations.CanMove(r.Status, to) {

@@ -27,10 +27,7 @@ func (db *DB) lockRestaurant(ctx context.Context, tx *sql.Tx, id string) (tenanc
 	if !ValidID(id) {
 		return tenancy.Restaurant{}, apperr.Errorf(apperr.NotFound, "restaurant not found")
 	}
-	q := `SELECT ` + restaurantColumns + ` FROM restaurants WHERE id = $1`
-	if db.Engine == Postgres {
-		q += ` FOR UPDATE`
-	}
+	q := `SELECT ` + restaurantColumns + ` FROM restaurants WHERE id = $1` + db.lock()
 	r, err := scanRestaurant(tx.QueryRowContext(ctx, q, id))
 	return r, notFound(err, "restaurant")
 }

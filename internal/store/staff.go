@@ -2,6 +2,7 @@ package store
 
 import (
 	"database/sql"
+	"reflect"
 	"time"
 
 	"github.com/shimizu-tech/ordersuite/internal/staff"
@@ -29,6 +30,6 @@ var StaffMembers = &Entity[staff.Member]{
 	refs: func(v *staff.Member) []ref {
 		return []ref{{field: "user_id", table: "users", what: "user", id: v.UserID}}
 	},
-	order:   "name, id",
-	filters: map[string]string{"position": "position = ?", "active": "active = ?", "q": "LOWER(name) LIKE ?"},
+	order:  "name, id",
+	filter: reflect.TypeFor[StaffFilter](),
 }

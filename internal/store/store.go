@@ -12,8 +12,6 @@ import (
 	"fmt"
 	"io/fs"
 	"net/url"
-	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -40,11 +38,15 @@ var migrations embed.FS
 
 // DB is the product's database, on either engine.
 type DB struct {
-	Engine Engine
-	sql    *sql.DB
-	pool   *pgxpool.Pool // PostgreSQL only: for LISTEN/NOTIFY and bulk work
-	file   string        // SQLite only: the database file
-	now    func() time.Time
+	// Engine names the engine, for logs and tests. Code that behaves
+	// differently per engine asks the dialect or a capability such as
+	// SupportsNotify instead.
+	Engine  Engine
+	dialect dialect
+	sql     *sql.DB
+	pool    *pgxpool.Pool // PostgreSQL only: for LISTEN/NOTIFY and bulk work
+	file    string        // SQLite only: the database file
+	now     func() time.Time
 }
 
 // Options tune Open.
@@ -65,22 +67,12 @@ func Open(ctx context.Context, databaseURL string, opt Options) (*DB, error) {
 	}
 	db := &DB{now: now}
 	if strings.HasPrefix(databaseURL, "postgres://") || strings.HasPrefix(databaseURL, "postgresql://") {
-		cfg, err := pgxpool.ParseConfig(databaseURL)
+		pool, err := openPostgres(ctx, databaseURL, opt)
 		if err != nil {
-			return nil, fmt.Errorf("store: parse database url: %w", redactURLError(err))
+			return nil, err
 		}
-		if opt.PGSearchPath != "" {
-			cfg.ConnConfig.RuntimeParams["search_path"] = opt.PGSearchPath
-		}
-		pool, err := pgxpool.NewWithConfig(ctx, cfg)
-		if err != nil {
-			return nil, fmt.Errorf("store: connect to postgres: %w", err)
-		}
-		if err := pool.Ping(ctx); err != nil {
-			pool.Close()
-			return nil, fmt.Errorf("store: connect to postgres: %w", err)
-		}
-		db.Engine, db.pool, db.sql = Postgres, pool, stdlib.OpenDBFromPool(pool)
+		db.dialect, db.pool, db.sql = postgresDialect{}, pool, stdlib.OpenDBFromPool(pool)
+		db.Engine = db.dialect.engine()
 		return db, nil
 	}
 
@@ -88,29 +80,12 @@ func Open(ctx context.Context, databaseURL string, opt Options) (*DB, error) {
 	if i := strings.IndexByte(path, '?'); i >= 0 {
 		path = path[:i]
 	}
-	if path == "" {
-		return nil, errors.New("store: empty database path")
-	}
-	if dir := filepath.Dir(path); dir != "." {
-		if err := os.MkdirAll(dir, 0o750); err != nil {
-			return nil, fmt.Errorf("store: create data directory: %w", err)
-		}
-	}
-	// WAL lets readers proceed beside the writer; immediate transactions take
-	// the write lock up front so two writers queue on busy_timeout instead of
-	// deadlocking on a lock upgrade.
-	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)" +
-		"&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_txlock=immediate&_time_format=sqlite"
-	sqldb, err := sql.Open("sqlite", dsn)
+	sqldb, err := openSQLite(ctx, path)
 	if err != nil {
-		return nil, fmt.Errorf("store: open sqlite: %w", err)
+		return nil, err
 	}
-	sqldb.SetMaxOpenConns(4)
-	if err := sqldb.PingContext(ctx); err != nil {
-		sqldb.Close()
-		return nil, fmt.Errorf("store: open sqlite %s: %w", path, err)
-	}
-	db.Engine, db.sql, db.file = SQLite, sqldb, path
+	db.dialect, db.sql, db.file = sqliteDialect{}, sqldb, path
+	db.Engine = db.dialect.engine()
 	return db, nil
 }
 
@@ -140,7 +115,8 @@ func (db *DB) SQL() *sql.DB { return db.sql }
 // its own connection to it.
 func (db *DB) File() string { return db.file }
 
-// Pool is the pgx pool on PostgreSQL, nil on SQLite.
+// Pool is the pgx pool on PostgreSQL, nil on an engine without one
+// (SQLite): River's PostgreSQL driver runs on it.
 func (db *DB) Pool() *pgxpool.Pool { return db.pool }
 
 // Now is the store's clock, in UTC at microsecond precision (what both
@@ -151,10 +127,7 @@ func (db *DB) Now() time.Time { return db.now().UTC().Truncate(time.Microsecond)
 func (db *DB) Ping(ctx context.Context) error { return db.sql.PingContext(ctx) }
 
 func (db *DB) goose() (*goose.Provider, error) {
-	dialect, dir := goose.DialectSQLite3, "migrations/sqlite"
-	if db.Engine == Postgres {
-		dialect, dir = goose.DialectPostgres, "migrations/postgres"
-	}
+	dialect, dir := db.dialect.migrations()
 	sub, err := fs.Sub(migrations, dir)
 	if err != nil {
 		return nil, err
@@ -258,13 +231,7 @@ func notFound(err error, what string) error {
 }
 
 // isUniqueViolation recognises a unique-constraint failure on either engine.
-func isUniqueViolation(err error) bool {
-	if err == nil {
-		return false
-	}
-	msg := err.Error()
-	return strings.Contains(msg, "UNIQUE constraint failed") || strings.Contains(msg, "SQLSTATE 23505")
-}
+func (db *DB) isUniqueViolation(err error) bool { return db.failure(err) == failUnique }
 
 // nullTime scans a nullable timestamp.
 type nullTime = sql.NullTime

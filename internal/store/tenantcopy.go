@@ -83,12 +83,7 @@ func (db *DB) columns(ctx context.Context, q queryer, table string) ([]Column, e
 	if !IsCopyTable(table) {
 		return nil, fmt.Errorf("store: %s is not a tenant table", table)
 	}
-	query := `SELECT name, type FROM pragma_table_info($1) ORDER BY cid`
-	if db.Engine == Postgres {
-		query = `SELECT column_name, data_type FROM information_schema.columns
-			WHERE table_schema = current_schema() AND table_name = $1 ORDER BY ordinal_position`
-	}
-	rows, err := q.QueryContext(ctx, query, table)
+	rows, err := q.QueryContext(ctx, db.dialect.columnsQuery(), table)
 	if err != nil {
 		return nil, fmt.Errorf("store: columns of %s: %w", table, err)
 	}
@@ -99,7 +94,7 @@ func (db *DB) columns(ctx context.Context, q queryer, table string) ([]Column, e
 		if err := rows.Scan(&name, &typ); err != nil {
 			return nil, err
 		}
-		out = append(out, Column{Name: name, Type: classify(typ), uuid: db.Engine == Postgres && typ == "uuid"})
+		out = append(out, Column{Name: name, Type: classify(typ), uuid: typ == "uuid" && db.dialect.copiesInBulk()})
 	}
 	if len(out) == 0 {
 		return nil, fmt.Errorf("store: table %s has no columns", table)
@@ -145,27 +140,12 @@ func (db *DB) TenantSnapshot(ctx context.Context, restaurantID string, fn func(*
 		}
 		return fn(s)
 	}
-	if db.Engine == Postgres {
-		tx, err := db.sql.BeginTx(ctx, &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true})
-		if err != nil {
-			return fmt.Errorf("store: snapshot: %w", err)
-		}
-		defer tx.Rollback() //nolint:errcheck // read-only
-		return run(tx)
-	}
-	// The pool opens immediate (write-locking) transactions; a read snapshot
-	// must not hold the write lock for the whole export, so it begins its own
-	// deferred transaction on a dedicated connection.
-	conn, err := db.sql.Conn(ctx)
+	q, end, err := db.dialect.beginSnapshot(ctx, db)
 	if err != nil {
 		return fmt.Errorf("store: snapshot: %w", err)
 	}
-	defer conn.Close()
-	if _, err := conn.ExecContext(ctx, `BEGIN DEFERRED`); err != nil {
-		return fmt.Errorf("store: snapshot: %w", err)
-	}
-	defer conn.ExecContext(context.WithoutCancel(ctx), `ROLLBACK`) //nolint:errcheck // read-only
-	return run(conn)
+	defer end()
+	return run(q)
 }
 
 // Columns lists a table's columns as the snapshot sees them.
@@ -573,7 +553,7 @@ func (db *DB) importTable(ctx context.Context, conn *sql.Conn, tx *sql.Tx, table
 	for _, c := range cols {
 		rc.known[c.Name] = c.Type
 	}
-	if db.Engine == Postgres {
+	if db.dialect.copiesInBulk() {
 		return db.copyTable(ctx, conn, rc, src, meter)
 	}
 	return db.insertTable(ctx, tx, rc, src, meter)
@@ -882,38 +862,5 @@ func (db *DB) DeleteRestaurant(ctx context.Context, id string) error {
 // one query on PostgreSQL (validating an archive needs only these, and the
 // whole Schema takes several queries per table).
 func (db *DB) ForeignKeys(ctx context.Context) (map[string][]ForeignKey, error) {
-	out := map[string][]ForeignKey{}
-	if db.Engine != Postgres {
-		tables, err := db.Schema(ctx)
-		if err != nil {
-			return nil, err
-		}
-		for _, t := range tables {
-			out[t.Name] = t.ForeignKeys
-		}
-		return out, nil
-	}
-	rows, err := db.sql.QueryContext(ctx, `
-		SELECT src.relname, ref.relname,
-		       (SELECT string_agg(a.attname, ',' ORDER BY k.ord) FROM unnest(con.conkey) WITH ORDINALITY k(att, ord)
-		          JOIN pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.att),
-		       (SELECT string_agg(a.attname, ',' ORDER BY k.ord) FROM unnest(con.confkey) WITH ORDINALITY k(att, ord)
-		          JOIN pg_attribute a ON a.attrelid = con.confrelid AND a.attnum = k.att)
-		FROM pg_constraint con
-		JOIN pg_class src ON src.oid = con.conrelid
-		JOIN pg_class ref ON ref.oid = con.confrelid
-		WHERE con.contype = 'f' AND src.relnamespace = current_schema()::regnamespace
-		ORDER BY src.relname, con.conname`)
-	if err != nil {
-		return nil, fmt.Errorf("store: foreign keys: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var table, ref, cols, refCols string
-		if err := rows.Scan(&table, &ref, &cols, &refCols); err != nil {
-			return nil, err
-		}
-		out[table] = append(out[table], ForeignKey{Columns: strings.Split(cols, ","), RefTable: ref, RefColumns: strings.Split(refCols, ",")})
-	}
-	return out, rows.Err()
+	return db.dialect.foreignKeys(ctx, db)
 }

@@ -23,6 +23,7 @@ func scanUser(row interface{ Scan(...any) error }) (tenancy.User, error) {
 func NormalizeEmail(email string) string { return strings.ToLower(strings.TrimSpace(email)) }
 
 // CreateUser adds a user with an already hashed password to the tenant in ctx.
+// Errors: Conflict (Field: email) when the tenant has a user with the email.
 func (db *DB) CreateUser(ctx context.Context, u tenancy.User) (tenancy.User, error) {
 	rid, err := tenant(ctx)
 	if err != nil {
@@ -33,7 +34,7 @@ func (db *DB) CreateUser(ctx context.Context, u tenancy.User) (tenancy.User, err
 	err = db.inTx(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO users (`+userColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
 			u.ID, u.RestaurantID, u.Email, u.Name, u.Role, u.PasswordHash, now, now)
-		if isUniqueViolation(err) {
+		if db.isUniqueViolation(err) {
 			return &apperr.Error{Code: apperr.Conflict, Message: "a user with this email already exists", Field: "email"}
 		}
 		if err != nil {
@@ -45,6 +46,7 @@ func (db *DB) CreateUser(ctx context.Context, u tenancy.User) (tenancy.User, err
 }
 
 // User returns one user of the tenant in ctx.
+// Errors: NotFound when the tenant has no such user.
 func (db *DB) User(ctx context.Context, id string) (tenancy.User, error) {
 	return db.user(ctx, db.sql, id)
 }
@@ -98,6 +100,8 @@ type UserPatch struct {
 
 // UpdateUser changes a user of the tenant in ctx. Changing the password
 // revokes the user's existing tokens.
+// Errors: NotFound when the tenant has no such user; Conflict (Field:
+// email) when the email is taken.
 func (db *DB) UpdateUser(ctx context.Context, id string, p UserPatch) (tenancy.User, error) {
 	var after tenancy.User
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
@@ -122,7 +126,7 @@ func (db *DB) UpdateUser(ctx context.Context, id string, p UserPatch) (tenancy.U
 		res, err := tx.ExecContext(ctx, `UPDATE users SET name = $1, email = $2, role = $3, password_hash = $4, updated_at = $5
 			WHERE restaurant_id = $6 AND id = $7`,
 			after.Name, after.Email, after.Role, after.PasswordHash, after.UpdatedAt, after.RestaurantID, id)
-		if isUniqueViolation(err) {
+		if db.isUniqueViolation(err) {
 			return &apperr.Error{Code: apperr.Conflict, Message: "a user with this email already exists", Field: "email"}
 		}
 		if err != nil {
@@ -143,6 +147,7 @@ func (db *DB) UpdateUser(ctx context.Context, id string, p UserPatch) (tenancy.U
 }
 
 // DeleteUser removes a user of the tenant in ctx.
+// Errors: NotFound when the tenant has no such user.
 func (db *DB) DeleteUser(ctx context.Context, id string) error {
 	return db.inTx(ctx, func(tx *sql.Tx) error {
 		before, err := db.user(ctx, tx, id)
@@ -162,6 +167,7 @@ func (db *DB) DeleteUser(ctx context.Context, id string) error {
 
 // RevokeUserTokens invalidates every token issued so far to a user of the
 // tenant in ctx.
+// Errors: NotFound when the tenant has no such user.
 func (db *DB) RevokeUserTokens(ctx context.Context, id string) error {
 	rid, err := tenant(ctx)
 	if err != nil {
@@ -248,6 +254,7 @@ func (db *DB) LoginCandidatesByEmail(ctx context.Context, email string) ([]Login
 }
 
 // SuperAdminByEmail finds a platform operator for login.
+// Errors: NotFound when no operator has the email.
 func (db *DB) SuperAdminByEmail(ctx context.Context, email string) (tenancy.User, error) {
 	var u tenancy.User
 	err := db.sql.QueryRowContext(ctx, `SELECT id, email, name, password_hash, created_at, updated_at FROM super_admins WHERE email = $1`,
@@ -258,6 +265,7 @@ func (db *DB) SuperAdminByEmail(ctx context.Context, email string) (tenancy.User
 }
 
 // SuperAdmin returns a platform operator by id.
+// Errors: NotFound when there is no such operator.
 func (db *DB) SuperAdmin(ctx context.Context, id string) (tenancy.User, error) {
 	var u tenancy.User
 	if !ValidID(id) {
