@@ -1,11 +1,8 @@
 package cli_test
 
 import (
-	"archive/zip"
 	"bytes"
 	"context"
-	"encoding/json"
-	"io"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -14,45 +11,11 @@ import (
 	"time"
 
 	"github.com/shimizu-tech/ordersuite/internal/backup"
-	"github.com/shimizu-tech/ordersuite/internal/backup/archive"
+	"github.com/shimizu-tech/ordersuite/internal/backup/archivetest"
 	"github.com/shimizu-tech/ordersuite/internal/store"
 	"github.com/shimizu-tech/ordersuite/internal/storetest"
 	"github.com/shimizu-tech/ordersuite/internal/tenancy"
 )
-
-// redated rewrites an archive's manifest to claim another export time.
-func redated(t *testing.T, zipped []byte, at time.Time) []byte {
-	t.Helper()
-	zr, err := zip.NewReader(bytes.NewReader(zipped), int64(len(zipped)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out bytes.Buffer
-	zw := zip.NewWriter(&out)
-	for _, f := range zr.File {
-		rc, err := f.Open()
-		if err != nil {
-			t.Fatal(err)
-		}
-		data, _ := io.ReadAll(rc)
-		rc.Close()
-		if f.Name == archive.ManifestName {
-			var m map[string]any
-			if err := json.Unmarshal(data, &m); err != nil {
-				t.Fatal(err)
-			}
-			m["exported_at"] = at.Format(time.RFC3339Nano)
-			m["export_id"] = archive.ExportID(m["restaurant_id"].(string), at)
-			data, _ = json.Marshal(m)
-		}
-		w, _ := zw.Create(f.Name)
-		w.Write(data)
-	}
-	if err := zw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return out.Bytes()
-}
 
 // TestForgedUploadsDoNotTouchGenuineBackups: with archives of a restaurant
 // received that claim to be newer than its backups, backup cleanup --keep 2
@@ -90,11 +53,11 @@ func TestForgedUploadsDoNotTouchGenuineBackups(t *testing.T) {
 	if _, err := backup.WriteArchive(ctx, db, r.ID, &buf, backup.ExportOptions{AppVersion: "test", Now: db.Now()}); err != nil {
 		t.Fatal(err)
 	}
-	if _, rep, err := svc.Receive(opCtx, bytes.NewReader(redated(t, buf.Bytes(), time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)))); err != nil || rep.Valid {
+	if _, rep, err := svc.Receive(opCtx, bytes.NewReader(archivetest.Redate(t, buf.Bytes(), time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)))); err != nil || rep.Valid {
 		t.Fatalf("a 2030 archive was received: %v %v", rep.Valid, err)
 	}
 	for range 3 {
-		if _, rep, err := svc.Receive(opCtx, bytes.NewReader(redated(t, buf.Bytes(), db.Now().Add(4*time.Minute)))); err != nil || !rep.Valid {
+		if _, rep, err := svc.Receive(opCtx, bytes.NewReader(archivetest.Redate(t, buf.Bytes(), db.Now().Add(4*time.Minute)))); err != nil || !rep.Valid {
 			t.Fatalf("receive: %v %v", rep.Problems, err)
 		}
 	}

@@ -1,11 +1,9 @@
 package httpapi_test
 
 import (
-	"archive/zip"
 	"bytes"
 	"context"
 	"encoding/json"
-	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -15,42 +13,9 @@ import (
 
 	"github.com/shimizu-tech/ordersuite/internal/backup"
 	"github.com/shimizu-tech/ordersuite/internal/backup/archive"
+	"github.com/shimizu-tech/ordersuite/internal/backup/archivetest"
 	"github.com/shimizu-tech/ordersuite/internal/tenancy"
 )
-
-// redate rewrites an archive's manifest to claim another export time.
-func redate(t *testing.T, zipped []byte, at time.Time) []byte {
-	t.Helper()
-	zr, err := zip.NewReader(bytes.NewReader(zipped), int64(len(zipped)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out bytes.Buffer
-	zw := zip.NewWriter(&out)
-	for _, f := range zr.File {
-		rc, err := f.Open()
-		if err != nil {
-			t.Fatal(err)
-		}
-		data, _ := io.ReadAll(rc)
-		rc.Close()
-		if f.Name == archive.ManifestName {
-			var m map[string]any
-			if err := json.Unmarshal(data, &m); err != nil {
-				t.Fatal(err)
-			}
-			m["exported_at"] = at.Format(time.RFC3339Nano)
-			m["export_id"] = archive.ExportID(m["restaurant_id"].(string), at)
-			data, _ = json.Marshal(m)
-		}
-		w, _ := zw.Create(f.Name)
-		w.Write(data)
-	}
-	if err := zw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return out.Bytes()
-}
 
 // TestUploadIsStoredAsReceived: an upload dated years ahead is refused
 // with a 422 naming exported_at and leaves nothing stored; one dated now is
@@ -70,7 +35,7 @@ func TestUploadIsStoredAsReceived(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	future := redate(t, buf.Bytes(), time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC))
+	future := archivetest.Redate(t, buf.Bytes(), time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC))
 	res := e.do("POST", "/admin/tenant_backup/import_tenant", op, future, "Content-Type", "application/zip")
 	if res.Status != http.StatusUnprocessableEntity || !strings.Contains(string(res.Body), "exported_at 2030-01-01T00:00:00Z is in the future") {
 		t.Fatalf("a 2030 upload: %d %s", res.Status, res.Body)
