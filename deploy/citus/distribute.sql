@@ -5,9 +5,10 @@
 --
 --   psql "$COORDINATOR_URL" -v ON_ERROR_STOP=1 -f deploy/citus/distribute.sql
 --
--- Each step is its own transaction and skips a table already distributed,
--- so after a failure (a worker down, a lock timeout) the script is run again
--- as it is and carries on where it stopped. Existing rows are copied to the
+-- Each step is its own transaction and skips a table already distributed
+-- by hash, so after a failure (a worker down, a lock timeout) the script is
+-- run again as it is and carries on where it stopped; a table Citus turned
+-- into a coordinator-local Citus table meanwhile is distributed all the same. Existing rows are copied to the
 -- workers as each table is distributed; see docs/scaling.md for large data.
 --
 -- What goes where:
@@ -48,57 +49,57 @@ $$;
 
 -- The tenants first: every tenant table is colocated with it.
 SELECT create_distributed_table('restaurants', 'id')
-WHERE NOT EXISTS (SELECT 1 FROM pg_dist_partition WHERE logicalrelid = 'restaurants'::regclass);
+WHERE NOT EXISTS (SELECT 1 FROM pg_dist_partition WHERE logicalrelid = 'restaurants'::regclass AND partmethod = 'h');
 
 -- The tenant tables, each after the tables it references.
 SELECT create_distributed_table('users', 'restaurant_id', colocate_with => 'restaurants')
-WHERE NOT EXISTS (SELECT 1 FROM pg_dist_partition WHERE logicalrelid = 'users'::regclass);
+WHERE NOT EXISTS (SELECT 1 FROM pg_dist_partition WHERE logicalrelid = 'users'::regclass AND partmethod = 'h');
 SELECT create_distributed_table('menu_categories', 'restaurant_id', colocate_with => 'restaurants')
-WHERE NOT EXISTS (SELECT 1 FROM pg_dist_partition WHERE logicalrelid = 'menu_categories'::regclass);
+WHERE NOT EXISTS (SELECT 1 FROM pg_dist_partition WHERE logicalrelid = 'menu_categories'::regclass AND partmethod = 'h');
 SELECT create_distributed_table('menu_items', 'restaurant_id', colocate_with => 'restaurants')
-WHERE NOT EXISTS (SELECT 1 FROM pg_dist_partition WHERE logicalrelid = 'menu_items'::regclass);
+WHERE NOT EXISTS (SELECT 1 FROM pg_dist_partition WHERE logicalrelid = 'menu_items'::regclass AND partmethod = 'h');
 SELECT create_distributed_table('tenant_events', 'restaurant_id', colocate_with => 'restaurants')
-WHERE NOT EXISTS (SELECT 1 FROM pg_dist_partition WHERE logicalrelid = 'tenant_events'::regclass);
+WHERE NOT EXISTS (SELECT 1 FROM pg_dist_partition WHERE logicalrelid = 'tenant_events'::regclass AND partmethod = 'h');
 SELECT create_distributed_table('customers', 'restaurant_id', colocate_with => 'restaurants')
-WHERE NOT EXISTS (SELECT 1 FROM pg_dist_partition WHERE logicalrelid = 'customers'::regclass);
+WHERE NOT EXISTS (SELECT 1 FROM pg_dist_partition WHERE logicalrelid = 'customers'::regclass AND partmethod = 'h');
 SELECT create_distributed_table('staff_members', 'restaurant_id', colocate_with => 'restaurants')
-WHERE NOT EXISTS (SELECT 1 FROM pg_dist_partition WHERE logicalrelid = 'staff_members'::regclass);
+WHERE NOT EXISTS (SELECT 1 FROM pg_dist_partition WHERE logicalrelid = 'staff_members'::regclass AND partmethod = 'h');
 SELECT create_distributed_table('tables', 'restaurant_id', colocate_with => 'restaurants')
-WHERE NOT EXISTS (SELECT 1 FROM pg_dist_partition WHERE logicalrelid = 'tables'::regclass);
+WHERE NOT EXISTS (SELECT 1 FROM pg_dist_partition WHERE logicalrelid = 'tables'::regclass AND partmethod = 'h');
 SELECT create_distributed_table('special_events', 'restaurant_id', colocate_with => 'restaurants')
-WHERE NOT EXISTS (SELECT 1 FROM pg_dist_partition WHERE logicalrelid = 'special_events'::regclass);
+WHERE NOT EXISTS (SELECT 1 FROM pg_dist_partition WHERE logicalrelid = 'special_events'::regclass AND partmethod = 'h');
 SELECT create_distributed_table('promotions', 'restaurant_id', colocate_with => 'restaurants')
-WHERE NOT EXISTS (SELECT 1 FROM pg_dist_partition WHERE logicalrelid = 'promotions'::regclass);
+WHERE NOT EXISTS (SELECT 1 FROM pg_dist_partition WHERE logicalrelid = 'promotions'::regclass AND partmethod = 'h');
 SELECT create_distributed_table('number_counters', 'restaurant_id', colocate_with => 'restaurants')
-WHERE NOT EXISTS (SELECT 1 FROM pg_dist_partition WHERE logicalrelid = 'number_counters'::regclass);
+WHERE NOT EXISTS (SELECT 1 FROM pg_dist_partition WHERE logicalrelid = 'number_counters'::regclass AND partmethod = 'h');
 SELECT create_distributed_table('orders', 'restaurant_id', colocate_with => 'restaurants')
-WHERE NOT EXISTS (SELECT 1 FROM pg_dist_partition WHERE logicalrelid = 'orders'::regclass);
+WHERE NOT EXISTS (SELECT 1 FROM pg_dist_partition WHERE logicalrelid = 'orders'::regclass AND partmethod = 'h');
 SELECT create_distributed_table('order_items', 'restaurant_id', colocate_with => 'restaurants')
-WHERE NOT EXISTS (SELECT 1 FROM pg_dist_partition WHERE logicalrelid = 'order_items'::regclass);
+WHERE NOT EXISTS (SELECT 1 FROM pg_dist_partition WHERE logicalrelid = 'order_items'::regclass AND partmethod = 'h');
 SELECT create_distributed_table('payment_methods', 'restaurant_id', colocate_with => 'restaurants')
-WHERE NOT EXISTS (SELECT 1 FROM pg_dist_partition WHERE logicalrelid = 'payment_methods'::regclass);
+WHERE NOT EXISTS (SELECT 1 FROM pg_dist_partition WHERE logicalrelid = 'payment_methods'::regclass AND partmethod = 'h');
 SELECT create_distributed_table('payments', 'restaurant_id', colocate_with => 'restaurants')
-WHERE NOT EXISTS (SELECT 1 FROM pg_dist_partition WHERE logicalrelid = 'payments'::regclass);
+WHERE NOT EXISTS (SELECT 1 FROM pg_dist_partition WHERE logicalrelid = 'payments'::regclass AND partmethod = 'h');
 SELECT create_distributed_table('reservations', 'restaurant_id', colocate_with => 'restaurants')
-WHERE NOT EXISTS (SELECT 1 FROM pg_dist_partition WHERE logicalrelid = 'reservations'::regclass);
+WHERE NOT EXISTS (SELECT 1 FROM pg_dist_partition WHERE logicalrelid = 'reservations'::regclass AND partmethod = 'h');
 SELECT create_distributed_table('loyalty_programs', 'restaurant_id', colocate_with => 'restaurants')
-WHERE NOT EXISTS (SELECT 1 FROM pg_dist_partition WHERE logicalrelid = 'loyalty_programs'::regclass);
+WHERE NOT EXISTS (SELECT 1 FROM pg_dist_partition WHERE logicalrelid = 'loyalty_programs'::regclass AND partmethod = 'h');
 SELECT create_distributed_table('loyalty_rewards', 'restaurant_id', colocate_with => 'restaurants')
-WHERE NOT EXISTS (SELECT 1 FROM pg_dist_partition WHERE logicalrelid = 'loyalty_rewards'::regclass);
+WHERE NOT EXISTS (SELECT 1 FROM pg_dist_partition WHERE logicalrelid = 'loyalty_rewards'::regclass AND partmethod = 'h');
 SELECT create_distributed_table('customer_loyalty', 'restaurant_id', colocate_with => 'restaurants')
-WHERE NOT EXISTS (SELECT 1 FROM pg_dist_partition WHERE logicalrelid = 'customer_loyalty'::regclass);
+WHERE NOT EXISTS (SELECT 1 FROM pg_dist_partition WHERE logicalrelid = 'customer_loyalty'::regclass AND partmethod = 'h');
 SELECT create_distributed_table('feedback', 'restaurant_id', colocate_with => 'restaurants')
-WHERE NOT EXISTS (SELECT 1 FROM pg_dist_partition WHERE logicalrelid = 'feedback'::regclass);
+WHERE NOT EXISTS (SELECT 1 FROM pg_dist_partition WHERE logicalrelid = 'feedback'::regclass AND partmethod = 'h');
 SELECT create_distributed_table('notifications', 'restaurant_id', colocate_with => 'restaurants')
-WHERE NOT EXISTS (SELECT 1 FROM pg_dist_partition WHERE logicalrelid = 'notifications'::regclass);
+WHERE NOT EXISTS (SELECT 1 FROM pg_dist_partition WHERE logicalrelid = 'notifications'::regclass AND partmethod = 'h');
 SELECT create_distributed_table('feature_flags', 'restaurant_id', colocate_with => 'restaurants')
-WHERE NOT EXISTS (SELECT 1 FROM pg_dist_partition WHERE logicalrelid = 'feature_flags'::regclass);
+WHERE NOT EXISTS (SELECT 1 FROM pg_dist_partition WHERE logicalrelid = 'feature_flags'::regclass AND partmethod = 'h');
 SELECT create_distributed_table('flag_evaluations', 'restaurant_id', colocate_with => 'restaurants')
-WHERE NOT EXISTS (SELECT 1 FROM pg_dist_partition WHERE logicalrelid = 'flag_evaluations'::regclass);
+WHERE NOT EXISTS (SELECT 1 FROM pg_dist_partition WHERE logicalrelid = 'flag_evaluations'::regclass AND partmethod = 'h');
 SELECT create_distributed_table('tenant_event_rollups', 'restaurant_id', colocate_with => 'restaurants')
-WHERE NOT EXISTS (SELECT 1 FROM pg_dist_partition WHERE logicalrelid = 'tenant_event_rollups'::regclass);
+WHERE NOT EXISTS (SELECT 1 FROM pg_dist_partition WHERE logicalrelid = 'tenant_event_rollups'::regclass AND partmethod = 'h');
 SELECT create_distributed_table('tenant_daily_users', 'restaurant_id', colocate_with => 'restaurants')
-WHERE NOT EXISTS (SELECT 1 FROM pg_dist_partition WHERE logicalrelid = 'tenant_daily_users'::regclass);
+WHERE NOT EXISTS (SELECT 1 FROM pg_dist_partition WHERE logicalrelid = 'tenant_daily_users'::regclass AND partmethod = 'h');
 
 -- A summary to read: 25 tables, one colocation group.
 SELECT table_name, distribution_column, colocation_id, shard_count
