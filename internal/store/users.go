@@ -154,6 +154,20 @@ func (db *DB) DeleteUser(ctx context.Context, id string) error {
 		if err != nil {
 			return err
 		}
+		// The user's customer and staff records outlive the account. The
+		// database does not unlink them (Citus refuses ON DELETE SET NULL on
+		// a key that includes restaurant_id), so this transaction does, with
+		// the user's row locked so no record is linked to it meanwhile.
+		if _, err := tx.ExecContext(ctx, `SELECT id FROM users WHERE restaurant_id = $1 AND id = $2`+db.lock(),
+			before.RestaurantID, id); err != nil {
+			return fmt.Errorf("store: lock user: %w", err)
+		}
+		for _, table := range []string{"customers", "staff_members"} {
+			if _, err := tx.ExecContext(ctx, `UPDATE `+table+` SET user_id = NULL WHERE restaurant_id = $1 AND user_id = $2`,
+				before.RestaurantID, id); err != nil {
+				return fmt.Errorf("store: unlink user from %s: %w", table, err)
+			}
+		}
 		res, err := tx.ExecContext(ctx, `DELETE FROM users WHERE restaurant_id = $1 AND id = $2`, before.RestaurantID, id)
 		if err != nil {
 			return fmt.Errorf("store: delete user: %w", err)
