@@ -1,7 +1,6 @@
 // Package storetest gives each test a fresh, migrated database on the engine
 // under test: SQLite by default, PostgreSQL when TEST_DATABASE_URL is set
-// (each test then gets its own schema: a migrated one from a pool, emptied
-// for it, or a new empty one from NewDatabase). The whole suite
+// (each test then gets its own schema, dropped afterwards). The whole suite
 // runs once per engine, so the two cannot drift.
 package storetest
 
@@ -36,18 +35,6 @@ func Open(tb testing.TB) *store.DB {
 func OpenWithClock(tb testing.TB, now func() time.Time) *store.DB {
 	tb.Helper()
 	ctx := context.Background()
-	if URL() != "" {
-		schema := pool.checkout(tb)
-		// Cleanups run last-registered first: the schema goes back to the
-		// pool after the test's connections are closed.
-		tb.Cleanup(func() { pool.release(tb, schema) })
-		db, err := store.Open(ctx, WithSearchPath(URL(), schema), store.Options{PGSearchPath: schema, Now: now})
-		if err != nil {
-			tb.Fatalf("open test database: %v", err)
-		}
-		tb.Cleanup(func() { db.Close() })
-		return db
-	}
 	url, opts := NewDatabase(tb)
 	opts.Now = now
 	db, err := store.Open(ctx, url, opts)
