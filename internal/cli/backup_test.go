@@ -30,16 +30,8 @@ func runCLI(t *testing.T, dbURL, backupDir string, args ...string) (string, int)
 }
 
 func TestBackupCommands(t *testing.T) {
-	dbURL, opts := storetest.NewDatabase(t)
+	dbURL, db := storetest.OpenWithURL(t)
 	ctx := context.Background()
-	db, err := store.Open(ctx, dbURL, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if err := db.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
 	r, err := db.CreateRestaurant(ctx, "Command Line Cafe", "CLC")
 	if err != nil {
 		t.Fatal(err)
@@ -128,16 +120,8 @@ func TestBackupToS3AndLocal(t *testing.T) {
 	t.Setenv("AWS_ACCESS_KEY_ID", "test")
 	t.Setenv("AWS_SECRET_ACCESS_KEY", "test-secret")
 
-	dbURL, opts := storetest.NewDatabase(t)
+	dbURL, db := storetest.OpenWithURL(t)
 	ctx := context.Background()
-	db, err := store.Open(ctx, dbURL, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if err := db.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
 	r, err := db.CreateRestaurant(ctx, "Bucket Bistro", "BB")
 	if err != nil {
 		t.Fatal(err)

@@ -12,7 +12,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/shimizu-tech/ordersuite/internal/metrics"
-	"github.com/shimizu-tech/ordersuite/internal/store"
 	"github.com/shimizu-tech/ordersuite/internal/storetest"
 	"github.com/shimizu-tech/ordersuite/internal/tenancy"
 )
@@ -30,16 +29,8 @@ func TestBackupWithS3Down(t *testing.T) {
 	t.Setenv("AWS_ACCESS_KEY_ID", "test")
 	t.Setenv("AWS_SECRET_ACCESS_KEY", "test-secret")
 
-	dbURL, opts := storetest.NewDatabase(t)
+	dbURL, db := storetest.OpenWithURL(t)
 	ctx := context.Background()
-	db, err := store.Open(ctx, dbURL, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if err := db.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
 	r, err := db.CreateRestaurant(ctx, "Grounded Galley", "GG")
 	if err != nil {
 		t.Fatal(err)

@@ -21,16 +21,8 @@ func runWithDB(t *testing.T, url string, args ...string) (string, string, int) {
 }
 
 func TestFlagsCommands(t *testing.T) {
-	url, opts := storetest.NewDatabase(t)
+	url, db := storetest.OpenWithURL(t)
 	ctx := context.Background()
-	db, err := store.Open(ctx, url, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if err := db.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
 	r, err := db.CreateRestaurant(ctx, "Alpha", "AA")
 	if err != nil {
 		t.Fatal(err)

@@ -22,16 +22,8 @@ import (
 // keeps both genuine backups, emergency restore uses the newest genuine
 // one, and backup list shows which is which.
 func TestForgedUploadsDoNotTouchGenuineBackups(t *testing.T) {
-	dbURL, opts := storetest.NewDatabase(t)
+	dbURL, db := storetest.OpenWithURL(t)
 	ctx := context.Background()
-	db, err := store.Open(ctx, dbURL, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if err := db.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
 	r, err := db.CreateRestaurant(ctx, "Genuine Galley", "GG")
 	if err != nil {
 		t.Fatal(err)

@@ -15,16 +15,8 @@ import (
 // restaurant that a restore job is already working on; it names the job
 // and exits non-zero. A restore into a new restaurant is not held up.
 func TestRestoreRefusedWhileAJobRestores(t *testing.T) {
-	dbURL, opts := storetest.NewDatabase(t)
+	dbURL, db := storetest.OpenWithURL(t)
 	ctx := context.Background()
-	db, err := store.Open(ctx, dbURL, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if err := db.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
 	r, err := db.CreateRestaurant(ctx, "Busy Bistro", "BB")
 	if err != nil {
 		t.Fatal(err)

@@ -48,6 +48,23 @@ func OpenWithClock(tb testing.TB, now func() time.Time) *store.DB {
 	return db
 }
 
+// OpenWithURL is Open that also returns how to open the same database from
+// a URL alone, for tests that run the command line against it.
+func OpenWithURL(tb testing.TB) (string, *store.DB) {
+	tb.Helper()
+	ctx := context.Background()
+	url, opts := NewDatabase(tb)
+	db, err := store.Open(ctx, url, opts)
+	if err != nil {
+		tb.Fatalf("open test database: %v", err)
+	}
+	tb.Cleanup(func() { db.Close() })
+	if err := db.Migrate(ctx); err != nil {
+		tb.Fatalf("migrate test database: %v", err)
+	}
+	return url, db
+}
+
 // NewDatabase makes an empty database for the test and returns how to open
 // it (tests of migrations and of the CLI open it themselves).
 func NewDatabase(tb testing.TB) (string, store.Options) {
