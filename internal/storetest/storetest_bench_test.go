@@ -1,0 +1,152 @@
+package storetest
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"os"
+	"testing"
+
+	"github.com/shimizu-tech/ordersuite/internal/store"
+)
+
+// BenchmarkReuseCopy is what a PostgreSQL test pays for its own migrated
+// database when an earlier test's copy is emptied for it.
+func BenchmarkReuseCopy(b *testing.B) {
+	if URL() == "" {
+		b.Skip("PostgreSQL only")
+	}
+	d, err := acquire() // builds the template once
+	if err != nil {
+		b.Fatal(err)
+	}
+	release(d)
+	for b.Loop() {
+		d, err := acquire()
+		if err != nil {
+			b.Fatal(err)
+		}
+		release(d)
+	}
+}
+
+// BenchmarkNewCopy is the same when no copy is free: copy the template,
+// drop the copy afterwards.
+func BenchmarkNewCopy(b *testing.B) {
+	if URL() == "" {
+		b.Skip("PostgreSQL only")
+	}
+	d, err := acquire() // builds the template once
+	if err != nil {
+		b.Fatal(err)
+	}
+	release(d)
+	for b.Loop() {
+		d, err := newCopy(context.Background(), URL())
+		if err != nil {
+			b.Fatal(err)
+		}
+		d.drop(URL())
+	}
+}
+
+// BenchmarkMigrateFresh is the same database made by migrating an empty
+// schema, as every PostgreSQL test did before templates.
+func BenchmarkMigrateFresh(b *testing.B) {
+	if URL() == "" {
+		b.Skip("PostgreSQL only")
+	}
+	ctx := context.Background()
+	admin, err := sql.Open("pgx", URL())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer admin.Close()
+	for i := 0; b.Loop(); i++ {
+		schema := fmt.Sprintf("bench_%d_%d", os.Getpid(), i)
+		if _, err := admin.ExecContext(ctx, "CREATE SCHEMA "+schema); err != nil {
+			b.Fatal(err)
+		}
+		db, err := store.Open(ctx, WithSearchPath(URL(), schema), store.Options{PGSearchPath: schema})
+		if err != nil {
+			b.Fatal(err)
+		}
+		err = db.Migrate(ctx)
+		db.Close()
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := admin.ExecContext(ctx, "DROP SCHEMA "+schema+" CASCADE"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// TestOpenIsolatesTests: two tests' databases do not share rows.
+func TestOpenIsolatesTests(t *testing.T) {
+	ctx := context.Background()
+	a, b := Open(t), Open(t)
+	if _, err := a.CreateRestaurant(ctx, "Only in A", "ONA"); err != nil {
+		t.Fatal(err)
+	}
+	list, err := b.Restaurants(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(list) != 0 {
+		t.Fatalf("a fresh test database holds %d restaurants of another test", len(list))
+	}
+}
+
+// TestReusedCopyIsEmpty: rows a test wrote are gone for the next test that
+// gets the same copy, and a copy whose schema changed is not reused.
+func TestReusedCopyIsEmpty(t *testing.T) {
+	if URL() == "" {
+		t.Skip("PostgreSQL only: SQLite tests get a new file each")
+	}
+	ctx := context.Background()
+	var first string
+	t.Run("writes", func(t *testing.T) {
+		url, db := OpenWithURL(t)
+		first = url
+		if _, err := db.CreateRestaurant(ctx, "Left Behind", "LFB"); err != nil {
+			t.Fatal(err)
+		}
+	})
+	t.Run("reads", func(t *testing.T) {
+		url, db := OpenWithURL(t)
+		if url != first {
+			t.Skipf("got another copy (%s, not %s): nothing to check", url, first)
+		}
+		list, err := db.Restaurants(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(list) != 0 {
+			t.Fatalf("reused copy holds %d restaurants of the previous test", len(list))
+		}
+		var version int64
+		if err := db.SQL().QueryRowContext(ctx, "SELECT max(version_id) FROM goose_db_version").Scan(&version); err != nil || version == 0 {
+			t.Fatalf("schema version lost by the reset: %d %v", version, err)
+		}
+	})
+	t.Run("changes the schema", func(t *testing.T) {
+		url, db := OpenWithURL(t)
+		if url != first {
+			t.Skip("got another copy")
+		}
+		if _, err := db.SQL().ExecContext(ctx, "CREATE TABLE scratch (x INT)"); err != nil {
+			t.Fatal(err)
+		}
+	})
+	t.Run("gets a clean schema", func(t *testing.T) {
+		url, db := OpenWithURL(t)
+		if url == first {
+			t.Fatal("a copy whose schema a test changed was reused")
+		}
+		var exists bool
+		if err := db.SQL().QueryRowContext(ctx, "SELECT to_regclass('scratch') IS NOT NULL").Scan(&exists); err != nil || exists {
+			t.Fatalf("scratch table visible: %v %v", exists, err)
+		}
+	})
+}

@@ -1,0 +1,475 @@
+package storetest
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/shimizu-tech/ordersuite/internal/jobs"
+	"github.com/shimizu-tech/ordersuite/internal/store"
+)
+
+// A PostgreSQL test gets a database of its own, holding the migrated schema
+// and no rows. Migrating a schema costs a second or more of server time per
+// test and DROP DATABASE forces a checkpoint, so neither happens per test:
+// the schema is migrated once into a template database (per set of
+// migrations), copied (CREATE DATABASE … TEMPLATE) when no copy is free, and a
+// copy is reused by emptying it (one DELETE per table, milliseconds).
+//
+// Copies outlive the test binary and are shared by the binaries of a run: a
+// process claims a copy with an advisory lock held on its connection to it,
+// so a copy is never used by two tests at once, and a process that ends
+// (normally or killed) frees its copies. A copy is emptied when it is
+// claimed, whatever state its last user left; one whose schema a test changed
+// (any DDL, noted by an event trigger) is dropped instead.
+const templatePrefix = "ordersuite_tmpl_"
+
+// templateLayout changes whenever buildTemplate adds something to the
+// template, so that an older template is not taken for a current one.
+const templateLayout = "4"
+
+var tmpl struct {
+	once   sync.Once
+	name   string
+	copies string // name prefix of this template's copies
+	err    error
+}
+
+// copyTemplate gives the test a migrated, empty database of its own.
+func copyTemplate(tb testing.TB) (string, store.Options) {
+	tb.Helper()
+	d, err := acquire()
+	if err != nil {
+		tb.Fatalf("PostgreSQL test database: %v", err)
+	}
+	tb.Cleanup(func() { release(d) })
+	return withDatabase(URL(), d.name), store.Options{}
+}
+
+type copyDB struct {
+	name  string
+	db    *sql.DB
+	claim *sql.Conn // holds the advisory lock that makes the copy ours
+	reset string
+}
+
+// free holds the copies this process claimed and no test uses now.
+var free struct {
+	sync.Mutex
+	list []*copyDB
+}
+
+const claimLock = "SELECT pg_try_advisory_lock(hashtext('ordersuite test database'))"
+
+func acquire() (*copyDB, error) {
+	base := URL()
+	tmpl.once.Do(func() { tmpl.err = ensureTemplate(base) })
+	if tmpl.err != nil {
+		return nil, fmt.Errorf("template: %w", tmpl.err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	for {
+		free.Lock()
+		n := len(free.list)
+		if n == 0 {
+			free.Unlock()
+			break
+		}
+		d := free.list[n-1]
+		free.list = free.list[:n-1]
+		free.Unlock()
+		if err := d.empty(ctx); err == nil {
+			return d, nil
+		}
+		go d.drop(base) // forces a checkpoint: not on the test's time
+	}
+	if d := claimUnused(ctx, base); d != nil {
+		return d, nil
+	}
+	return newCopy(ctx, base)
+}
+
+func release(d *copyDB) {
+	free.Lock()
+	free.list = append(free.list, d)
+	free.Unlock()
+}
+
+// claimUnused claims and empties a copy that no process holds, if any.
+func claimUnused(ctx context.Context, base string) *copyDB {
+	admin, err := sql.Open("pgx", base)
+	if err != nil {
+		return nil
+	}
+	defer admin.Close()
+	rows, err := admin.QueryContext(ctx, "SELECT datname FROM pg_database WHERE starts_with(datname, $1) ORDER BY random()", tmpl.copies)
+	if err != nil {
+		return nil
+	}
+	var names []string
+	for rows.Next() {
+		var name string
+		if rows.Scan(&name) == nil {
+			names = append(names, name)
+		}
+	}
+	rows.Close()
+	for _, name := range names {
+		d, err := claim(ctx, base, name)
+		if err != nil || d == nil {
+			continue
+		}
+		if err := d.empty(ctx); err != nil {
+			go d.drop(base)
+			continue
+		}
+		return d
+	}
+	return nil
+}
+
+// claim takes the copy name unless another process holds it (nil, nil).
+func claim(ctx context.Context, base, name string) (*copyDB, error) {
+	db, err := sql.Open("pgx", withDatabase(base, name))
+	if err != nil {
+		return nil, err
+	}
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	var ok bool
+	if err := conn.QueryRowContext(ctx, claimLock).Scan(&ok); err != nil || !ok {
+		conn.Close()
+		db.Close()
+		return nil, err
+	}
+	d := &copyDB{name: name, db: db, claim: conn}
+	if d.reset, err = resetStatement(ctx, conn); err != nil {
+		d.drop(base)
+		return nil, err
+	}
+	return d, nil
+}
+
+// empty deletes every row a test wrote and puts back those the migrations
+// wrote, in one implicit transaction.
+func (d *copyDB) empty(ctx context.Context) error {
+	// Anything still connected (a process the last test started, a leaked
+	// pool) must not write after the reset.
+	for {
+		var others int
+		err := d.claim.QueryRowContext(ctx, `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+			WHERE datname = current_database() AND pid <> pg_backend_pid()`).Scan(&others)
+		if err != nil {
+			return err
+		}
+		if others == 0 {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	var ddl bool
+	if err := d.claim.QueryRowContext(ctx, "SELECT EXISTS (SELECT 1 FROM storetest.ddl)").Scan(&ddl); err != nil {
+		return err
+	}
+	if ddl {
+		return errors.New("a test changed the schema")
+	}
+	_, err := d.claim.ExecContext(ctx, d.reset)
+	return err
+}
+
+func (d *copyDB) drop(base string) {
+	d.claim.Close()
+	d.db.Close()
+	admin, err := sql.Open("pgx", base)
+	if err != nil {
+		return
+	}
+	defer admin.Close()
+	admin.Exec("DROP DATABASE IF EXISTS " + quote(d.name) + " WITH (FORCE)") //nolint:errcheck
+}
+
+// newCopy copies the template and claims the copy.
+func newCopy(ctx context.Context, base string) (*copyDB, error) {
+	admin, err := sql.Open("pgx", base)
+	if err != nil {
+		return nil, fmt.Errorf("TEST_DATABASE_URL: %w", err)
+	}
+	defer admin.Close()
+	name := fmt.Sprintf("%s%d_%d", tmpl.copies, os.Getpid(), schemaSeq.Add(1))
+	if err := createFrom(ctx, admin, name, tmpl.name); err != nil {
+		return nil, fmt.Errorf("copy the template: %w", err)
+	}
+	d, err := claim(ctx, base, name)
+	if err == nil && d == nil {
+		err = errors.New("a new copy is held by another process")
+	}
+	return d, err
+}
+
+// createFrom copies a template, waiting out the moment after a template is
+// built when its last connections are still closing.
+func createFrom(ctx context.Context, admin *sql.DB, name, template string) error {
+	for {
+		_, err := admin.ExecContext(ctx, "CREATE DATABASE "+quote(name)+" TEMPLATE "+quote(template)+" STRATEGY WAL_LOG")
+		var pgErr *pgconn.PgError
+		if err == nil || !errors.As(err, &pgErr) || pgErr.Code != "55006" { // object_in_use
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// ensureTemplate builds the template for this binary's migrations unless it
+// exists, under an advisory lock so that test binaries running at the same
+// time build it once. The template is built under another name and renamed
+// when complete, so a run killed half-way leaves no broken template.
+func ensureTemplate(base string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	digest := templateLayout + store.MigrationsDigest()[:11]
+	tmpl.name = templatePrefix + digest
+	tmpl.copies = baseName(base) + "_" + digest + "_"
+	admin, err := sql.Open("pgx", base)
+	if err != nil {
+		return err
+	}
+	defer admin.Close()
+	conn, err := admin.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, "SELECT pg_advisory_lock(hashtext('ordersuite test template'))"); err != nil {
+		return err
+	}
+	defer conn.ExecContext(context.Background(), "SELECT pg_advisory_unlock(hashtext('ordersuite test template'))") //nolint:errcheck
+	dropLeftovers(ctx, conn, base)
+	var exists bool
+	if err := conn.QueryRowContext(ctx, "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)", tmpl.name).Scan(&exists); err != nil {
+		return err
+	}
+	if exists {
+		return nil
+	}
+	build := fmt.Sprintf("%sbuild_%d", templatePrefix, os.Getpid())
+	if _, err := conn.ExecContext(ctx, "DROP DATABASE IF EXISTS "+quote(build)+" WITH (FORCE)"); err != nil {
+		return err
+	}
+	if _, err := conn.ExecContext(ctx, "CREATE DATABASE "+quote(build)); err != nil {
+		return err
+	}
+	if err := buildTemplate(ctx, withDatabase(base, build)); err != nil {
+		return err
+	}
+	// Closing a pool does not wait for the server's backends to exit.
+	if _, err := conn.ExecContext(ctx, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1", build); err != nil {
+		return err
+	}
+	for {
+		_, err = conn.ExecContext(ctx, "ALTER DATABASE "+quote(build)+" RENAME TO "+quote(tmpl.name))
+		var pgErr *pgconn.PgError
+		if err == nil || !errors.As(err, &pgErr) || pgErr.Code != "55006" || ctx.Err() != nil {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if err != nil {
+		return err
+	}
+	_, err = conn.ExecContext(ctx, "COMMENT ON DATABASE "+quote(tmpl.name)+" IS '"+strconv.FormatInt(time.Now().Unix(), 10)+"'")
+	return err
+}
+
+// buildTemplate migrates the database at url and adds, in a schema of its
+// own that the product never reads, what reusing a copy needs: the rows the
+// migrations wrote (to put back after a test) and an event trigger that notes
+// any change of schema.
+func buildTemplate(ctx context.Context, url string) error {
+	db, err := store.Open(ctx, url, store.Options{})
+	if err != nil {
+		return err
+	}
+	err = db.Migrate(ctx)
+	if err == nil {
+		err = jobs.Migrate(ctx, db) // as `ordersuite migrate` does
+	}
+	db.Close()
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	conn, err := sql.Open("pgx", url)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	tables, err := tablesOf(ctx, conn, "public")
+	if err != nil {
+		return err
+	}
+	stmts := []string{"CREATE SCHEMA storetest"}
+	for _, t := range tables {
+		var rows bool
+		if err := conn.QueryRowContext(ctx, "SELECT EXISTS (SELECT 1 FROM public."+quote(t)+")").Scan(&rows); err != nil {
+			return err
+		}
+		if rows {
+			stmts = append(stmts, "CREATE TABLE storetest."+quote(t)+" AS SELECT * FROM public."+quote(t))
+		}
+	}
+	stmts = append(stmts,
+		"CREATE TABLE storetest.ddl (tag TEXT NOT NULL)",
+		`CREATE FUNCTION storetest.note_ddl() RETURNS event_trigger LANGUAGE plpgsql AS
+			$$BEGIN INSERT INTO storetest.ddl VALUES (tg_tag); END$$`,
+		"CREATE EVENT TRIGGER storetest_ddl ON ddl_command_end EXECUTE FUNCTION storetest.note_ddl()",
+		"CREATE EVENT TRIGGER storetest_drop ON sql_drop EXECUTE FUNCTION storetest.note_ddl()",
+		"DELETE FROM storetest.ddl")
+	for _, stmt := range stmts {
+		if _, err := conn.ExecContext(ctx, stmt); err != nil {
+			return fmt.Errorf("%s: %w", stmt, err)
+		}
+	}
+	return nil
+}
+
+func tablesOf(ctx context.Context, q interface {
+	QueryContext(context.Context, string, ...any) (*sql.Rows, error)
+}, schema string) ([]string, error) {
+	rows, err := q.QueryContext(ctx, `SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+		WHERE n.nspname = $1 AND c.relkind IN ('r', 'p') ORDER BY 1`, schema)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var t string
+		if err := rows.Scan(&t); err != nil {
+			return nil, err
+		}
+		out = append(out, t)
+	}
+	return out, rows.Err()
+}
+
+// resetStatement deletes every row of the copy at url and puts back those
+// the migrations wrote: one round trip per test.
+func resetStatement(ctx context.Context, conn *sql.Conn) (string, error) {
+	tables, err := tablesOf(ctx, conn, "public")
+	if err != nil {
+		return "", err
+	}
+	seeded, err := tablesOf(ctx, conn, "storetest")
+	if err != nil {
+		return "", err
+	}
+	keep := map[string]bool{}
+	for _, t := range seeded {
+		keep[t] = true
+	}
+	var b strings.Builder
+	b.WriteString("SET session_replication_role = replica;\n") // no foreign-key checks while emptying
+	for _, t := range tables {
+		fmt.Fprintf(&b, "DELETE FROM public.%s;\n", quote(t))
+		if keep[t] {
+			fmt.Fprintf(&b, "INSERT INTO public.%s SELECT * FROM storetest.%s;\n", quote(t), quote(t))
+		}
+	}
+	b.WriteString("RESET session_replication_role;")
+	return b.String(), nil
+}
+
+// dropLeftovers drops the templates of other migrations built more than a
+// day ago, and the unused copies of templates that no longer exist. Best
+// effort: a failure here only leaves disk space taken.
+func dropLeftovers(ctx context.Context, conn *sql.Conn, base string) {
+	rows, err := conn.QueryContext(ctx, `SELECT datname, COALESCE(shobj_description(oid, 'pg_database'), '') FROM pg_database
+		WHERE starts_with(datname, $1) OR starts_with(datname, $2)`, templatePrefix, baseName(base)+"_")
+	if err != nil {
+		return
+	}
+	templates := map[string]bool{}
+	var dropTemplates, copies []string
+	for rows.Next() {
+		var name, comment string
+		if rows.Scan(&name, &comment) != nil {
+			continue
+		}
+		if digest, ok := strings.CutPrefix(name, templatePrefix); ok {
+			built, err := strconv.ParseInt(comment, 10, 64)
+			if err == nil && name != tmpl.name && time.Since(time.Unix(built, 0)) > 24*time.Hour {
+				dropTemplates = append(dropTemplates, name)
+				continue
+			}
+			templates[digest] = true
+			continue
+		}
+		copies = append(copies, name)
+	}
+	rows.Close()
+	for _, name := range dropTemplates {
+		conn.ExecContext(ctx, "DROP DATABASE IF EXISTS "+quote(name)+" WITH (FORCE)") //nolint:errcheck
+	}
+	for _, name := range copies {
+		m := copyName.FindStringSubmatch(strings.TrimPrefix(name, baseName(base)+"_"))
+		if m == nil || templates[m[1]] {
+			continue
+		}
+		if d, err := claim(ctx, base, name); err == nil && d != nil {
+			d.drop(base)
+		}
+	}
+}
+
+// copyName is a copy's name after its base name: template digest, process
+// and sequence number.
+var copyName = regexp.MustCompile(`^([0-9a-f]{12})_\d+_\d+$`)
+
+// baseName is the database TEST_DATABASE_URL names, shortened so that the
+// per-test names stay within PostgreSQL's 63 bytes.
+func baseName(pgURL string) string {
+	u, err := url.Parse(pgURL)
+	name := "ordersuite_test"
+	if err == nil && strings.Trim(u.Path, "/") != "" {
+		name = strings.Trim(u.Path, "/")
+	}
+	if len(name) > 30 {
+		name = name[:30]
+	}
+	return name
+}
+
+// withDatabase is pgURL pointing at another database on the same server.
+func withDatabase(pgURL, name string) string {
+	u, err := url.Parse(pgURL)
+	if err != nil {
+		return pgURL
+	}
+	u.Path = "/" + name
+	return u.String()
+}
+
+func quote(ident string) string { return `"` + strings.ReplaceAll(ident, `"`, `""`) + `"` }
