@@ -37,7 +37,7 @@ const templatePrefix = "ordersuite_tmpl_"
 
 // templateLayout changes whenever buildTemplate adds something to the
 // template, so that an older template is not taken for a current one.
-const templateLayout = "4"
+const templateLayout = "5"
 
 var tmpl struct {
 	once   sync.Once
@@ -237,7 +237,7 @@ func createFrom(ctx context.Context, admin *sql.DB, name, template string) error
 		}
 		select {
 		case <-ctx.Done():
-			return err
+			return fmt.Errorf("%w (%s)", err, pgErr.Detail)
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
@@ -287,6 +287,11 @@ func ensureTemplate(base string) error {
 	}
 	// Closing a pool does not wait for the server's backends to exit.
 	if _, err := conn.ExecContext(ctx, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1", build); err != nil {
+		return err
+	}
+	// A template nobody may connect to: a connection (autovacuum's
+	// included) would make copying it fail.
+	if _, err := conn.ExecContext(ctx, "ALTER DATABASE "+quote(build)+" WITH ALLOW_CONNECTIONS false"); err != nil {
 		return err
 	}
 	for {
@@ -346,7 +351,8 @@ func buildTemplate(ctx context.Context, url string) error {
 			$$BEGIN INSERT INTO storetest.ddl VALUES (tg_tag); END$$`,
 		"CREATE EVENT TRIGGER storetest_ddl ON ddl_command_end EXECUTE FUNCTION storetest.note_ddl()",
 		"CREATE EVENT TRIGGER storetest_drop ON sql_drop EXECUTE FUNCTION storetest.note_ddl()",
-		"DELETE FROM storetest.ddl")
+		"DELETE FROM storetest.ddl",
+		"VACUUM (FREEZE, ANALYZE)") // leaves autovacuum nothing to do in the template
 	for _, stmt := range stmts {
 		if _, err := conn.ExecContext(ctx, stmt); err != nil {
 			return fmt.Errorf("%s: %w", stmt, err)
