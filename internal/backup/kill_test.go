@@ -77,15 +77,12 @@ func TestKilledImportChangesNothing(t *testing.T) {
 		t.Skip("child process")
 	}
 	ctx := context.Background()
-	dbURL, opts := storetest.NewDatabase(t)
+	dbURL, opts := storetest.NewMigratedDatabase(t)
 	db, err := store.Open(ctx, dbURL, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	if err := db.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
 	s := &backup.Service{DB: db, Storage: backup.Dir{Path: t.TempDir()}, AppVersion: "test", TempDir: t.TempDir()}
 	src := seedTenant(t, db, "Kill Target", 2000)
 	file := filepath.Join(t.TempDir(), "archive.zip")

@@ -365,7 +365,7 @@ func TestDevBypassIsOffByDefault(t *testing.T) {
 // the notifications carry it; on SQLite (one server, plus the command line
 // as the other process) the poll does.
 func TestChangesReachOtherInstances(t *testing.T) {
-	url, opts := storetest.NewDatabase(t)
+	url, opts := storetest.NewMigratedDatabase(t)
 	ctx := context.Background()
 	open := func() *store.DB {
 		db, err := store.Open(ctx, url, opts)
@@ -376,9 +376,6 @@ func TestChangesReachOtherInstances(t *testing.T) {
 		return db
 	}
 	db1 := open()
-	if err := db1.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
 	db2 := open()
 	r, err := db1.CreateRestaurant(ctx, "Alpha", "AA")
 	if err != nil {
@@ -488,7 +485,7 @@ func TestListenerReconnects(t *testing.T) {
 	if storetest.URL() == "" {
 		t.Skip("LISTEN/NOTIFY is PostgreSQL's; SQLite has no other instance")
 	}
-	url, opts := storetest.NewDatabase(t)
+	url, opts := storetest.NewMigratedDatabase(t)
 	ctx := context.Background()
 	open := func() *store.DB {
 		db, err := store.Open(ctx, url, opts)
@@ -499,9 +496,6 @@ func TestListenerReconnects(t *testing.T) {
 		return db
 	}
 	db1, db2 := open(), open()
-	if err := db1.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
 	r, err := db1.CreateRestaurant(ctx, "Alpha", "AA")
 	if err != nil {
 		t.Fatal(err)

@@ -111,15 +111,12 @@ func startWorker(t *testing.T, url, mode string) *exec.Cmd {
 func migrated(t *testing.T) (*store.DB, string) {
 	t.Helper()
 	ctx := context.Background()
-	url, opts := storetest.NewDatabase(t)
+	url, opts := storetest.NewMigratedDatabase(t)
 	db, err := store.Open(ctx, url, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	if err := db.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
 	if err := jobs.Migrate(ctx, db); err != nil {
 		t.Fatal(err)
 	}

@@ -1,7 +1,8 @@
 // Package storetest gives each test a fresh, migrated database on the engine
-// under test: SQLite by default, PostgreSQL when TEST_DATABASE_URL is set
-// (each test then gets its own schema, dropped afterwards). The whole suite
-// runs once per engine, so the two cannot drift.
+// under test: SQLite by default (a new file per test), PostgreSQL when
+// TEST_DATABASE_URL is set (a database of its own per test, copied from a
+// migrated template; see template.go). The whole suite runs once per engine,
+// so the two cannot drift.
 package storetest
 
 import (
