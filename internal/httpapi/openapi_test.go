@@ -41,17 +41,32 @@ func (e *env) apiDoc() (*openapi3.T, routers.Router) {
 	return doc, router
 }
 
+// TestOpenAPIDescribesEveryRoute compares the served document with the
+// route table in both directions: every route is an operation with its
+// method, and every operation is a route.
 func TestOpenAPIDescribesEveryRoute(t *testing.T) {
 	e := newEnv(t)
 	doc, _ := e.apiDoc()
+	routes := map[string]httpapi.Route{}
 	for _, rt := range httpapi.Routes() {
-		if !strings.HasPrefix(rt.Pattern, "/api/v1/") {
-			continue
+		routes[rt.Method+" "+rt.Pattern] = rt
+		item := doc.Paths.Value(rt.Pattern)
+		switch {
+		case item == nil:
+			t.Errorf("route %s %s is not in the OpenAPI document: its path is missing", rt.Method, rt.Pattern)
+		case item.GetOperation(rt.Method) == nil:
+			t.Errorf("route %s %s is not in the OpenAPI document: the path has no %s operation", rt.Method, rt.Pattern, rt.Method)
 		}
-		item := doc.Paths.Find(rt.Pattern)
-		if item == nil || item.GetOperation(rt.Method) == nil {
-			t.Errorf("%s %s is not in the OpenAPI document", rt.Method, rt.Pattern)
+	}
+	for path, item := range doc.Paths.Map() {
+		for method := range item.Operations() {
+			if _, ok := routes[method+" "+path]; !ok {
+				t.Errorf("the OpenAPI document describes %s %s, which is no route of the table", method, path)
+			}
 		}
+	}
+	if len(routes) < 100 {
+		t.Fatalf("only %d routes: the route table was not read", len(routes))
 	}
 }
 
