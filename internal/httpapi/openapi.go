@@ -684,7 +684,9 @@ func schemaOf(t reflect.Type, answer bool) map[string]any {
 	case t == timeType:
 		return map[string]any{"type": "string", "format": "date-time"}
 	case t == rawType:
-		return map[string]any{}
+		// Raw JSON the server keeps as given: objects (or null) unless the
+		// field's openapi tag names another type.
+		return map[string]any{"type": "object", "nullable": true}
 	}
 	if vals, ok := enums[t]; ok {
 		return map[string]any{"type": "string", "enum": vals}
@@ -731,6 +733,9 @@ func addFields(t reflect.Type, answer bool, props map[string]any, required *[]st
 			name = f.Name
 		}
 		props[name] = schemaOf(f.Type, answer)
+		if typ := f.Tag.Get("openapi"); typ != "" {
+			props[name].(map[string]any)["type"] = typ
+		}
 		if answer && !strings.Contains(opts, "omitempty") {
 			*required = append(*required, name)
 		}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -80,6 +81,8 @@ func (e *env) validated(router routers.Router, method, path, token string, body 
 	case nil:
 	case string:
 		raw = []byte(b)
+	case []byte:
+		raw = b
 	default:
 		raw = mustJSON(e.t, b)
 	}
@@ -89,6 +92,9 @@ func (e *env) validated(router routers.Router, method, path, token string, body 
 	}
 	if raw != nil {
 		req.Header.Set("Content-Type", "application/json")
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
 	}
 	route, params, err := router.FindRoute(req)
 	if err != nil {
@@ -102,6 +108,11 @@ func (e *env) validated(router routers.Router, method, path, token string, body 
 		if err := openapi3filter.ValidateRequest(context.Background(), in); err != nil {
 			e.t.Errorf("%s %s: the accepted request does not match the document: %v", method, path, err)
 		}
+	}
+	// An answer the operation does not list falls to "default", which
+	// describes unexpected failures only: every other status is named.
+	if res.Status != http.StatusInternalServerError && route.Operation.Responses.Value(strconv.Itoa(res.Status)) == nil {
+		e.t.Errorf("%s %s answered %d, which its operation does not document\n%.400s", method, path, res.Status, res.Body)
 	}
 	out := &openapi3filter.ResponseValidationInput{RequestValidationInput: in, Status: res.Status, Header: res.Header,
 		Body: io.NopCloser(bytes.NewReader(res.Body)), Options: &openapi3filter.Options{IncludeResponseStatus: true}}
