@@ -63,8 +63,9 @@ type shape struct {
 	// errors are the error statuses the handler itself answers beyond those
 	// the Route implies (e.g. 409 for a conflict, 401 for a bad password).
 	errors []int
-	// query lists query parameters beyond paging and list filters.
-	query []queryParam
+	// params lists query parameters beyond paging and list filters, and
+	// request headers the handler reads.
+	params []param
 	// uploads are media types accepted as a raw request body instead of,
 	// or besides, the JSON body.
 	uploads []string
@@ -74,9 +75,11 @@ type shape struct {
 	example any
 }
 
-// queryParam is one documented query parameter.
-type queryParam struct {
+// param is one documented query parameter, or a header when in is
+// "header".
+type param struct {
 	name, description string
+	in                string
 	schema            map[string]any
 	required          bool
 }
@@ -280,7 +283,7 @@ func errorStatuses(rt Route, sh shape) []int {
 	if sh.body != nil {
 		set[http.StatusBadRequest], set[http.StatusRequestEntityTooLarge], set[http.StatusUnsupportedMediaType] = true, true, true
 	}
-	if sh.list || len(sh.filters) > 0 || len(sh.query) > 0 {
+	if sh.list || len(sh.filters) > 0 || len(sh.params) > 0 {
 		set[http.StatusBadRequest] = true
 	}
 	if pathParams.MatchString(rt.Pattern) {
@@ -447,8 +450,12 @@ func (d *documentation) operation(rt Route, sh shape, known bool) map[string]any
 			params = append(params, map[string]any{"name": n, "in": "query", "schema": filterSchema(sh.filters[n])})
 		}
 	}
-	for _, q := range sh.query {
-		p := map[string]any{"name": q.name, "in": "query", "schema": q.schema}
+	for _, q := range sh.params {
+		in := q.in
+		if in == "" {
+			in = "query"
+		}
+		p := map[string]any{"name": q.name, "in": in, "schema": q.schema}
 		if q.description != "" {
 			p["description"] = q.description
 		}

@@ -104,16 +104,16 @@ func ofrepBulkBody() rawSchema {
 			"oneOf": []any{schemaOf(reflect.TypeOf(ofrepSuccess{}), true), schemaOf(reflect.TypeOf(ofrepError{}), true)}}}}}
 }
 
-func day(name, what string) queryParam {
-	return queryParam{name: name, description: what, schema: map[string]any{"type": "string", "format": "date"}}
+func day(name, what string) param {
+	return param{name: name, description: what, schema: map[string]any{"type": "string", "format": "date"}}
 }
 
 var (
-	usageRangeParams = []queryParam{
+	usageRangeParams = []param{
 		day("start_date", "first day (UTC), default 30 days ago"),
 		day("end_date", "last day (UTC), default today"),
 	}
-	pageParams = []queryParam{
+	pageParams = []param{
 		{name: "page", schema: map[string]any{"type": "integer", "minimum": 1}},
 		{name: "per_page", schema: map[string]any{"type": "integer", "minimum": 1, "maximum": maxPerPage}},
 	}
@@ -139,7 +139,7 @@ func adminShapes() map[string]shape {
 		"GET /ready":            {summary: "Readiness: the database answers and its schema is current", status: http.StatusOK, out: readinessBody{}, other: map[int]any{http.StatusServiceUnavailable: readinessBody{}}},
 		"GET /api/openapi.json": {summary: "This document", status: http.StatusOK, out: rawSchema{"type": "object"}},
 
-		"GET /admin/audit_log": {summary: "Read the audit log of a restaurant, newest first", status: http.StatusOK, out: auditLogPage{}, query: pageParams},
+		"GET /admin/audit_log": {summary: "Read the audit log of a restaurant, newest first", status: http.StatusOK, out: auditLogPage{}, params: pageParams},
 		"POST /admin/restaurants/{id}/status": {summary: "Set a restaurant active, read-only or suspended", body: restaurantStatusRequest{},
 			status: http.StatusOK, key: "restaurant", out: tenancy.Restaurant{}, errors: []int{http.StatusConflict}},
 		"POST /admin/restaurants/{id}/revoke_tokens": {summary: "Revoke every token of a restaurant", status: http.StatusOK, out: revokedBody{}},
@@ -149,7 +149,7 @@ func adminShapes() map[string]shape {
 			status: http.StatusCreated, key: "feature_flag", out: store.FeatureFlag{}, errors: []int{http.StatusConflict},
 			example: map[string]any{"key": "new_checkout", "description": "The one-page checkout", "enabled": true, "percentage": 25}},
 		"GET /admin/feature_flags/stale": {summary: "Flags not evaluated, or always answering the same, within a window", status: http.StatusOK, out: staleFlagsBody{},
-			query: []queryParam{{name: "days", description: "the window, default 30", schema: map[string]any{"type": "integer", "minimum": 1, "maximum": 3650}}}},
+			params: []param{{name: "days", description: "the window, default 30", schema: map[string]any{"type": "integer", "minimum": 1, "maximum": 3650}}}},
 		"GET /admin/feature_flags/{id}": with(flagAnswer, "Get a flag", nil),
 		"PATCH /admin/feature_flags/{id}": func() shape {
 			s := with(flagAnswer, "Change a flag (fields absent keep their values; a null percentage clears it)", flagChangeRequest{})
@@ -162,7 +162,7 @@ func adminShapes() map[string]shape {
 		"POST /admin/feature_flags/enable_globally":    toggleShape("Enable a platform default, optionally for a percentage of entities"),
 		"POST /admin/feature_flags/disable_globally":   toggleShape("Disable a platform default"),
 		"GET /api/v1/feature_flags/evaluate": {summary: "Evaluate flags for an entity", status: http.StatusOK, out: evaluationsBody{},
-			query: []queryParam{
+			params: []param{
 				{name: "keys", description: "comma-separated flag keys (at most 100); without it, every flag of the tenant", schema: map[string]any{"type": "string"}},
 				{name: "entity_id", description: "the entity a percentage rollout hashes (at most 256 characters)", schema: map[string]any{"type": "string", "maxLength": 256}},
 			}},
@@ -170,33 +170,35 @@ func adminShapes() map[string]shape {
 		"POST /ofrep/v1/evaluate/flags/{key}": {summary: "OFREP: evaluate one flag", body: ofrepRequest{}, status: http.StatusOK, out: ofrepSuccess{},
 			example: map[string]any{"context": map[string]any{"targetingKey": "customer-42"}}},
 		"POST /ofrep/v1/evaluate/flags": {summary: "OFREP: evaluate every flag of the tenant (ETag; 304 while unchanged)", body: ofrepRequest{}, status: http.StatusOK, out: ofrepBulkBody(),
-			other:   map[int]any{http.StatusNotModified: nil},
+			other: map[int]any{http.StatusNotModified: nil},
+			params: []param{{name: "If-None-Match", in: "header", description: "the ETag of an earlier answer: 304 while it still holds",
+				schema: map[string]any{"type": "string"}}},
 			example: map[string]any{"context": map[string]any{"targetingKey": "customer-42"}}},
 
 		"GET /admin/tenant_metrics":             {summary: "Every tenant's health at a glance, and those with issues", status: http.StatusOK, out: analytics.Overview{}},
-		"GET /admin/tenant_metrics/all_tenants": {summary: "Usage of every tenant over a range", status: http.StatusOK, out: tenantsUsageBody{}, query: usageRangeParams},
+		"GET /admin/tenant_metrics/all_tenants": {summary: "Usage of every tenant over a range", status: http.StatusOK, out: tenantsUsageBody{}, params: usageRangeParams},
 		"GET /admin/tenant_metrics/tenant_comparison": {summary: "Usage and health of chosen tenants side by side", status: http.StatusOK, out: tenantsUsageBody{},
-			query: append([]queryParam{{name: "restaurant_ids[]", description: "1 to 20 restaurant ids", required: true,
+			params: append([]param{{name: "restaurant_ids[]", description: "1 to 20 restaurant ids", required: true,
 				schema: map[string]any{"type": "array", "items": map[string]any{"type": "string", "format": "uuid"}, "minItems": 1, "maxItems": maxCompared}}}, usageRangeParams...)},
 		"GET /admin/tenant_metrics/{id}":                {summary: "A tenant's usage over the last 30 days and its health", status: http.StatusOK, out: analytics.TenantUsage{}},
-		"GET /admin/tenant_metrics/{id}/usage_stats":    {summary: "A tenant's usage over a range", status: http.StatusOK, out: analytics.Usage{}, query: usageRangeParams},
+		"GET /admin/tenant_metrics/{id}/usage_stats":    {summary: "A tenant's usage over a range", status: http.StatusOK, out: analytics.Usage{}, params: usageRangeParams},
 		"GET /admin/tenant_metrics/{id}/health_metrics": {summary: "A tenant's error rate, response time, storage and status", status: http.StatusOK, out: analytics.Health{}},
 		"GET /admin/tenant_metrics/{id}/events": {summary: "A tenant's events, newest first", status: http.StatusOK, key: "events", out: store.TenantEvent{}, list: true,
-			query: []queryParam{
+			params: []param{
 				{name: "event_type", schema: map[string]any{"type": "string", "enum": eventTypes()}},
 				{name: "start_date", description: "a day (YYYY-MM-DD) or an RFC 3339 time", schema: map[string]any{"type": "string"}},
 				{name: "end_date", description: "a day (the whole day) or an RFC 3339 time", schema: map[string]any{"type": "string"}},
 			}},
 
 		"GET " + backups + "backups": {summary: "List stored backups, and destinations that could not be read", status: http.StatusOK, out: backupCatalog{},
-			query: []queryParam{{name: "restaurant_id", description: "only this restaurant's backups", schema: map[string]any{"type": "string", "format": "uuid"}}}},
+			params: []param{{name: "restaurant_id", description: "only this restaurant's backups", schema: map[string]any{"type": "string", "format": "uuid"}}}},
 		"POST " + backups + "export_tenant/{id}": with(started, "Start a backup of a restaurant", nil),
 		"POST " + backups + "import_tenant": func() shape {
 			s := with(started, "Import a stored backup (JSON), or upload an archive (ZIP) into a new restaurant", importRequest{})
 			s.uploads = binary
 			s.other = map[int]any{http.StatusUnprocessableEntity: invalidArchiveBody{}}
 			s.errors = []int{http.StatusConflict, http.StatusRequestEntityTooLarge}
-			s.query = []queryParam{
+			s.params = []param{
 				{name: "target_restaurant_id", description: "upload only: replace this restaurant instead of creating one", schema: map[string]any{"type": "string", "format": "uuid"}},
 				{name: "new_restaurant_name", description: "upload only: the new restaurant's name", schema: map[string]any{"type": "string", "maxLength": 200}},
 			}
