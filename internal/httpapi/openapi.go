@@ -12,7 +12,9 @@ import (
 	"time"
 
 	"github.com/shimizu-tech/ordersuite/internal/apperr"
+	"github.com/shimizu-tech/ordersuite/internal/backup"
 	"github.com/shimizu-tech/ordersuite/internal/customers"
+	"github.com/shimizu-tech/ordersuite/internal/jobs"
 	"github.com/shimizu-tech/ordersuite/internal/loyalty"
 	"github.com/shimizu-tech/ordersuite/internal/notify"
 	"github.com/shimizu-tech/ordersuite/internal/ordering"
@@ -281,7 +283,9 @@ var ofrepErrorExamples = map[int]ofrepError{
 func errorStatuses(rt Route, sh shape) []int {
 	set := map[int]bool{}
 	if sh.body != nil {
-		set[http.StatusBadRequest], set[http.StatusRequestEntityTooLarge], set[http.StatusUnsupportedMediaType] = true, true, true
+		set[http.StatusBadRequest], set[http.StatusUnsupportedMediaType] = true, true
+		// OFREP answers an oversized body as its own PARSE_ERROR (400).
+		set[http.StatusRequestEntityTooLarge] = !isOFREP(rt)
 	}
 	if sh.list || len(sh.filters) > 0 || len(sh.params) > 0 {
 		set[http.StatusBadRequest] = true
@@ -311,8 +315,8 @@ func errorStatuses(rt Route, sh shape) []int {
 		set[st] = true
 	}
 	out := make([]int, 0, len(set))
-	for st := range set {
-		if _, custom := sh.other[st]; !custom {
+	for st, on := range set {
+		if _, custom := sh.other[st]; on && !custom {
 			out = append(out, st)
 		}
 	}
@@ -678,6 +682,8 @@ var enums = map[reflect.Type][]string{
 	reflect.TypeOf(notify.Status("")):         {"pending", "sent", "failed", "read"},
 	reflect.TypeOf(tenancy.Role("")):          {"super_admin", "admin", "staff", "customer"},
 	reflect.TypeOf(tenancy.Status("")):        {"active", "read_only", "suspended"},
+	reflect.TypeOf(jobs.Status("")):           {string(jobs.Queued), string(jobs.Running), string(jobs.Complete), string(jobs.Failed)},
+	reflect.TypeOf(backup.Origin("")):         {string(backup.OriginBackup), string(backup.OriginReceived)},
 }
 
 var timeType = reflect.TypeOf(time.Time{})
