@@ -440,6 +440,10 @@ func (d *documentation) operation(rt Route, sh shape, known bool) map[string]any
 		}
 		params = append(params, map[string]any{"name": TenantHeader, "in": "header", "required": false,
 			"description": what, "schema": map[string]any{"type": "string", "format": "uuid"}})
+		if strings.HasPrefix(rt.Pattern, "/admin/") {
+			params = append(params, map[string]any{"name": "restaurant_id", "in": "query", "required": false,
+				"description": "the same as the " + TenantHeader + " header", "schema": map[string]any{"type": "string", "format": "uuid"}})
+		}
 	}
 	if sh.list {
 		params = append(params,

@@ -86,6 +86,7 @@ func TestAdminAndBackupAnswersMatchOpenAPI(t *testing.T) {
 	expect(e.validated(router, "POST", "/admin/feature_flags", super, map[string]any{"key": "x", "percentage": 101}, asA...), 400)
 	expect(e.validated(router, "GET", "/admin/feature_flags", super, nil), 200)
 	expect(e.validated(router, "GET", "/admin/feature_flags", admin, nil), 200)
+	expect(e.validated(router, "GET", "/admin/feature_flags?restaurant_id="+e.A.R.ID, super, nil), 200)
 	expect(e.validated(router, "GET", "/admin/feature_flags/stale?days=7", admin, nil), 200)
 	expect(e.validated(router, "GET", "/admin/feature_flags/stale?days=0", admin, nil), 400)
 	expect(e.validated(router, "POST", "/admin/feature_flags/enable_globally", super, map[string]any{"key": "doc_global", "percentage": 10}), 200)
