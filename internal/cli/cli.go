@@ -64,6 +64,7 @@ func newRoot(a *app) *cobra.Command {
 		a.flagsCmd(),
 		a.eventsCmd(),
 		versionCmd(),
+		openapiCmd(),
 		a.backupCmd(),
 		a.restoreCmd(),
 		a.emergencyCmd(),

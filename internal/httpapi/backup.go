@@ -208,14 +208,16 @@ func (s *Server) checkImportTarget(r *http.Request, req importRequest) error {
 	return nil
 }
 
+type cloneRequest struct {
+	SourceRestaurantID string `json:"source_restaurant_id"`
+	NewRestaurantName  string `json:"new_restaurant_name"`
+}
+
 func (s *Server) cloneTenant(w http.ResponseWriter, r *http.Request) error {
 	if err := s.backupsConfigured(); err != nil {
 		return err
 	}
-	var req struct {
-		SourceRestaurantID string `json:"source_restaurant_id"`
-		NewRestaurantName  string `json:"new_restaurant_name"`
-	}
+	var req cloneRequest
 	if err := decodeJSON(w, r, &req); err != nil {
 		return err
 	}
@@ -238,15 +240,17 @@ func (s *Server) cloneTenant(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+type migrateRequest struct {
+	BackupID          string `json:"backup_id"`
+	Environment       string `json:"environment"`
+	NewRestaurantName string `json:"new_restaurant_name"`
+}
+
 func (s *Server) migrateTenant(w http.ResponseWriter, r *http.Request) error {
 	if err := s.backupsConfigured(); err != nil {
 		return err
 	}
-	var req struct {
-		BackupID          string `json:"backup_id"`
-		Environment       string `json:"environment"`
-		NewRestaurantName string `json:"new_restaurant_name"`
-	}
+	var req migrateRequest
 	if err := decodeJSON(w, r, &req); err != nil {
 		return err
 	}

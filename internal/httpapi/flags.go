@@ -53,7 +53,7 @@ func (s *Server) listFlags(w http.ResponseWriter, r *http.Request) error {
 type flagChangeRequest struct {
 	Description   *string              `json:"description"`
 	Enabled       *bool                `json:"enabled"`
-	Percentage    json.RawMessage      `json:"percentage"`
+	Percentage    json.RawMessage      `json:"percentage" openapi:"integer"`
 	Configuration json.RawMessage      `json:"configuration"`
 	Variants      *[]store.FlagVariant `json:"variants"`
 }
@@ -65,7 +65,7 @@ type flagCreateRequest struct {
 	Global        bool                 `json:"global"`
 	Description   *string              `json:"description"`
 	Enabled       *bool                `json:"enabled"`
-	Percentage    json.RawMessage      `json:"percentage"`
+	Percentage    json.RawMessage      `json:"percentage" openapi:"integer"`
 	Configuration json.RawMessage      `json:"configuration"`
 	Variants      *[]store.FlagVariant `json:"variants"`
 }
@@ -160,7 +160,7 @@ func (s *Server) deleteFlag(w http.ResponseWriter, r *http.Request) error {
 // toggleRequest is the body of enable_/disable_ for_tenant and globally.
 type toggleRequest struct {
 	Key        string          `json:"key"`
-	Percentage json.RawMessage `json:"percentage"`
+	Percentage json.RawMessage `json:"percentage" openapi:"integer"`
 }
 
 func (s *Server) toggle(w http.ResponseWriter, r *http.Request, global, on bool) error {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -41,17 +42,32 @@ func (e *env) apiDoc() (*openapi3.T, routers.Router) {
 	return doc, router
 }
 
+// TestOpenAPIDescribesEveryRoute compares the served document with the
+// route table in both directions: every route is an operation with its
+// method, and every operation is a route.
 func TestOpenAPIDescribesEveryRoute(t *testing.T) {
 	e := newEnv(t)
 	doc, _ := e.apiDoc()
+	routes := map[string]httpapi.Route{}
 	for _, rt := range httpapi.Routes() {
-		if !strings.HasPrefix(rt.Pattern, "/api/v1/") {
-			continue
+		routes[rt.Method+" "+rt.Pattern] = rt
+		item := doc.Paths.Value(rt.Pattern)
+		switch {
+		case item == nil:
+			t.Errorf("route %s %s is not in the OpenAPI document: its path is missing", rt.Method, rt.Pattern)
+		case item.GetOperation(rt.Method) == nil:
+			t.Errorf("route %s %s is not in the OpenAPI document: the path has no %s operation", rt.Method, rt.Pattern, rt.Method)
 		}
-		item := doc.Paths.Find(rt.Pattern)
-		if item == nil || item.GetOperation(rt.Method) == nil {
-			t.Errorf("%s %s is not in the OpenAPI document", rt.Method, rt.Pattern)
+	}
+	for path, item := range doc.Paths.Map() {
+		for method := range item.Operations() {
+			if _, ok := routes[method+" "+path]; !ok {
+				t.Errorf("the OpenAPI document describes %s %s, which is no route of the table", method, path)
+			}
 		}
+	}
+	if len(routes) < 100 {
+		t.Fatalf("only %d routes: the route table was not read", len(routes))
 	}
 }
 
@@ -65,6 +81,8 @@ func (e *env) validated(router routers.Router, method, path, token string, body 
 	case nil:
 	case string:
 		raw = []byte(b)
+	case []byte:
+		raw = b
 	default:
 		raw = mustJSON(e.t, b)
 	}
@@ -74,6 +92,9 @@ func (e *env) validated(router routers.Router, method, path, token string, body 
 	}
 	if raw != nil {
 		req.Header.Set("Content-Type", "application/json")
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
 	}
 	route, params, err := router.FindRoute(req)
 	if err != nil {
@@ -87,6 +108,11 @@ func (e *env) validated(router routers.Router, method, path, token string, body 
 		if err := openapi3filter.ValidateRequest(context.Background(), in); err != nil {
 			e.t.Errorf("%s %s: the accepted request does not match the document: %v", method, path, err)
 		}
+	}
+	// An answer the operation does not list falls to "default", which
+	// describes unexpected failures only: every other status is named.
+	if res.Status != http.StatusInternalServerError && route.Operation.Responses.Value(strconv.Itoa(res.Status)) == nil {
+		e.t.Errorf("%s %s answered %d, which its operation does not document\n%.400s", method, path, res.Status, res.Body)
 	}
 	out := &openapi3filter.ResponseValidationInput{RequestValidationInput: in, Status: res.Status, Header: res.Header,
 		Body: io.NopCloser(bytes.NewReader(res.Body)), Options: &openapi3filter.Options{IncludeResponseStatus: true}}
