@@ -406,9 +406,14 @@ func (db *DB) RebuildEventRollups(ctx context.Context) error {
 		var lastAt time.Time
 		lastID := ""
 		for {
-			rows, err := tx.QueryContext(ctx, `SELECT id, event_type, event_data, created_at FROM tenant_events
+			q, args := `SELECT id, event_type, event_data, created_at FROM tenant_events
+				WHERE restaurant_id = $1 ORDER BY created_at, id LIMIT $2`, []any{rid, rebuildPage}
+			if lastID != "" {
+				q, args = `SELECT id, event_type, event_data, created_at FROM tenant_events
 				WHERE restaurant_id = $1 AND (created_at > $2 OR (created_at = $2 AND id > $3))
-				ORDER BY created_at, id LIMIT $4`, rid, lastAt, lastID, rebuildPage)
+				ORDER BY created_at, id LIMIT $4`, []any{rid, lastAt, lastID, rebuildPage}
+			}
+			rows, err := tx.QueryContext(ctx, q, args...)
 			if err != nil {
 				return err
 			}
