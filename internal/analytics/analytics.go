@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/shimizu-tech/ordersuite/internal/apperr"
+	"github.com/shimizu-tech/ordersuite/internal/money"
 	"github.com/shimizu-tech/ordersuite/internal/store"
 	"github.com/shimizu-tech/ordersuite/internal/tenancy"
 )
@@ -44,6 +45,10 @@ type Usage struct {
 	Orders    struct {
 		Count            int64 `json:"count"`
 		TotalAmountCents int64 `json:"total_amount_cents"`
+		// Currency is the restaurant's (ISO 4217); TotalAmount is the
+		// total written in it for people ("$ 24,014.76").
+		Currency    string `json:"currency"`
+		TotalAmount string `json:"total_amount"`
 	} `json:"orders"`
 	Users struct {
 		ActiveCount int64 `json:"active_count"`
@@ -88,6 +93,13 @@ func (s *Service) UsageStats(ctx context.Context, start, end time.Time) (Usage, 
 	if u.Orders.Count, u.Orders.TotalAmountCents, err = s.DB.OrderStats(ctx, start, to); err != nil {
 		return u, err
 	}
+	rid, _ := tenancy.Tenant(ctx)
+	rest, err := s.DB.Restaurant(ctx, rid)
+	if err != nil {
+		return u, err
+	}
+	u.Orders.Currency = rest.Currency
+	u.Orders.TotalAmount = money.Format(u.Orders.TotalAmountCents, rest.Currency)
 	if u.Users.ActiveCount, err = s.DB.ActiveUsers(ctx, u.StartDate, u.EndDate); err != nil {
 		return u, err
 	}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/shimizu-tech/ordersuite/internal/analytics"
+	"github.com/shimizu-tech/ordersuite/internal/money"
 	"github.com/shimizu-tech/ordersuite/internal/store"
 	"github.com/shimizu-tech/ordersuite/internal/storetest"
 	"github.com/shimizu-tech/ordersuite/internal/tenancy"
@@ -308,7 +309,8 @@ func TestFiguresMatchRawSQL(t *testing.T) {
 					if u.APIRequests.Count != rw.requests || u.APIRequests.AverageDurationMS != meanOf(rw.durationSum, rw.requests) ||
 						u.APIRequests.ServerErrors != rw.serverErrors || u.APIRequests.ErrorRate != pct(rw.serverErrors, rw.requests) ||
 						u.Errors.Count != rw.errorEvents || u.Orders.Count != orders || u.Orders.TotalAmountCents != cents ||
-						u.Users.ActiveCount != active || u.Users.TotalCount != users {
+						u.Users.ActiveCount != active || u.Users.TotalCount != users ||
+						u.Orders.Currency != "USD" || u.Orders.TotalAmount != money.Format(cents, "USD") {
 						t.Errorf("usage %v..%v: %+v; raw %+v, orders %d/%d, active %d, users %d", start, stop, u, rw, orders, cents, active, users)
 					}
 					checkPercentile(t, "usage p95", u.APIRequests.P95MS, rw.durations, 0.95)

@@ -103,6 +103,15 @@ func (a *app) serve(ctx context.Context, cmd *cobra.Command) error {
 		}
 	}()
 
+	// Every known tenant's series start at 0, so the first event after this
+	// start is an increase Prometheus sees (alerts on increase()).
+	if rs, err := db.Restaurants(ctx); err == nil {
+		for _, r := range rs {
+			m.InitTenant(r.ID, r.Currency)
+		}
+	} else {
+		a.log.Warn("tenant series not initialised", "err", err)
+	}
 	srv := &httpapi.Server{
 		DB:        db,
 		Auth:      &auth.Service{DB: db, Secret: secret},
