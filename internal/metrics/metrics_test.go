@@ -58,6 +58,7 @@ func scrape(t *testing.T) (string, *metrics.Metrics) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	m.InitTenant(r.ID, r.Currency) // as serve does at start
 	hash, _ := auth.HashPassword("correct horse battery")
 	u, err := db.CreateUser(tenancy.WithTenant(ctx, r.ID), tenancy.User{Email: "a@a.test", Role: tenancy.Admin, PasswordHash: hash})
 	if err != nil {
@@ -99,6 +100,9 @@ func TestScrapePassesPromtool(t *testing.T) {
 		`tenant_request_duration_seconds_bucket{method="GET",route="/api/v1/me",tenant=`,
 		`tenant_orders_total{tenant=`, `tenant_payment_amount_cents_total{payment_method="card",tenant=`,
 		`tenant_errors_total{error_type="payment_declined",tenant=`, `tenant_event_buffer_depth`, `tenant_events_dropped_total{reason="buffer_full"}`,
+		// Started at 0, so increase() sees the first event.
+		`tenant_payment_amount_cents_total{payment_method="cash",tenant=`, `tenant_errors_total{error_type="server_error",tenant=`,
+		`tenant_logins_total{tenant=`, `tenant_currency_info{currency="USD",tenant=`,
 	} {
 		if !strings.Contains(body, want) {
 			t.Errorf("scrape lacks %s", want)
