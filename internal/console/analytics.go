@@ -218,6 +218,10 @@ func chart(kind, label, unit string, points []analytics.Point) template.HTML {
 		total += p.Value
 	}
 	top, step := axis(maxV)
+	if counts(points) && step < 1 {
+		// Counts come in whole numbers: no 0.5 order on the axis.
+		top, step = math.Max(1, math.Ceil(top)), 1
+	}
 	plotW, plotH := float64(chartW-padL-padR), float64(chartH-padT-padB)
 	summary := fmt.Sprintf("%s: %d points, highest %s", label, len(points), withUnit(number(maxV, step/10), unit))
 	fmt.Fprintf(&b, `<svg class="chart" viewBox="0 0 %d %d" role="img" aria-label="%s">`,
@@ -267,6 +271,16 @@ func chart(kind, label, unit string, points []analytics.Point) template.HTML {
 	}
 	b.WriteString(`</svg>`)
 	return template.HTML(b.String())
+}
+
+// counts tells whether every value of a series is a whole number.
+func counts(points []analytics.Point) bool {
+	for _, p := range points {
+		if p.Value != math.Trunc(p.Value) {
+			return false
+		}
+	}
+	return true
 }
 
 // axis picks a chart's value axis for a series whose highest value is
