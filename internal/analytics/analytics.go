@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/shimizu-tech/ordersuite/internal/apperr"
+	"github.com/shimizu-tech/ordersuite/internal/money"
 	"github.com/shimizu-tech/ordersuite/internal/store"
 	"github.com/shimizu-tech/ordersuite/internal/tenancy"
 )
@@ -44,6 +45,10 @@ type Usage struct {
 	Orders    struct {
 		Count            int64 `json:"count"`
 		TotalAmountCents int64 `json:"total_amount_cents"`
+		// Currency is the restaurant's (ISO 4217); TotalAmount is the
+		// total written in it for people ("$ 24,014.76").
+		Currency    string `json:"currency"`
+		TotalAmount string `json:"total_amount"`
 	} `json:"orders"`
 	Users struct {
 		ActiveCount int64 `json:"active_count"`
@@ -52,6 +57,10 @@ type Usage struct {
 	APIRequests struct {
 		Count             int64   `json:"count"`
 		AverageDurationMS float64 `json:"average_duration_ms"`
+		ServerErrors      int64   `json:"server_errors"`
+		ErrorRate         float64 `json:"error_rate"`
+		P95MS             float64 `json:"p95_ms"`
+		P99MS             float64 `json:"p99_ms"`
 	} `json:"api_requests"`
 	Errors struct {
 		Count int64 `json:"count"`
@@ -84,6 +93,13 @@ func (s *Service) UsageStats(ctx context.Context, start, end time.Time) (Usage, 
 	if u.Orders.Count, u.Orders.TotalAmountCents, err = s.DB.OrderStats(ctx, start, to); err != nil {
 		return u, err
 	}
+	rid, _ := tenancy.Tenant(ctx)
+	rest, err := s.DB.Restaurant(ctx, rid)
+	if err != nil {
+		return u, err
+	}
+	u.Orders.Currency = rest.Currency
+	u.Orders.TotalAmount = money.Format(u.Orders.TotalAmountCents, rest.Currency)
 	if u.Users.ActiveCount, err = s.DB.ActiveUsers(ctx, u.StartDate, u.EndDate); err != nil {
 		return u, err
 	}
@@ -94,32 +110,33 @@ func (s *Service) UsageStats(ctx context.Context, start, end time.Time) (Usage, 
 	if err != nil {
 		return u, err
 	}
-	u.APIRequests.Count = st.Counts["api_request"]
-	u.APIRequests.AverageDurationMS = mean(st.DurationMSSum, u.APIRequests.Count)
+	u.APIRequests.Count = Requests(st)
+	u.APIRequests.AverageDurationMS = MeanDurationMS(st)
+	u.APIRequests.ServerErrors = ServerErrors(st)
+	u.APIRequests.ErrorRate = ErrorRate(st)
+	u.APIRequests.P95MS = DurationPercentileMS(st, 0.95)
+	u.APIRequests.P99MS = DurationPercentileMS(st, 0.99)
 	u.Errors.Count = st.Counts["error"]
 	u.Events = st.Counts
 	return u, nil
 }
 
-func mean(sum, n int64) float64 {
-	if n == 0 {
-		return 0
-	}
-	return round2(float64(sum) / float64(n))
-}
-
-func round2(f float64) float64 { return float64(int64(f*100+0.5)) / 100 }
-
 // Health is a tenant's state now.
 type Health struct {
 	Status string `json:"status"`
 	// ErrorRate is the percentage of api requests answered 5xx in 24 h.
-	ErrorRate     float64 `json:"error_rate"`
-	Requests24h   int64   `json:"requests_24h"`
-	ServerErrors  int64   `json:"server_errors_24h"`
-	ResponseTime  float64 `json:"response_time_ms"` // mean over the last hour
-	Requests1h    int64   `json:"requests_1h"`
-	UptimeSeconds int64   `json:"uptime_seconds"`
+	ErrorRate    float64 `json:"error_rate"`
+	Requests24h  int64   `json:"requests_24h"`
+	ServerErrors int64   `json:"server_errors_24h"`
+	ResponseTime float64 `json:"response_time_ms"` // mean over the last hour
+	Requests1h   int64   `json:"requests_1h"`
+	P95MS        float64 `json:"p95_ms"` // over the last hour
+	P99MS        float64 `json:"p99_ms"`
+	// Since24h and Since1h are where the two windows start (whole hours;
+	// both run to now).
+	Since24h      time.Time `json:"since_24h"`
+	Since1h       time.Time `json:"since_1h"`
+	UptimeSeconds int64     `json:"uptime_seconds"`
 	ResourceUsage struct {
 		DatabaseSizeBytes int64            `json:"database_size_bytes"`
 		StorageUsageBytes int64            `json:"storage_usage_bytes"`
@@ -131,15 +148,17 @@ type Health struct {
 // HealthMetrics reports the tenant in ctx.
 func (s *Service) HealthMetrics(ctx context.Context) (Health, error) {
 	now := s.DB.Now()
-	day, err := s.DB.EventStats(ctx, now.Add(-24*time.Hour), now.Add(time.Microsecond))
+	dayFrom, dayTo := Window(now, 24*time.Hour)
+	day, err := s.DB.EventStats(ctx, dayFrom, dayTo)
 	if err != nil {
 		return Health{}, err
 	}
-	hour, err := s.DB.EventStats(ctx, now.Add(-time.Hour), now.Add(time.Microsecond))
+	hourFrom, hourTo := Window(now, time.Hour)
+	hour, err := s.DB.EventStats(ctx, hourFrom, hourTo)
 	if err != nil {
 		return Health{}, err
 	}
-	h := healthOf(day, hour)
+	h := healthOf(now, day, hour)
 	if !s.Started.IsZero() {
 		h.UptimeSeconds = int64(now.Sub(s.Started).Seconds())
 	}
@@ -154,20 +173,22 @@ func (s *Service) HealthMetrics(ctx context.Context) (Health, error) {
 	return h, nil
 }
 
-func healthOf(day, hour store.EventStats) Health {
+func healthOf(now time.Time, day, hour store.RollupStats) Health {
 	h := Health{
-		Requests24h:  day.Counts["api_request"],
-		ServerErrors: day.ServerErrors,
-		Requests1h:   hour.Counts["api_request"],
+		Requests24h:  Requests(day),
+		ServerErrors: ServerErrors(day),
+		ErrorRate:    ErrorRate(day),
+		Requests1h:   Requests(hour),
+		ResponseTime: MeanDurationMS(hour),
+		P95MS:        DurationPercentileMS(hour, 0.95),
+		P99MS:        DurationPercentileMS(hour, 0.99),
 		Thresholds: map[string]float64{
 			"error_rate_warning": ErrorRateWarning, "error_rate_critical": ErrorRateCritical,
 			"response_time_ms_warning": ResponseTimeWarning, "response_time_ms_critical": ResponseTimeCritical,
 		},
 	}
-	if h.Requests24h > 0 {
-		h.ErrorRate = round2(float64(h.ServerErrors) * 100 / float64(h.Requests24h))
-	}
-	h.ResponseTime = mean(hour.DurationMSSum, h.Requests1h)
+	h.Since24h, _ = Window(now, 24*time.Hour)
+	h.Since1h, _ = Window(now, time.Hour)
 	h.Status = StatusOf(h.ErrorRate, h.ResponseTime)
 	return h
 }
@@ -214,11 +235,13 @@ func (s *Service) Overview(ctx context.Context) (Overview, error) {
 	if err != nil {
 		return Overview{}, err
 	}
-	days, err := s.DB.AllTenantsEventStats(ctx, now.Add(-24*time.Hour), now.Add(time.Microsecond))
+	dayFrom, dayTo := Window(now, 24*time.Hour)
+	days, err := s.DB.AllTenantsEventStats(ctx, dayFrom, dayTo)
 	if err != nil {
 		return Overview{}, err
 	}
-	hours, err := s.DB.AllTenantsEventStats(ctx, now.Add(-time.Hour), now.Add(time.Microsecond))
+	hourFrom, hourTo := Window(now, time.Hour)
+	hours, err := s.DB.AllTenantsEventStats(ctx, hourFrom, hourTo)
 	if err != nil {
 		return Overview{}, err
 	}
@@ -227,7 +250,7 @@ func (s *Service) Overview(ctx context.Context) (Overview, error) {
 		o.UptimeSeconds = int64(now.Sub(s.Started).Seconds())
 	}
 	for _, r := range rs {
-		h := healthOf(days[r.ID], hours[r.ID])
+		h := healthOf(now, days[r.ID], hours[r.ID])
 		ts := TenantSummary{RestaurantID: r.ID, Name: r.Name, State: r.Status, Status: h.Status,
 			ErrorRate: h.ErrorRate, Requests24h: h.Requests24h, ResponseTime: h.ResponseTime,
 			Alerts24h: days[r.ID].Counts["security_alert"]}

@@ -28,18 +28,26 @@ type RouteFigures struct {
 // newest events.
 type Dashboard struct {
 	Since24h time.Time `json:"since_24h"`
-	// Requests and ErrorRate (percent answered 5xx) per hour, 24 points,
-	// oldest first; hours without traffic are 0.
+	// Requests and ErrorRate (percent answered 5xx) per hour of the 24-hour
+	// Window (25 points: the current hour and the 24 before), oldest first;
+	// hours without traffic are 0.
 	Requests  []Point `json:"requests_per_hour"`
 	ErrorRate []Point `json:"error_rate_per_hour"`
 	// Orders and RevenueCents per UTC day, oldest first, one point a day.
 	Orders       []Point        `json:"orders_per_day"`
 	RevenueCents []Point        `json:"revenue_cents_per_day"`
-	P95MS        int64          `json:"p95_ms"`
+	P95MS        float64        `json:"p95_ms"`
+	P99MS        float64        `json:"p99_ms"`
 	Requests24h  int64          `json:"requests_24h"`
 	TopRoutes    []RouteFigures `json:"top_routes"`
 	Recent       []store.TenantEvent
+	// Next is the cursor of the page of events after Recent.
+	Next store.EventCursor
 }
+
+// RecentEventsPage is how many events a page of the recent-events table
+// shows.
+const RecentEventsPage = 20
 
 // DashboardDays is how many days of orders and revenue the dashboard shows.
 const DashboardDays = 30
@@ -47,10 +55,9 @@ const DashboardDays = 30
 // Dashboard computes the advanced dashboard of the tenant in ctx.
 func (s *Service) Dashboard(ctx context.Context) (Dashboard, error) {
 	now := s.DB.Now()
-	hourEnd := now.Truncate(time.Hour).Add(time.Hour) // the current hour, partly written
-	hourStart := hourEnd.Add(-24 * time.Hour)
-	d := Dashboard{Since24h: now.Add(-24 * time.Hour)}
-	rollups, err := s.DB.EventRollups(ctx, hourStart, hourEnd)
+	since, until := Window(now, 24*time.Hour)
+	d := Dashboard{Since24h: since}
+	rollups, err := s.DB.EventRollups(ctx, since, until)
 	if err != nil {
 		return d, err
 	}
@@ -60,12 +67,9 @@ func (s *Service) Dashboard(ctx context.Context) (Dashboard, error) {
 			reqs[b.Bucket] = b
 		}
 	}
-	for h := hourStart; h.Before(hourEnd); h = h.Add(time.Hour) {
+	for h := since; h.Before(until); h = h.Add(time.Hour) {
 		b := reqs[h]
-		rate := 0.0
-		if b.Count > 0 {
-			rate = round2(float64(b.ServerErrors) * 100 / float64(b.Count))
-		}
+		rate := ErrorRate(store.RollupStats{Counts: map[string]int64{"api_request": b.Count}, ServerErrors: b.ServerErrors})
 		d.Requests = append(d.Requests, Point{At: h, Value: float64(b.Count)})
 		d.ErrorRate = append(d.ErrorRate, Point{At: h, Value: rate})
 	}
@@ -86,20 +90,21 @@ func (s *Service) Dashboard(ctx context.Context) (Dashboard, error) {
 		d.RevenueCents = append(d.RevenueCents, Point{At: t, Value: float64(o.TotalCents)})
 	}
 
-	until := now.Add(time.Microsecond)
-	if d.P95MS, d.Requests24h, err = s.DB.RequestDurationPercentile(ctx, d.Since24h, until, 0.95); err != nil {
+	st, err := s.DB.EventStats(ctx, since, until)
+	if err != nil {
 		return d, err
 	}
-	routes, err := s.DB.TopRoutes(ctx, d.Since24h, until, 10)
+	d.Requests24h, d.P95MS, d.P99MS = Requests(st), DurationPercentileMS(st, 0.95), DurationPercentileMS(st, 0.99)
+	routes, err := s.DB.TopRoutes(ctx, since, until, 10)
 	if err != nil {
 		return d, err
 	}
 	d.TopRoutes = []RouteFigures{}
 	for _, r := range routes {
 		d.TopRoutes = append(d.TopRoutes, RouteFigures{Method: r.Method, Route: r.Route, Requests: r.Count,
-			ServerErrors: r.ServerErrors, MeanMS: round2(r.MeanMS)})
+			ServerErrors: r.ServerErrors, MeanMS: mean(r.DurationMSSum, r.Count)})
 	}
-	if d.Recent, err = s.DB.RecentEvents(ctx, 20); err != nil {
+	if d.Recent, d.Next, err = s.DB.RecentEvents(ctx, "", store.EventCursor{}, RecentEventsPage); err != nil {
 		return d, err
 	}
 	return d, nil

@@ -70,10 +70,11 @@ func TestDashboardHandComputed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(d.Requests) != 24 || len(d.ErrorRate) != 24 {
-		t.Fatalf("hourly series: %d and %d points, want 24", len(d.Requests), len(d.ErrorRate))
+	// The 24-hour window: the current hour and the 24 before it.
+	if len(d.Requests) != 25 || len(d.ErrorRate) != 25 {
+		t.Fatalf("hourly series: %d and %d points, want 25", len(d.Requests), len(d.ErrorRate))
 	}
-	if last := d.Requests[23]; !last.At.Equal(time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)) || last.Value != 1 {
+	if last := d.Requests[24]; !last.At.Equal(time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)) || last.Value != 1 {
 		t.Errorf("current hour: %+v", last)
 	}
 	var sum float64
@@ -92,9 +93,11 @@ func TestDashboardHandComputed(t *testing.T) {
 			t.Errorf("error rate at %s: %v, want %v", p.At, p.Value, want)
 		}
 	}
-	// Nearest rank: ceil(0.95·20) = 19th of 10…200 ms.
-	if d.P95MS != 190 || d.Requests24h != 20 {
-		t.Errorf("p95 %d ms over %d requests, want 190 over 20", d.P95MS, d.Requests24h)
+	// Rank 0.95·20 = 19 falls in the (100, 250] ms bucket, which holds the
+	// 11th to 20th of 10…200 ms: 100 + 150·(19-10)/10 = 235 ms, as
+	// histogram_quantile would read it.
+	if d.P95MS != 235 || d.Requests24h != 20 {
+		t.Errorf("p95 %v ms over %d requests, want 235 over 20", d.P95MS, d.Requests24h)
 	}
 	if len(d.TopRoutes) != 2 {
 		t.Fatalf("top routes: %+v", d.TopRoutes)
@@ -134,7 +137,7 @@ func TestDashboardEmpty(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(d.Requests) != 24 || d.P95MS != 0 || len(d.TopRoutes) != 0 || len(d.Recent) != 0 || len(d.Orders) != analytics.DashboardDays {
+	if len(d.Requests) != 25 || d.P95MS != 0 || len(d.TopRoutes) != 0 || len(d.Recent) != 0 || len(d.Orders) != analytics.DashboardDays {
 		t.Errorf("empty dashboard: %+v", d)
 	}
 }

@@ -122,3 +122,10 @@ func TestEventsCommands(t *testing.T) {
 		t.Error("rebuild-rollups of an unknown restaurant succeeded")
 	}
 }
+
+func TestServeRefusesABatchLargerThanTheBuffer(t *testing.T) {
+	code, _, errOut := run(t, "serve", "--data-dir", t.TempDir(), "--event-buffer-size", "100", "--event-batch-size", "101")
+	if code == 0 || !strings.Contains(errOut, "event-batch-size") {
+		t.Errorf("serve with a batch larger than the buffer: exit %d, %q", code, errOut)
+	}
+}

@@ -36,18 +36,39 @@ func (a *app) eventsCmd() *cobra.Command {
 			})
 		},
 	}, &cobra.Command{
-		Use:   "rebuild-rollups RESTAURANT_ID",
-		Short: "Recompute a restaurant's usage rollups from its events (after loading events in bulk)",
-		Args:  cobra.ExactArgs(1),
+		Use:   "rebuild-rollups [RESTAURANT_ID]",
+		Short: "Recompute the hourly rollups of one restaurant (or of every one) from its raw events",
+		Long: `Recompute the hourly rollups behind every analytics figure from the raw event log:
+after loading events in bulk, or once after an upgrade that adds a figure to the rollups.
+Hours whose events retention has pruned keep their rollups. Event writers wait while a
+restaurant is rebuilt, so nothing is counted twice; serve may keep running.`,
+		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return a.withDB(cmd, func(ctx context.Context, db *store.DB) error {
-				if _, err := db.Restaurant(ctx, args[0]); err != nil {
-					return fmt.Errorf("restaurant %s: %w", args[0], err)
+				var ids []string
+				if len(args) == 1 {
+					if !store.ValidID(args[0]) {
+						return fmt.Errorf("restaurant %s: not a restaurant id", args[0])
+					}
+					if _, err := db.Restaurant(ctx, args[0]); err != nil {
+						return fmt.Errorf("restaurant %s: %w", args[0], err)
+					}
+					ids = args
+				} else {
+					rs, err := db.Restaurants(ctx)
+					if err != nil {
+						return err
+					}
+					for _, r := range rs {
+						ids = append(ids, r.ID)
+					}
 				}
-				if err := db.RebuildEventRollups(tenancy.WithTenant(ctx, args[0])); err != nil {
-					return err
+				for _, id := range ids {
+					if err := db.RebuildEventRollups(tenancy.WithTenant(ctx, id)); err != nil {
+						return fmt.Errorf("restaurant %s: %w", id, err)
+					}
+					fmt.Fprintf(cmd.OutOrStdout(), "rebuilt the rollups of restaurant %s\n", id)
 				}
-				fmt.Fprintf(cmd.OutOrStdout(), "rebuilt the usage rollups of restaurant %s\n", args[0])
 				return nil
 			})
 		},

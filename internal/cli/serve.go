@@ -40,6 +40,11 @@ func (a *app) serveCmd() *cobra.Command {
 }
 
 func (a *app) serve(ctx context.Context, cmd *cobra.Command) error {
+	bufferOptions := events.BufferOptions{
+		Capacity: a.cfg.EventBufferSize, BatchSize: a.cfg.EventBatchSize, FlushInterval: a.cfg.EventFlushInterval}
+	if err := bufferOptions.Check(); err != nil {
+		return fmt.Errorf("config: %w (--event-batch-size must not exceed --event-buffer-size)", err)
+	}
 	secret, err := a.cfg.Secret()
 	if err != nil {
 		return err
@@ -65,8 +70,7 @@ func (a *app) serve(ctx context.Context, cmd *cobra.Command) error {
 	defer flagService.Close() // after the HTTP drain: writes the last evaluation counts
 
 	m := a.metrics
-	buffer := events.NewBuffer(db, m, a.log, events.BufferOptions{
-		Capacity: a.cfg.EventBufferSize, BatchSize: a.cfg.EventBatchSize, FlushInterval: a.cfg.EventFlushInterval})
+	buffer := events.NewBuffer(db, m, a.log, bufferOptions)
 	buffer.Start()
 	// Whatever happens below, queued events reach the database before exit.
 	defer func() {
@@ -103,6 +107,15 @@ func (a *app) serve(ctx context.Context, cmd *cobra.Command) error {
 		}
 	}()
 
+	// Every known tenant's series start at 0, so the first event after this
+	// start is an increase Prometheus sees (alerts on increase()).
+	if rs, err := db.Restaurants(ctx); err == nil {
+		for _, r := range rs {
+			m.InitTenant(r.ID, r.Currency)
+		}
+	} else {
+		a.log.Warn("tenant series not initialised", "err", err)
+	}
 	srv := &httpapi.Server{
 		DB:        db,
 		Auth:      &auth.Service{DB: db, Secret: secret},

@@ -1,6 +1,7 @@
 package console
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -294,6 +295,30 @@ type jobData struct {
 	// an export made, and the problems of a failed validation.
 	RestaurantID string
 	BackupID     string
+	// Actor is who started the job, by e-mail.
+	Actor string
+}
+
+// actorName names a job's creator ("role:user id", as backup.Actor writes
+// it) by e-mail: the operator's or the restaurant user's. An API key is
+// named as such; an actor that no longer exists keeps its id.
+func (c *Console) actorName(ctx context.Context, j jobs.Job) string {
+	role, id, ok := strings.Cut(j.CreatedBy, ":")
+	switch {
+	case !ok || j.CreatedBy == "system":
+		return j.CreatedBy
+	case role == "api_key":
+		return "an installation API key"
+	case role == string(tenancy.SuperAdmin):
+		if u, err := c.DB.SuperAdmin(ctx, id); err == nil {
+			return u.Email
+		}
+	case j.RestaurantID != "":
+		if u, err := c.DB.User(tenancy.WithTenant(ctx, j.RestaurantID), id); err == nil {
+			return u.Email
+		}
+	}
+	return j.CreatedBy
 }
 
 func (c *Console) jobPage(w http.ResponseWriter, r *http.Request, s *session) error {
@@ -301,7 +326,8 @@ func (c *Console) jobPage(w http.ResponseWriter, r *http.Request, s *session) er
 	if err != nil {
 		return err
 	}
-	d := jobData{Job: j, StatusURL: r.URL.Path + "/status", Done: j.Status == string(jobs.Complete) || j.Status == string(jobs.Failed)}
+	d := jobData{Job: j, StatusURL: r.URL.Path + "/status", Done: j.Status == string(jobs.Complete) || j.Status == string(jobs.Failed),
+		Actor: c.actorName(r.Context(), j)}
 	var res struct {
 		ID           string `json:"id"`
 		RestaurantID string `json:"restaurant_id"`

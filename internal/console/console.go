@@ -78,6 +78,14 @@ func (c *Console) Handler() http.Handler {
 		w.Header().Set("Cache-Control", "public, max-age=3600")
 		files.ServeHTTP(w, r)
 	}))
+	// Browsers ask for /favicon.ico whatever the page links; it is the
+	// same picture.
+	mux.HandleFunc("GET /favicon.ico", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "image/svg+xml")
+		w.Header().Set("Cache-Control", "public, max-age=86400")
+		b, _ := fs.ReadFile(assets, "favicon.svg")
+		_, _ = w.Write(b)
+	})
 	for _, p := range c.pageTable() {
 		mux.Handle(p.Method+" "+p.Pattern, c.serve(p))
 	}

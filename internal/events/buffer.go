@@ -3,6 +3,7 @@ package events
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -21,6 +22,16 @@ type BufferOptions struct {
 	BatchSize int
 	// FlushInterval is how long the writer waits for a batch to fill.
 	FlushInterval time.Duration
+}
+
+// Check refuses options the buffer cannot honour: a batch larger than the
+// buffer could never fill, and would hide events from the depth gauge.
+func (o BufferOptions) Check() error {
+	o = o.withDefaults()
+	if o.BatchSize > o.Capacity {
+		return fmt.Errorf("event batch size %d is larger than the event buffer (%d events)", o.BatchSize, o.Capacity)
+	}
+	return nil
 }
 
 func (o BufferOptions) withDefaults() BufferOptions {
@@ -54,7 +65,17 @@ type Buffer struct {
 
 	lastDropLog atomic.Int64 // unix nanoseconds
 	dropsSince  atomic.Int64
+
+	// held counts the events the writer has taken off the queue and not yet
+	// written or counted as lost: the batch being filled or written.
+	held atomic.Int64
 }
+
+// Depth is the number of recorded events not yet written: queued plus
+// held by the writer. tenant_event_buffer_depth reports it.
+func (b *Buffer) Depth() int { return len(b.q) + int(b.held.Load()) }
+
+func (b *Buffer) setDepth() { b.m.EventBufferDepth.Set(float64(b.Depth())) }
 
 // NewBuffer makes a buffered sink; Start it before use and Close it to
 // flush what remains.
@@ -84,7 +105,7 @@ func (b *Buffer) Record(_ context.Context, restaurantID string, t Type, data any
 	}
 	select {
 	case b.q <- e:
-		b.m.EventBufferDepth.Set(float64(len(b.q)))
+		b.setDepth()
 	default:
 		b.drop("buffer_full", restaurantID, t)
 	}
@@ -132,6 +153,7 @@ func (b *Buffer) run() {
 		if !ok {
 			return
 		}
+		b.held.Add(1)
 		batch = append(batch[:0], e)
 		timer.Reset(b.opt.FlushInterval)
 	fill:
@@ -141,6 +163,7 @@ func (b *Buffer) run() {
 				if !ok {
 					break fill
 				}
+				b.held.Add(1)
 				batch = append(batch, e)
 			case <-timer.C:
 				break fill
@@ -148,6 +171,8 @@ func (b *Buffer) run() {
 		}
 		timer.Stop()
 		b.write(batch)
+		b.held.Add(-int64(len(batch)))
+		b.setDepth()
 	}
 }
 
@@ -156,7 +181,7 @@ func (b *Buffer) run() {
 // row does not take the others with it. A lost event is counted, never
 // silent.
 func (b *Buffer) write(batch []store.TenantEvent) {
-	b.m.EventBufferDepth.Set(float64(len(b.q)))
+	b.setDepth()
 	start := time.Now()
 	var err error
 	for attempt := 0; attempt < 2; attempt++ {

@@ -175,3 +175,46 @@ func TestCountingSink(t *testing.T) {
 		t.Errorf("%d events passed on, want 6", n)
 	}
 }
+
+// TestBufferDepthCountsTheBatchInFlight: while the writer is blocked on a
+// batch, the depth gauge counts that batch too (queued + in flight), and it
+// returns to 0 once everything is written.
+func TestBufferDepthCountsTheBatchInFlight(t *testing.T) {
+	db := storetest.Open(t)
+	m := metrics.New()
+	rid := newTenant(t, db)
+	ctx := context.Background()
+	unlock := lockEvents(t, db)
+	b := events.NewBuffer(db, m, quiet, events.BufferOptions{Capacity: 100, BatchSize: 10, FlushInterval: time.Millisecond})
+	b.Start()
+	for i := 0; i < 35; i++ {
+		b.Record(ctx, rid, events.UserLogin, map[string]any{"user_id": "u"})
+	}
+	// The writer takes one batch of 10 and blocks on it; 25 stay queued.
+	deadline := time.Now().Add(5 * time.Second)
+	for b.Depth() != 35 || testutil.ToFloat64(m.EventBufferDepth) != 35 {
+		if time.Now().After(deadline) {
+			t.Fatalf("depth %d, gauge %v, want 35 (queued + in flight)", b.Depth(), testutil.ToFloat64(m.EventBufferDepth))
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	unlock()
+	if err := b.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if b.Depth() != 0 || testutil.ToFloat64(m.EventBufferDepth) != 0 {
+		t.Errorf("after the flush: depth %d, gauge %v", b.Depth(), testutil.ToFloat64(m.EventBufferDepth))
+	}
+}
+
+func TestBufferOptionsRefuseABatchLargerThanTheBuffer(t *testing.T) {
+	if err := (events.BufferOptions{Capacity: 100, BatchSize: 101}).Check(); err == nil {
+		t.Error("batch 101 > buffer 100 accepted")
+	}
+	if err := (events.BufferOptions{Capacity: 100, BatchSize: 100}).Check(); err != nil {
+		t.Errorf("batch = buffer refused: %v", err)
+	}
+	if err := (events.BufferOptions{Capacity: 100}).Check(); err == nil {
+		t.Error("the default batch (500) accepted with a buffer of 100")
+	}
+}

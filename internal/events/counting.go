@@ -3,6 +3,7 @@ package events
 import (
 	"context"
 	"encoding/json"
+	"slices"
 
 	"github.com/shimizu-tech/ordersuite/internal/metrics"
 )
@@ -46,8 +47,13 @@ func (c Counting) Record(ctx context.Context, restaurantID string, t Type, data 
 		if method == "" {
 			method = p.Method
 		}
-		if method == "" || len(method) > 40 {
-			method = "unknown" // keep the label set small and bounded
+		// Keep the label to its fixed values, so every series exists at 0
+		// from the start (metrics.InitTenant).
+		switch {
+		case method == "":
+			method = "unknown"
+		case !slices.Contains(metrics.PaymentMethods, method):
+			method = "other"
 		}
 		if amount != nil && *amount > 0 {
 			c.Metrics.TenantPaymentCents.WithLabelValues(restaurantID, method).Add(*amount)

@@ -11,6 +11,7 @@ import (
 	"github.com/shimizu-tech/ordersuite/internal/apperr"
 	"github.com/shimizu-tech/ordersuite/internal/auth"
 	"github.com/shimizu-tech/ordersuite/internal/events"
+	"github.com/shimizu-tech/ordersuite/internal/money"
 	"github.com/shimizu-tech/ordersuite/internal/store"
 	"github.com/shimizu-tech/ordersuite/internal/tenancy"
 )
@@ -139,8 +140,9 @@ func (s *Server) listRestaurants(w http.ResponseWriter, r *http.Request) error {
 var prefixPattern = regexp.MustCompile(`^[A-Z0-9]{2,8}$`)
 
 type restaurantRequest struct {
-	Name   *string `json:"name"`
-	Prefix *string `json:"prefix"`
+	Name     *string `json:"name"`
+	Prefix   *string `json:"prefix"`
+	Currency *string `json:"currency"`
 }
 
 func (req restaurantRequest) validate(creating bool) error {
@@ -154,6 +156,11 @@ func (req restaurantRequest) validate(creating bool) error {
 	}
 	if req.Prefix != nil && !prefixPattern.MatchString(*req.Prefix) {
 		return apperr.InvalidField("prefix", "must be 2 to 8 capital letters or digits")
+	}
+	if req.Currency != nil {
+		if _, err := money.ParseCurrency(*req.Currency); err != nil {
+			return apperr.InvalidField("currency", "%s", err.Error())
+		}
 	}
 	return nil
 }
@@ -194,6 +201,7 @@ func (s *Server) createRestaurant(w http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		return err
 	}
+	s.Metrics.InitTenant(rest.ID, rest.Currency)
 	writeJSON(w, http.StatusCreated, map[string]any{"restaurant": rest})
 	return nil
 }
@@ -216,9 +224,12 @@ func (s *Server) updateRestaurant(w http.ResponseWriter, r *http.Request) error 
 	if err := req.validate(false); err != nil {
 		return err
 	}
-	rest, err := s.DB.UpdateRestaurant(r.Context(), store.RestaurantPatch{Name: req.Name, Prefix: req.Prefix})
+	rest, err := s.DB.UpdateRestaurant(r.Context(), store.RestaurantPatch{Name: req.Name, Prefix: req.Prefix, Currency: req.Currency})
 	if err != nil {
 		return err
+	}
+	if req.Currency != nil {
+		s.Metrics.InitTenant(rest.ID, rest.Currency)
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"restaurant": rest})
 	return nil

@@ -75,16 +75,18 @@ func (s *Server) Handler() http.Handler {
 		mux.Handle(rt.Method+" "+rt.Pattern, s.route(rt))
 	}
 	if s.Console != nil {
-		mux.Handle("/console", s.Console)
-		mux.Handle("/console/", s.Console)
-		mux.Handle("/assets/", s.Console)
+		console := s.counted(ConsoleRoute, s.Console)
+		mux.Handle("/console", console)
+		mux.Handle("/console/", console)
+		mux.Handle("/assets/", console)
+		mux.Handle("/favicon.ico", console)
 	}
-	mux.Handle("GET /metrics", promhttp.HandlerFor(s.Metrics.Registry, promhttp.HandlerOpts{}))
+	mux.Handle("GET /metrics", s.counted("/metrics", promhttp.HandlerFor(s.Metrics.Registry, promhttp.HandlerOpts{})))
 	// Whatever no route takes lands here: a path some route answers with
 	// another method gets 405 and Allow (asked of the mux itself, because a
 	// literal path like /x/enable and a wildcard /x/{id} may share a prefix
 	// with different methods), anything else 404 — both in JSON.
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+	mux.Handle("/", s.counted(UnmatchedRoute, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var allowed []string
 		for _, m := range []string{"GET", "POST", "PUT", "PATCH", "DELETE"} {
 			probe := &http.Request{Method: m, URL: r.URL, Host: r.Host, Header: http.Header{}}
@@ -100,8 +102,48 @@ func (s *Server) Handler() http.Handler {
 			return
 		}
 		writeError(w, r, s.Log, apperr.Errorf(apperr.NotFound, "no such endpoint: %s %s", r.Method, r.URL.Path))
-	})
+	})))
 	return s.recoverPanics(mux)
+}
+
+// Route labels of the requests no route of the table serves: the console's
+// pages and assets, and paths nothing answers (404/405). Fixed values, so a
+// scan of random paths cannot grow the label set.
+const (
+	ConsoleRoute   = "console"
+	UnmatchedRoute = "unmatched"
+)
+
+// methodLabel bounds the method label to the methods HTTP defines.
+func methodLabel(m string) string {
+	switch m {
+	case "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "CONNECT", "TRACE":
+		return m
+	}
+	return "other"
+}
+
+// counted keeps http_requests_total and http_request_duration_seconds for
+// requests served outside the route table, under a fixed route label.
+func (s *Server) counted(route string, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		rec := &statusRecorder{ResponseWriter: w}
+		defer func() {
+			status := rec.status
+			if status == 0 {
+				status = http.StatusOK
+			}
+			if v := recover(); v != nil {
+				status = http.StatusInternalServerError
+				defer panic(v)
+			}
+			method := methodLabel(r.Method)
+			s.Metrics.HTTPRequests.WithLabelValues(route, method, strconv.Itoa(status)).Inc()
+			s.Metrics.HTTPDuration.WithLabelValues(route, method).Observe(time.Since(start).Seconds())
+		}()
+		next.ServeHTTP(rec, r)
+	})
 }
 
 // statusRecorder remembers the status a handler wrote.

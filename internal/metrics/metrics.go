@@ -36,6 +36,37 @@ type Metrics struct {
 	// destination, by kind ("local", "s3"): a backup still succeeds while
 	// one copy is written, so this is how a dead destination is noticed.
 	BackupDestinationErrors *prometheus.CounterVec
+
+	// TenantCurrency is 1 for each tenant's currency (ISO 4217), so money
+	// series can be read in it: join on tenant with group_left(currency).
+	TenantCurrency *prometheus.GaugeVec
+}
+
+// PaymentMethods are the payment method kinds, the fixed values of the
+// payment_method label ("unknown" for an event that names none).
+var PaymentMethods = []string{"cash", "card", "mobile", "voucher", "other", "unknown"}
+
+// ServerErrorType is the error_type of the error event a 5xx answer records.
+const ServerErrorType = "server_error"
+
+// InitTenant makes the tenant's series exist at 0 (with its currency), so
+// that the first event after a start, or in a new tenant, is an increase
+// Prometheus can see: a series that appears with its first increment has no
+// earlier sample to compare with. serve calls it for every tenant at start
+// and for each tenant it creates.
+func (m *Metrics) InitTenant(tenant, currency string) {
+	m.TenantOrders.WithLabelValues(tenant)
+	m.TenantLogins.WithLabelValues(tenant)
+	m.FailedLoginBursts.WithLabelValues(tenant)
+	m.CrossTenantAttempts.WithLabelValues(tenant)
+	m.TenantErrors.WithLabelValues(tenant, ServerErrorType)
+	for _, method := range PaymentMethods {
+		m.TenantPaymentCents.WithLabelValues(tenant, method)
+	}
+	if currency != "" {
+		m.TenantCurrency.DeletePartialMatch(prometheus.Labels{"tenant": tenant})
+		m.TenantCurrency.WithLabelValues(tenant, currency).Set(1)
+	}
 }
 
 // New builds a registry with the Go runtime and process collectors.
@@ -117,6 +148,10 @@ func New() *Metrics {
 			Name: "backup_destination_errors_total",
 			Help: "Failed operations (put, get, list, delete) on a backup destination, by destination kind.",
 		}, []string{"destination"}),
+		TenantCurrency: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "tenant_currency_info",
+			Help: "1 for the currency (ISO 4217) a tenant's amounts are in.",
+		}, []string{"tenant", "currency"}),
 	}
 	for _, reason := range []string{"buffer_full", "write_failed", "closed"} {
 		m.EventsDropped.WithLabelValues(reason)
@@ -129,7 +164,7 @@ func New() *Metrics {
 	m.Registry.MustRegister(
 		m.TenantRequests, m.TenantDuration, m.TenantErrors, m.TenantOrders, m.TenantPaymentCents, m.TenantLogins,
 		m.FailedLoginBursts, m.EventBufferDepth, m.EventBufferCapacity, m.EventsDropped, m.EventsWritten,
-		m.EventBatchDuration, m.EventsPruned, m.BackupDestinationErrors,
+		m.EventBatchDuration, m.EventsPruned, m.BackupDestinationErrors, m.TenantCurrency,
 	)
 	m.Registry.MustRegister(
 		collectors.NewGoCollector(),

@@ -15,6 +15,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
 	"github.com/shimizu-tech/ordersuite/internal/analytics"
 	"github.com/shimizu-tech/ordersuite/internal/auth"
 	"github.com/shimizu-tech/ordersuite/internal/events"
@@ -58,6 +60,7 @@ func scrape(t *testing.T) (string, *metrics.Metrics) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	m.InitTenant(r.ID, r.Currency) // as serve does at start
 	hash, _ := auth.HashPassword("correct horse battery")
 	u, err := db.CreateUser(tenancy.WithTenant(ctx, r.ID), tenancy.User{Email: "a@a.test", Role: tenancy.Admin, PasswordHash: hash})
 	if err != nil {
@@ -99,6 +102,9 @@ func TestScrapePassesPromtool(t *testing.T) {
 		`tenant_request_duration_seconds_bucket{method="GET",route="/api/v1/me",tenant=`,
 		`tenant_orders_total{tenant=`, `tenant_payment_amount_cents_total{payment_method="card",tenant=`,
 		`tenant_errors_total{error_type="payment_declined",tenant=`, `tenant_event_buffer_depth`, `tenant_events_dropped_total{reason="buffer_full"}`,
+		// Started at 0, so increase() sees the first event.
+		`tenant_payment_amount_cents_total{payment_method="cash",tenant=`, `tenant_errors_total{error_type="server_error",tenant=`,
+		`tenant_logins_total{tenant=`, `tenant_currency_info{currency="USD",tenant=`,
 	} {
 		if !strings.Contains(body, want) {
 			t.Errorf("scrape lacks %s", want)
@@ -193,4 +199,66 @@ func TestDeployFilesUseRealMetrics(t *testing.T) {
 			t.Errorf("deploy files query %s, which the server does not export", name)
 		}
 	}
+}
+
+// TestHTTPRequestsCountEveryRequest: console pages, assets, the favicon and
+// paths no route answers count in http_requests_total and the duration
+// histogram, under the fixed route labels console and unmatched (a scan of
+// random paths adds no label values).
+func TestHTTPRequestsCountEveryRequest(t *testing.T) {
+	db := storetest.Open(t)
+	m := metrics.New()
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	page := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/console/missing" {
+			http.NotFound(w, r)
+			return
+		}
+		_, _ = w.Write([]byte("<html></html>"))
+	})
+	srv := &httpapi.Server{DB: db, Auth: &auth.Service{DB: db, Secret: []byte("test-secret-test-secret-test-secret!")},
+		Events: events.StoreSink{DB: db, Log: log}, Metrics: m, Log: log, Analytics: &analytics.Service{DB: db}, Console: page}
+	ts := httptest.NewServer(srv.Handler())
+	defer ts.Close()
+	for _, c := range []struct{ method, path string }{
+		{"GET", "/console"}, {"GET", "/console/analytics"}, {"GET", "/console/missing"}, {"GET", "/assets/console.css"},
+		{"GET", "/favicon.ico"}, {"GET", "/no/such/path/1"}, {"GET", "/no/such/path/2"}, {"BREW", "/coffee"},
+		{"DELETE", "/api/v1/me"},
+	} {
+		req, _ := http.NewRequest(c.method, ts.URL+c.path, nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+	}
+	for _, c := range []struct {
+		route, method, status string
+		want                  float64
+	}{
+		{"console", "GET", "200", 4}, {"console", "GET", "404", 1},
+		{"unmatched", "GET", "404", 2}, {"unmatched", "other", "404", 1}, {"unmatched", "DELETE", "405", 1},
+	} {
+		if got := testutil.ToFloat64(m.HTTPRequests.WithLabelValues(c.route, c.method, c.status)); got != c.want {
+			t.Errorf("http_requests_total{route=%q,method=%q,status=%q} = %v, want %v", c.route, c.method, c.status, got, c.want)
+		}
+	}
+	if n := testutil.CollectAndCount(m.HTTPDuration); n != 4 {
+		t.Errorf("%d duration series, want 4 (console GET, unmatched GET/other/DELETE)", n)
+	}
+	body := scrapeBody(t, ts.URL)
+	if strings.Contains(body, "/no/such/path") || strings.Contains(body, "/console/analytics") {
+		t.Error("a raw path appears in a label")
+	}
+}
+
+func scrapeBody(t *testing.T, base string) string {
+	t.Helper()
+	resp, err := http.Get(base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return string(b)
 }

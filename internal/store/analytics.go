@@ -8,53 +8,24 @@ import (
 	"time"
 )
 
-// EventStats are the figures of one tenant's event log over a time range.
-type EventStats struct {
-	// Counts is the number of events of each type.
-	Counts map[string]int64 `json:"counts"`
-	// DurationMSSum is the summed duration of the api_request events.
-	DurationMSSum int64 `json:"duration_ms_sum"`
-	// ServerErrors is the number of api_request events with status >= 500.
-	ServerErrors int64 `json:"server_errors"`
+// eventCounts are the event counts of one tenant over a time range.
+type eventCounts struct {
+	Counts map[string]int64
 }
 
-func (s *EventStats) add(eventType string, count, durationMS, serverErrors int64) {
+func (s *eventCounts) add(eventType string, count int64) {
 	if s.Counts == nil {
 		s.Counts = map[string]int64{}
 	}
 	s.Counts[eventType] += count
-	s.DurationMSSum += durationMS
-	s.ServerErrors += serverErrors
 }
 
-// EventStats sums the tenant's events in [from, to). Whole hours come from
-// the hourly rollups; only the partial hours at either end read the raw log,
-// so the cost does not grow with the length of the range.
-func (db *DB) EventStats(ctx context.Context, from, to time.Time) (EventStats, error) {
-	rid, err := tenant(ctx)
-	if err != nil {
-		return EventStats{}, err
-	}
-	all, err := db.eventStats(ctx, rid, from, to)
-	if err != nil {
-		return EventStats{}, err
-	}
-	s := all[rid]
-	if s.Counts == nil {
-		s.Counts = map[string]int64{}
-	}
-	return s, nil
-}
-
-// AllTenantsEventStats is EventStats for every tenant at once, for the
-// platform overview.
-func (db *DB) AllTenantsEventStats(ctx context.Context, from, to time.Time) (map[string]EventStats, error) {
-	return db.eventStats(ctx, "", from, to)
-}
-
-func (db *DB) eventStats(ctx context.Context, rid string, from, to time.Time) (map[string]EventStats, error) {
+// eventStats counts the events in [from, to) exactly, for the events
+// listing's total: whole hours from the rollups, the partial hours at either
+// end from the raw log. Reports use the rollups alone (RollupStats).
+func (db *DB) eventStats(ctx context.Context, rid string, from, to time.Time) (map[string]eventCounts, error) {
 	from, to = from.UTC(), to.UTC()
-	out := map[string]EventStats{}
+	out := map[string]eventCounts{}
 	if !from.Before(to) {
 		return out, nil
 	}
@@ -66,12 +37,11 @@ func (db *DB) eventStats(ctx context.Context, rid string, from, to time.Time) (m
 		for rows.Next() {
 			var r, typ string
 			var n int64
-			var dur, errs sql.NullFloat64
-			if err := rows.Scan(&r, &typ, &n, &dur, &errs); err != nil {
+			if err := rows.Scan(&r, &typ, &n); err != nil {
 				return err
 			}
 			s := out[r]
-			s.add(typ, n, int64(dur.Float64), int64(errs.Float64))
+			s.add(typ, n)
 			out[r] = s
 		}
 		return rows.Err()
@@ -89,9 +59,9 @@ func (db *DB) eventStats(ctx context.Context, rid string, from, to time.Time) (m
 			return nil
 		}
 		saved := args
-		q := fmt.Sprintf(`SELECT restaurant_id, event_type, COUNT(*), SUM(%s), SUM(CASE WHEN %s >= 500 THEN 1 ELSE 0 END)
+		q := fmt.Sprintf(`SELECT restaurant_id, event_type, COUNT(*)
 			FROM tenant_events WHERE %screated_at >= %s AND created_at < %s GROUP BY restaurant_id, event_type`,
-			db.jsonNumber("duration_ms"), db.jsonNumber("status"), filter, arg(a), arg(b))
+			filter, arg(a), arg(b))
 		err := collect(db.sql.QueryContext(ctx, q, args...))
 		args = saved
 		return err
@@ -103,7 +73,7 @@ func (db *DB) eventStats(ctx context.Context, rid string, from, to time.Time) (m
 	if !fullFrom.Before(fullTo) {
 		return out, wrap("event stats", raw(from, to))
 	}
-	q := fmt.Sprintf(`SELECT restaurant_id, event_type, SUM(event_count), SUM(duration_ms_sum), SUM(server_errors)
+	q := fmt.Sprintf(`SELECT restaurant_id, event_type, SUM(event_count)
 		FROM tenant_event_rollups WHERE %sbucket >= %s AND bucket < %s GROUP BY restaurant_id, event_type`, filter, arg(fullFrom), arg(fullTo))
 	err := collect(db.sql.QueryContext(ctx, q, args...))
 	args = args[:len(args)-2]
@@ -275,81 +245,4 @@ var ErrLockHeld = errors.New("store: lock held by another instance")
 // one process's database, so there fn simply runs.
 func (db *DB) WithInstanceLock(ctx context.Context, key int64, fn func(context.Context) error) error {
 	return db.dialect.withInstanceLock(ctx, db, key, fn)
-}
-
-// RebuildEventRollups recomputes the tenant's rollups from its raw events,
-// for events loaded in bulk outside InsertEvents. Hours whose raw events
-// were pruned keep their rollups.
-func (db *DB) RebuildEventRollups(ctx context.Context) error {
-	rid, err := tenant(ctx)
-	if err != nil {
-		return err
-	}
-	hour := db.dialect.hourUTC("created_at")
-	day := db.dialect.dayUTC("created_at")
-	userID := db.dialect.jsonText("user_id")
-	return db.inTx(ctx, func(tx *sql.Tx) error {
-		var buckets []rollupKey
-		var sums []rollupSums
-		rows, err := tx.QueryContext(ctx, fmt.Sprintf(`SELECT %s AS bucket, event_type, COUNT(*),
-			SUM(CASE WHEN event_type = 'api_request' THEN %s ELSE 0 END),
-			SUM(CASE WHEN event_type = 'api_request' AND %s >= 500 THEN 1 ELSE 0 END)
-			FROM tenant_events WHERE restaurant_id = $1 GROUP BY 1, event_type`, hour, db.jsonNumber("duration_ms"), db.jsonNumber("status")), rid)
-		if err != nil {
-			return wrap("rebuild rollups", err)
-		}
-		for rows.Next() {
-			var k rollupKey
-			var s rollupSums
-			var bucket any
-			var dur, errs float64
-			if err := rows.Scan(&bucket, &k.eventType, &s.count, &dur, &errs); err != nil {
-				rows.Close()
-				return wrap("rebuild rollups", err)
-			}
-			switch b := bucket.(type) {
-			case time.Time:
-				k.bucket = b.UTC()
-			case string:
-				if k.bucket, err = time.Parse("2006-01-02 15:04:05-07:00", b); err != nil {
-					rows.Close()
-					return wrap("rebuild rollups", err)
-				}
-			}
-			k.restaurantID, s.durationMS, s.serverErrors = rid, int64(dur), int64(errs)
-			buckets, sums = append(buckets, k), append(sums, s)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return wrap("rebuild rollups", err)
-		}
-		rollups := map[rollupKey]*rollupSums{}
-		for i, k := range buckets {
-			// Rows from the raw log replace the rollup of the same hour.
-			if _, err := tx.ExecContext(ctx, `DELETE FROM tenant_event_rollups WHERE restaurant_id = $1 AND bucket = $2 AND event_type = $3`,
-				rid, k.bucket, k.eventType); err != nil {
-				return wrap("rebuild rollups", err)
-			}
-			rollups[k] = &sums[i]
-		}
-		var users []dailyUser
-		urows, err := tx.QueryContext(ctx, fmt.Sprintf(`SELECT DISTINCT %s, %s FROM tenant_events
-			WHERE restaurant_id = $1 AND event_type = 'user_login' AND %s IS NOT NULL`, day, userID, userID), rid)
-		if err != nil {
-			return wrap("rebuild rollups", err)
-		}
-		for urows.Next() {
-			u := dailyUser{restaurantID: rid}
-			if err := urows.Scan(&u.day, &u.userID); err != nil {
-				urows.Close()
-				return wrap("rebuild rollups", err)
-			}
-			users = append(users, u)
-		}
-		urows.Close()
-		if err := urows.Err(); err != nil {
-			return wrap("rebuild rollups", err)
-		}
-		return wrap("rebuild rollups", writeRollups(ctx, db.dialect, tx, rollups, users))
-	})
 }

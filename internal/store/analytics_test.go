@@ -93,13 +93,14 @@ func TestEventStatsHandComputed(t *testing.T) {
 		// Whole days: all from rollups.
 		{"whole range", "2026-11-10 00:00:00", "2026-11-21 00:00:00", 5, 2, 640, 2},
 		{"first day", "2026-11-10 00:00:00", "2026-11-11 00:00:00", 2, 1, 400, 1},
-		// Within one hour: the raw log only.
-		{"inside an hour", "2026-11-20 11:50:00", "2026-11-20 12:20:00", 1, 1, 150, 1},
-		// Partial hours at both ends around whole hours.
-		{"ragged ends", "2026-11-10 10:30:00", "2026-11-20 12:15:00", 3, 2, 500, 2},
+		// Figures are whole hours: a range covers every hour it overlaps,
+		// so the partial hours at either end count whole.
+		{"inside an hour", "2026-11-20 11:50:00", "2026-11-20 12:20:00", 3, 1, 240, 1},
+		{"ragged ends", "2026-11-10 10:30:00", "2026-11-20 12:15:00", 5, 2, 640, 2},
 		{"last 24 h", "2026-11-19 12:30:00", "2026-11-20 12:30:01", 3, 1, 240, 1},
 		{"empty", "2026-11-12 00:00:00", "2026-11-13 00:00:00", 0, 0, 0, 0},
-		{"upper bound excluded", "2026-11-10 10:00:00", "2026-11-10 10:15:00", 0, 0, 0, 0},
+		{"part of an hour", "2026-11-10 10:00:00", "2026-11-10 10:15:00", 2, 1, 400, 1},
+		{"upper bound on the hour excluded", "2026-11-10 09:00:00", "2026-11-10 10:00:00", 0, 0, 0, 0},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -85,81 +85,37 @@ func (db *DB) OrdersByDay(ctx context.Context, from, to time.Time) ([]DayOrders,
 	return out, wrap("orders by day", rows.Err())
 }
 
-// RequestDurationPercentile is the duration (ms) at or below which the
-// fraction p of the tenant's api_request events in [from, to) finished (the
-// nearest-rank percentile), and how many requests there were. The rollups
-// keep only sums, so this reads the raw log of the range, in the database.
-func (db *DB) RequestDurationPercentile(ctx context.Context, from, to time.Time, p float64) (ms, n int64, err error) {
-	rid, err := tenant(ctx)
-	if err != nil {
-		return 0, 0, err
-	}
-	if err := db.sql.QueryRowContext(ctx, `SELECT COUNT(*) FROM tenant_events
-		WHERE restaurant_id = $1 AND event_type = 'api_request' AND created_at >= $2 AND created_at < $3`,
-		rid, from.UTC(), to.UTC()).Scan(&n); err != nil {
-		return 0, 0, wrap("request percentile", err)
-	}
-	if n == 0 {
-		return 0, 0, nil
-	}
-	rank := int64(p*float64(n)+0.999999999) - 1 // ceil(p·n) as a 0-based offset
-	rank = max(0, min(rank, n-1))
-	var v float64
-	err = db.sql.QueryRowContext(ctx, fmt.Sprintf(`SELECT %[1]s FROM tenant_events
-		WHERE restaurant_id = $1 AND event_type = 'api_request' AND created_at >= $2 AND created_at < $3
-		ORDER BY %[1]s LIMIT 1 OFFSET $4`, db.jsonNumber("duration_ms")), rid, from.UTC(), to.UTC(), rank).Scan(&v)
-	return int64(v), n, wrap("request percentile", err)
+// EventCursor marks where a page of the events listing ended: the last
+// event's time and id. The zero cursor starts at the newest event.
+type EventCursor struct {
+	At time.Time
+	ID string
 }
 
-// RouteStat is one route's traffic in a tenant's log.
-type RouteStat struct {
-	Method, Route string
-	Count         int64
-	ServerErrors  int64
-	MeanMS        float64
-}
-
-// TopRoutes lists the tenant's busiest routes (the route pattern of each
-// api_request event) in [from, to), busiest first.
-func (db *DB) TopRoutes(ctx context.Context, from, to time.Time, limit int) ([]RouteStat, error) {
+// RecentEvents lists up to limit of the tenant's events older than the
+// cursor, newest first, optionally of one type, and the cursor of the next
+// page (zero when there is none). Paging by (created_at, id) walks the
+// index, so the thousandth page costs what the first does; no OFFSET, no
+// count of the whole log.
+func (db *DB) RecentEvents(ctx context.Context, eventType string, after EventCursor, limit int) ([]TenantEvent, EventCursor, error) {
 	rid, err := tenant(ctx)
 	if err != nil {
-		return nil, err
+		return nil, EventCursor{}, err
 	}
-	route, method := db.dialect.jsonText("route"), db.dialect.jsonText("method")
-	rows, err := db.sql.QueryContext(ctx, fmt.Sprintf(`SELECT COALESCE(%[1]s, ''), COALESCE(%[2]s, ''), COUNT(*),
-		SUM(CASE WHEN %[3]s >= 500 THEN 1 ELSE 0 END), AVG(%[4]s)
-		FROM tenant_events WHERE restaurant_id = $1 AND event_type = 'api_request' AND created_at >= $2 AND created_at < $3
-		GROUP BY 1, 2 ORDER BY 3 DESC, 1, 2 LIMIT $4`, method, route, db.jsonNumber("status"), db.jsonNumber("duration_ms")),
-		rid, from.UTC(), to.UTC(), limit)
+	where, args := "restaurant_id = $1", []any{rid}
+	if eventType != "" {
+		args = append(args, eventType)
+		where += fmt.Sprintf(" AND event_type = $%d", len(args))
+	}
+	if !after.At.IsZero() {
+		args = append(args, after.At.UTC(), after.ID)
+		where += fmt.Sprintf(" AND (created_at < $%[1]d OR (created_at = $%[1]d AND id < $%[2]d))", len(args)-1, len(args))
+	}
+	args = append(args, limit+1)
+	rows, err := db.sql.QueryContext(ctx, fmt.Sprintf(`SELECT restaurant_id, id, event_type, event_data, created_at FROM tenant_events
+		WHERE %s ORDER BY created_at DESC, id DESC LIMIT $%d`, where, len(args)), args...)
 	if err != nil {
-		return nil, wrap("top routes", err)
-	}
-	defer rows.Close()
-	out := []RouteStat{}
-	for rows.Next() {
-		var s RouteStat
-		var errs, mean sql.NullFloat64
-		if err := rows.Scan(&s.Method, &s.Route, &s.Count, &errs, &mean); err != nil {
-			return nil, wrap("top routes", err)
-		}
-		s.ServerErrors, s.MeanMS = int64(errs.Float64), mean.Float64
-		out = append(out, s)
-	}
-	return out, wrap("top routes", rows.Err())
-}
-
-// RecentEvents lists the tenant's newest events, newest first, without
-// counting the whole log as Events does.
-func (db *DB) RecentEvents(ctx context.Context, limit int) ([]TenantEvent, error) {
-	rid, err := tenant(ctx)
-	if err != nil {
-		return nil, err
-	}
-	rows, err := db.sql.QueryContext(ctx, `SELECT restaurant_id, id, event_type, event_data, created_at FROM tenant_events
-		WHERE restaurant_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2`, rid, limit)
-	if err != nil {
-		return nil, wrap("recent events", err)
+		return nil, EventCursor{}, wrap("recent events", err)
 	}
 	defer rows.Close()
 	out := []TenantEvent{}
@@ -167,10 +123,19 @@ func (db *DB) RecentEvents(ctx context.Context, limit int) ([]TenantEvent, error
 		var e TenantEvent
 		var data string
 		if err := rows.Scan(&e.RestaurantID, &e.ID, &e.Type, &data, &e.CreatedAt); err != nil {
-			return nil, wrap("recent events", err)
+			return nil, EventCursor{}, wrap("recent events", err)
 		}
 		e.Data, e.CreatedAt = []byte(data), e.CreatedAt.UTC()
 		out = append(out, e)
 	}
-	return out, wrap("recent events", rows.Err())
+	if err := rows.Err(); err != nil {
+		return nil, EventCursor{}, wrap("recent events", err)
+	}
+	var next EventCursor
+	if len(out) > limit {
+		out = out[:limit]
+		last := out[limit-1]
+		next = EventCursor{At: last.CreatedAt, ID: last.ID}
+	}
+	return out, next, nil
 }

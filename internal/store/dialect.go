@@ -65,7 +65,11 @@ type dialect interface {
 	copiesInBulk() bool
 	// insertEvents writes a batch of events and their rollups in one
 	// transaction.
-	insertEvents(ctx context.Context, db *DB, events []TenantEvent, rollups map[rollupKey]*rollupSums, users []dailyUser) error
+	insertEvents(ctx context.Context, db *DB, events []TenantEvent, sums *rollupBatch) error
+	// lockRollups makes the rollup writers of other transactions wait until
+	// tx ends, so a rebuild reads the raw log and replaces the rollups as one
+	// step; a no-op where a write transaction already excludes all others.
+	lockRollups(ctx context.Context, tx *sql.Tx) error
 
 	// supportsNotify tells whether other instances on the same database
 	// can be told of a change as it commits.

@@ -111,7 +111,7 @@ func (postgresDialect) copiesInBulk() bool { return true }
 
 // insertEvents streams the events with COPY, then upserts the rollups in
 // the same transaction.
-func (d postgresDialect) insertEvents(ctx context.Context, db *DB, events []TenantEvent, rollups map[rollupKey]*rollupSums, users []dailyUser) error {
+func (d postgresDialect) insertEvents(ctx context.Context, db *DB, events []TenantEvent, sums *rollupBatch) error {
 	return pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
 		_, err := tx.CopyFrom(ctx, pgx.Identifier{"tenant_events"},
 			[]string{"restaurant_id", "id", "event_type", "event_data", "created_at"},
@@ -122,8 +122,15 @@ func (d postgresDialect) insertEvents(ctx context.Context, db *DB, events []Tena
 		if err != nil {
 			return err
 		}
-		return writeRollups(ctx, d, pgxExec{tx}, rollups, users)
+		return writeRollups(ctx, d, pgxExec{tx}, sums)
 	})
+}
+
+// lockRollups takes a lock that conflicts with the row locks every rollup
+// upsert takes, and with itself, but not with readers.
+func (postgresDialect) lockRollups(ctx context.Context, tx *sql.Tx) error {
+	_, err := tx.ExecContext(ctx, `LOCK TABLE tenant_event_rollups, tenant_route_rollups, tenant_daily_users IN SHARE ROW EXCLUSIVE MODE`)
+	return err
 }
 
 // pgxExec lets writeRollups run inside a pgx transaction.

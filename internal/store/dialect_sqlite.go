@@ -171,7 +171,7 @@ func (sqliteDialect) copiesInBulk() bool { return false }
 // 32766 bound parameters.
 const sqliteRowsPerInsert = 500
 
-func (d sqliteDialect) insertEvents(ctx context.Context, db *DB, events []TenantEvent, rollups map[rollupKey]*rollupSums, users []dailyUser) error {
+func (d sqliteDialect) insertEvents(ctx context.Context, db *DB, events []TenantEvent, sums *rollupBatch) error {
 	return db.inTx(ctx, func(tx *sql.Tx) error {
 		for start := 0; start < len(events); start += sqliteRowsPerInsert {
 			chunk := events[start:min(start+sqliteRowsPerInsert, len(events))]
@@ -183,9 +183,13 @@ func (d sqliteDialect) insertEvents(ctx context.Context, db *DB, events []Tenant
 				return err
 			}
 		}
-		return writeRollups(ctx, d, tx, rollups, users)
+		return writeRollups(ctx, d, tx, sums)
 	})
 }
+
+// lockRollups has nothing to do: every write transaction is immediate, so
+// the rebuild's transaction already excludes the event writers.
+func (sqliteDialect) lockRollups(context.Context, *sql.Tx) error { return nil }
 
 func (sqliteDialect) supportsNotify() bool { return false }
 

@@ -19,24 +19,6 @@ type TenantEvent struct {
 	CreatedAt    time.Time       `json:"created_at"`
 }
 
-// requestFigures are the fields of an api_request event the rollups sum.
-type requestFigures struct {
-	DurationMS float64 `json:"duration_ms"`
-	Status     float64 `json:"status"`
-	UserID     string  `json:"user_id"`
-}
-
-// rollupKey identifies one hourly rollup row.
-type rollupKey struct {
-	restaurantID string
-	bucket       time.Time
-	eventType    string
-}
-
-type rollupSums struct{ count, durationMS, serverErrors int64 }
-
-type dailyUser struct{ restaurantID, day, userID string }
-
 // InsertEvents writes a batch of events and their hourly rollups in one
 // transaction: a multi-row INSERT on SQLite, COPY on PostgreSQL.
 func (db *DB) InsertEvents(ctx context.Context, events []TenantEvent) error {
@@ -53,8 +35,11 @@ func (db *DB) InsertEvents(ctx context.Context, events []TenantEvent) error {
 		}
 		events[i].CreatedAt = events[i].CreatedAt.UTC().Truncate(time.Microsecond)
 	}
-	rollups, users := summarise(events)
-	if err := db.dialect.insertEvents(ctx, db, events, rollups, users); err != nil {
+	sums := newRollupBatch()
+	for _, e := range events {
+		sums.add(e)
+	}
+	if err := db.dialect.insertEvents(ctx, db, events, sums); err != nil {
 		return fmt.Errorf("store: insert events: %w", err)
 	}
 	return nil
@@ -62,76 +47,6 @@ func (db *DB) InsertEvents(ctx context.Context, events []TenantEvent) error {
 
 type execer interface {
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
-}
-
-// summarise folds a batch into rollup increments and the day's active users.
-func summarise(events []TenantEvent) (map[rollupKey]*rollupSums, []dailyUser) {
-	rollups := map[rollupKey]*rollupSums{}
-	seen := map[dailyUser]bool{}
-	var users []dailyUser
-	for _, e := range events {
-		k := rollupKey{e.RestaurantID, e.CreatedAt.Truncate(time.Hour), e.Type}
-		s := rollups[k]
-		if s == nil {
-			s = &rollupSums{}
-			rollups[k] = s
-		}
-		s.count++
-		if e.Type != "api_request" && e.Type != "user_login" {
-			continue
-		}
-		var f requestFigures
-		_ = json.Unmarshal(e.Data, &f) // a malformed payload still counts as an event
-		if e.Type == "api_request" {
-			s.durationMS += int64(f.DurationMS)
-			if f.Status >= 500 {
-				s.serverErrors++
-			}
-			continue
-		}
-		if f.UserID != "" {
-			u := dailyUser{e.RestaurantID, e.CreatedAt.Format(time.DateOnly), f.UserID}
-			if !seen[u] {
-				seen[u] = true
-				users = append(users, u)
-			}
-		}
-	}
-	return rollups, users
-}
-
-func writeRollups(ctx context.Context, d dialect, tx execer, rollups map[rollupKey]*rollupSums, users []dailyUser) error {
-	keys := make([]rollupKey, 0, len(rollups))
-	for k := range rollups {
-		keys = append(keys, k)
-	}
-	for start := 0; start < len(keys); start += sqliteRowsPerInsert / 2 {
-		chunk := keys[start:min(start+sqliteRowsPerInsert/2, len(keys))]
-		q, args := multiRowInsert(d, `INSERT INTO tenant_event_rollups (restaurant_id, id, bucket, event_type, event_count, duration_ms_sum, server_errors) VALUES `, 7, len(chunk))
-		for _, k := range chunk {
-			s := rollups[k]
-			args = append(args, k.restaurantID, NewID(), k.bucket, k.eventType, s.count, s.durationMS, s.serverErrors)
-		}
-		q += ` ON CONFLICT (restaurant_id, bucket, event_type) DO UPDATE SET
-			event_count = tenant_event_rollups.event_count + excluded.event_count,
-			duration_ms_sum = tenant_event_rollups.duration_ms_sum + excluded.duration_ms_sum,
-			server_errors = tenant_event_rollups.server_errors + excluded.server_errors`
-		if _, err := tx.ExecContext(ctx, q, args...); err != nil {
-			return err
-		}
-	}
-	for start := 0; start < len(users); start += sqliteRowsPerInsert {
-		chunk := users[start:min(start+sqliteRowsPerInsert, len(users))]
-		q, args := multiRowInsert(d, `INSERT INTO tenant_daily_users (restaurant_id, id, day, user_id) VALUES `, 4, len(chunk))
-		for _, u := range chunk {
-			args = append(args, u.restaurantID, NewID(), u.day, u.userID)
-		}
-		q += ` ON CONFLICT (restaurant_id, day, user_id) DO NOTHING`
-		if _, err := tx.ExecContext(ctx, q, args...); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // multiRowInsert returns prefix followed by rows groups of cols placeholders

@@ -10,11 +10,11 @@ import (
 	"github.com/shimizu-tech/ordersuite/internal/tenancy"
 )
 
-const restaurantColumns = `id, name, prefix, status, created_at, updated_at`
+const restaurantColumns = `id, name, prefix, status, currency, created_at, updated_at`
 
 func scanRestaurant(row interface{ Scan(...any) error }) (tenancy.Restaurant, error) {
 	var r tenancy.Restaurant
-	err := row.Scan(&r.ID, &r.Name, &r.Prefix, &r.Status, &r.CreatedAt, &r.UpdatedAt)
+	err := row.Scan(&r.ID, &r.Name, &r.Prefix, &r.Status, &r.Currency, &r.CreatedAt, &r.UpdatedAt)
 	r.CreatedAt, r.UpdatedAt = r.CreatedAt.UTC(), r.UpdatedAt.UTC()
 	return r, err
 }
@@ -49,7 +49,7 @@ func changedOne(res sql.Result, what string) error {
 // only a super_admin gets here.
 func (db *DB) CreateRestaurant(ctx context.Context, name, prefix string) (tenancy.Restaurant, error) {
 	now := db.Now()
-	r := tenancy.Restaurant{ID: NewID(), Name: name, Prefix: prefix, Status: tenancy.Active, CreatedAt: now, UpdatedAt: now}
+	r := tenancy.Restaurant{ID: NewID(), Name: name, Prefix: prefix, Status: tenancy.Active, Currency: "USD", CreatedAt: now, UpdatedAt: now}
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx,
 			`INSERT INTO restaurants (id, name, prefix, status, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6)`,
@@ -91,8 +91,9 @@ func (db *DB) Restaurants(ctx context.Context) ([]tenancy.Restaurant, error) {
 
 // RestaurantPatch holds the fields an update may change; nil means keep.
 type RestaurantPatch struct {
-	Name   *string
-	Prefix *string
+	Name     *string
+	Prefix   *string
+	Currency *string // a code money.ParseCurrency accepted
 }
 
 // UpdateRestaurant changes the tenant in ctx.
@@ -114,9 +115,12 @@ func (db *DB) UpdateRestaurant(ctx context.Context, p RestaurantPatch) (tenancy.
 		if p.Prefix != nil {
 			after.Prefix = *p.Prefix
 		}
+		if p.Currency != nil {
+			after.Currency = *p.Currency
+		}
 		after.UpdatedAt = db.Now()
-		res, err := tx.ExecContext(ctx, `UPDATE restaurants SET name = $1, prefix = $2, updated_at = $3 WHERE id = $4`,
-			after.Name, after.Prefix, after.UpdatedAt, id)
+		res, err := tx.ExecContext(ctx, `UPDATE restaurants SET name = $1, prefix = $2, currency = $3, updated_at = $4 WHERE id = $5`,
+			after.Name, after.Prefix, after.Currency, after.UpdatedAt, id)
 		if err != nil {
 			return fmt.Errorf("store: update restaurant: %w", err)
 		}

@@ -48,10 +48,12 @@ func (s Status) Valid() bool {
 
 // Restaurant is a tenant.
 type Restaurant struct {
-	ID        string    `json:"id"`
-	Name      string    `json:"name"`
-	Prefix    string    `json:"prefix"` // used in order and reservation numbers
-	Status    Status    `json:"status"`
+	ID     string `json:"id"`
+	Name   string `json:"name"`
+	Prefix string `json:"prefix"` // used in order and reservation numbers
+	Status Status `json:"status"`
+	// Currency is the ISO 4217 code of the restaurant's amounts.
+	Currency  string    `json:"currency"`
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`
 }

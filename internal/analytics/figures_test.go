@@ -1,0 +1,427 @@
+package analytics_test
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/shimizu-tech/ordersuite/internal/analytics"
+	"github.com/shimizu-tech/ordersuite/internal/money"
+	"github.com/shimizu-tech/ordersuite/internal/store"
+	"github.com/shimizu-tech/ordersuite/internal/storetest"
+	"github.com/shimizu-tech/ordersuite/internal/tenancy"
+)
+
+// traffic is random tenant traffic as the server records it: requests with
+// every status class (a 5xx answer also records an error event, as the
+// middleware does), logins, orders, payments, other errors and alerts,
+// spread over the last 30 hours up to now, the current hour included.
+func traffic(r *rand.Rand, rid string, now time.Time, n int) []store.TenantEvent {
+	routes := []string{"/api/v1/orders", "/api/v1/orders/{id}", "/api/v1/menu_items", "/login"}
+	statuses := []int{200, 200, 200, 201, 204, 302, 400, 404, 409, 500, 502, 503}
+	var out []store.TenantEvent
+	for len(out) < n {
+		at := now.Add(-time.Duration(r.Int64N(int64(30 * time.Hour))))
+		if r.IntN(3) == 0 { // a third in the current hour
+			at = now.Truncate(time.Hour).Add(time.Duration(r.Int64N(int64(now.Sub(now.Truncate(time.Hour)) + 1))))
+		}
+		switch k := r.IntN(10); {
+		case k < 6:
+			status := statuses[r.IntN(len(statuses))]
+			ms := r.IntN(30)
+			if r.IntN(4) == 0 {
+				ms = r.IntN(12000)
+			}
+			out = append(out, ev(rid, "api_request", at, map[string]any{"path": "/x", "route": routes[r.IntN(len(routes))],
+				"method": []string{"GET", "POST"}[r.IntN(2)], "duration_ms": ms, "status": status, "user_id": fmt.Sprint("u", r.IntN(5))}))
+			if status >= 500 {
+				out = append(out, ev(rid, "error", at, map[string]any{"error_type": "server_error", "status": status}))
+			}
+		case k < 7:
+			out = append(out, ev(rid, "user_login", at, map[string]any{"user_id": fmt.Sprint("u", r.IntN(7))}))
+		case k < 8:
+			out = append(out, ev(rid, "order_created", at, map[string]any{"order_id": store.NewID(), "total_amount_cents": r.IntN(5000)}))
+		case k < 9:
+			out = append(out, ev(rid, "payment_processed", at, map[string]any{"amount_cents": r.IntN(5000), "payment_method": "card"}))
+		default:
+			out = append(out, ev(rid, []string{"error", "security_alert"}[r.IntN(2)], at, map[string]any{"error_type": "payment_declined", "status": 500}))
+		}
+	}
+	return out
+}
+
+// writeLive writes the events as the event writers of two instances do:
+// random batches, concurrently, through two connections to one database.
+func writeLive(t *testing.T, dbs []*store.DB, r *rand.Rand, evs []store.TenantEvent) {
+	t.Helper()
+	var batches [][]store.TenantEvent
+	for len(evs) > 0 {
+		n := min(len(evs), 1+r.IntN(60))
+		batches = append(batches, evs[:n])
+		evs = evs[n:]
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, len(batches))
+	for i, b := range batches {
+		wg.Add(1)
+		go func(db *store.DB) {
+			defer wg.Done()
+			errs <- db.InsertEvents(context.Background(), b)
+		}(dbs[i%len(dbs)])
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// rawFigures are the figures worked out by plain SQL over the raw events,
+// written here independently of the rollups and of the analytics package.
+type rawFigures struct {
+	requests, serverErrors, durationSum, errorEvents int64
+	durations                                        []int64 // sorted
+}
+
+func jsonNum(db *store.DB, field string) string {
+	if db.Engine == store.Postgres {
+		return fmt.Sprintf(`(event_data->>'%s')::bigint`, field)
+	}
+	return fmt.Sprintf(`json_extract(event_data, '$.%s')`, field)
+}
+
+func raw(t *testing.T, db *store.DB, rid string, from, to time.Time) rawFigures {
+	t.Helper()
+	ctx := context.Background()
+	var f rawFigures
+	var sum sql.NullInt64
+	q := fmt.Sprintf(`SELECT COUNT(*), SUM(CASE WHEN %[1]s >= 500 THEN 1 ELSE 0 END), SUM(%[2]s) FROM tenant_events
+		WHERE restaurant_id = $1 AND event_type = 'api_request' AND created_at >= $2 AND created_at < $3`, jsonNum(db, "status"), jsonNum(db, "duration_ms"))
+	var errs sql.NullInt64
+	if err := db.SQL().QueryRowContext(ctx, q, rid, from, to).Scan(&f.requests, &errs, &sum); err != nil {
+		t.Fatal(err)
+	}
+	f.serverErrors, f.durationSum = errs.Int64, sum.Int64
+	if err := db.SQL().QueryRowContext(ctx, `SELECT COUNT(*) FROM tenant_events WHERE restaurant_id = $1 AND event_type = 'error'
+		AND created_at >= $2 AND created_at < $3`, rid, from, to).Scan(&f.errorEvents); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := db.SQL().QueryContext(ctx, fmt.Sprintf(`SELECT %s FROM tenant_events WHERE restaurant_id = $1 AND event_type = 'api_request'
+		AND created_at >= $2 AND created_at < $3 ORDER BY 1`, jsonNum(db, "duration_ms")), rid, from, to)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var d int64
+		if err := rows.Scan(&d); err != nil {
+			t.Fatal(err)
+		}
+		f.durations = append(f.durations, d)
+	}
+	return f
+}
+
+func pct(part, whole int64) float64 {
+	if whole == 0 {
+		return 0
+	}
+	return math.Round(float64(part)*100*100/float64(whole)) / 100
+}
+
+func meanOf(sum, n int64) float64 {
+	if n == 0 {
+		return 0
+	}
+	return math.Round(float64(sum)*100/float64(n)) / 100
+}
+
+// checkPercentile holds a percentile read from the rollups to what the raw
+// durations say: it lies in the bucket that holds the ceil(q·n)-th smallest
+// duration, and equals histogram_quantile's interpolation inside it.
+func checkPercentile(t *testing.T, name string, got float64, durations []int64, q float64) {
+	t.Helper()
+	if len(durations) == 0 {
+		if got != 0 {
+			t.Errorf("%s = %v without requests", name, got)
+		}
+		return
+	}
+	bounds := store.DurationBucketsMS[:]
+	bucket := func(d int64) int {
+		for i, b := range bounds {
+			if d <= b {
+				return i
+			}
+		}
+		return len(bounds)
+	}
+	rank := q * float64(len(durations))
+	k := int(math.Ceil(rank)) - 1
+	b := bucket(durations[k])
+	if b == len(bounds) {
+		if got != float64(bounds[len(bounds)-1]) {
+			t.Errorf("%s = %v, want the highest bound %d (rank in the open bucket)", name, got, bounds[len(bounds)-1])
+		}
+		return
+	}
+	lower := 0.0
+	if b > 0 {
+		lower = float64(bounds[b-1])
+	}
+	upper := float64(bounds[b])
+	var below, in int64
+	for _, d := range durations {
+		switch x := bucket(d); {
+		case x < b:
+			below++
+		case x == b:
+			in++
+		}
+	}
+	want := math.Round(lower + (upper-lower)*(rank-float64(below))/float64(in))
+	if got < lower || got > upper || got != want {
+		t.Errorf("%s = %v, want %v (bucket (%v, %v], exact value %d)", name, got, want, lower, upper, durations[k])
+	}
+}
+
+// TestFiguresMatchRawSQL is the promise that figures have one definition:
+// for random traffic (5xx included), every figure health_metrics,
+// usage_stats, tenant_comparison, the overview and the dashboard report
+// equals plain SQL over the raw events of the same window, in the current
+// hour and in closed hours; and rebuilding the rollups from the raw log
+// gives back, row for row, what the live writers kept.
+func TestFiguresMatchRawSQL(t *testing.T) {
+	for seed := uint64(1); seed <= 4; seed++ {
+		t.Run(fmt.Sprint("seed ", seed), func(t *testing.T) {
+			r := rand.New(rand.NewPCG(seed, 12))
+			now := time.Date(2026, 11, 20, 12, r.IntN(60), r.IntN(60), 0, time.UTC)
+			clock := func() time.Time { return now }
+			url, opts := storetest.NewDatabase(t)
+			opts.Now = clock
+			var dbs []*store.DB
+			for i := 0; i < 2; i++ {
+				db, err := store.Open(context.Background(), url, opts)
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { db.Close() })
+				if i == 0 {
+					if err := db.Migrate(context.Background()); err != nil {
+						t.Fatal(err)
+					}
+				}
+				dbs = append(dbs, db)
+			}
+			db := dbs[0]
+			ctx := context.Background()
+			var rids []string
+			for i := 0; i < 2; i++ {
+				rest, err := db.CreateRestaurant(ctx, fmt.Sprint("R", i), fmt.Sprint("R", i))
+				if err != nil {
+					t.Fatal(err)
+				}
+				rids = append(rids, rest.ID)
+				writeLive(t, dbs, r, traffic(r, rest.ID, now, 400+r.IntN(400)))
+				for j := 0; j < 5+r.IntN(10); j++ {
+					addOrder(t, db, rest.ID, fmt.Sprint("O-", j), int64(r.IntN(9000)), now.Add(-time.Duration(r.Int64N(int64(40*24*time.Hour)))))
+				}
+			}
+			svc := &analytics.Service{DB: db}
+			dayFrom := now.Add(-24 * time.Hour).Truncate(time.Hour)
+			hourFrom := now.Add(-time.Hour).Truncate(time.Hour)
+			end := now.Add(time.Microsecond)
+			current := now.Truncate(time.Hour)
+			for _, rid := range rids {
+				tctx := tenancy.WithTenant(ctx, rid)
+				h, err := svc.HealthMetrics(tctx)
+				if err != nil {
+					t.Fatal(err)
+				}
+				d24, d1 := raw(t, db, rid, dayFrom, end), raw(t, db, rid, hourFrom, end)
+				if h.Requests24h != d24.requests || h.ServerErrors != d24.serverErrors || h.ErrorRate != pct(d24.serverErrors, d24.requests) ||
+					h.Requests1h != d1.requests || h.ResponseTime != meanOf(d1.durationSum, d1.requests) {
+					t.Errorf("health %+v; raw 24h %d req %d 5xx, 1h %d req %d ms", h, d24.requests, d24.serverErrors, d1.requests, d1.durationSum)
+				}
+				if want := analytics.StatusOf(pct(d24.serverErrors, d24.requests), meanOf(d1.durationSum, d1.requests)); h.Status != want {
+					t.Errorf("health status %s, want %s", h.Status, want)
+				}
+				checkPercentile(t, "health p95", h.P95MS, d1.durations, 0.95)
+				checkPercentile(t, "health p99", h.P99MS, d1.durations, 0.99)
+
+				// The current hour alone, and closed hours alone.
+				for _, w := range []struct {
+					name     string
+					from, to time.Time
+				}{
+					{"current hour", current, end},
+					{"closed hours", current.Add(-5 * time.Hour), current},
+				} {
+					st, err := db.EventStats(tctx, w.from, w.to)
+					if err != nil {
+						t.Fatal(err)
+					}
+					rw := raw(t, db, rid, w.from, w.to)
+					if analytics.Requests(st) != rw.requests || analytics.ServerErrors(st) != rw.serverErrors ||
+						analytics.ErrorRate(st) != pct(rw.serverErrors, rw.requests) || analytics.MeanDurationMS(st) != meanOf(rw.durationSum, rw.requests) ||
+						st.Counts["error"] != rw.errorEvents {
+						t.Errorf("%s: %+v, raw %+v", w.name, st, rw)
+					}
+					checkPercentile(t, w.name+" p95", analytics.DurationPercentileMS(st, 0.95), rw.durations, 0.95)
+				}
+
+				// Usage over days: today (the current hour in it) and closed days.
+				for _, days := range [][2]int{{0, 0}, {-1, 0}, {-2, -1}, {-40, 0}} {
+					start, stop := analytics.Day(now).AddDate(0, 0, days[0]), analytics.Day(now).AddDate(0, 0, days[1])
+					u, err := svc.UsageStats(tctx, start, stop)
+					if err != nil {
+						t.Fatal(err)
+					}
+					to := stop.AddDate(0, 0, 1)
+					rw := raw(t, db, rid, start, to)
+					var orders, cents, active, users int64
+					var sum sql.NullInt64
+					if err := db.SQL().QueryRowContext(ctx, `SELECT COUNT(*), SUM(total_amount_cents) FROM orders WHERE restaurant_id = $1
+						AND created_at >= $2 AND created_at < $3`, rid, start, to).Scan(&orders, &sum); err != nil {
+						t.Fatal(err)
+					}
+					cents = sum.Int64
+					var loginUser string
+					if db.Engine == store.Postgres {
+						loginUser = `event_data->>'user_id'`
+					} else {
+						loginUser = `json_extract(event_data, '$.user_id')`
+					}
+					if err := db.SQL().QueryRowContext(ctx, `SELECT COUNT(DISTINCT `+loginUser+`) FROM tenant_events WHERE restaurant_id = $1
+						AND event_type = 'user_login' AND created_at >= $2 AND created_at < $3`, rid, start, to).Scan(&active); err != nil {
+						t.Fatal(err)
+					}
+					if err := db.SQL().QueryRowContext(ctx, `SELECT COUNT(*) FROM users WHERE restaurant_id = $1`, rid).Scan(&users); err != nil {
+						t.Fatal(err)
+					}
+					if u.APIRequests.Count != rw.requests || u.APIRequests.AverageDurationMS != meanOf(rw.durationSum, rw.requests) ||
+						u.APIRequests.ServerErrors != rw.serverErrors || u.APIRequests.ErrorRate != pct(rw.serverErrors, rw.requests) ||
+						u.Errors.Count != rw.errorEvents || u.Orders.Count != orders || u.Orders.TotalAmountCents != cents ||
+						u.Users.ActiveCount != active || u.Users.TotalCount != users ||
+						u.Orders.Currency != "USD" || u.Orders.TotalAmount != money.Format(cents, "USD") {
+						t.Errorf("usage %v..%v: %+v; raw %+v, orders %d/%d, active %d, users %d", start, stop, u, rw, orders, cents, active, users)
+					}
+					checkPercentile(t, "usage p95", u.APIRequests.P95MS, rw.durations, 0.95)
+				}
+
+				dash, err := svc.Dashboard(tctx)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if dash.Requests24h != d24.requests {
+					t.Errorf("dashboard requests %d, raw %d", dash.Requests24h, d24.requests)
+				}
+				checkPercentile(t, "dashboard p95", dash.P95MS, d24.durations, 0.95)
+				for _, p := range dash.ErrorRate {
+					rw := raw(t, db, rid, p.At, p.At.Add(time.Hour))
+					if p.Value != pct(rw.serverErrors, rw.requests) {
+						t.Errorf("error rate at %s: %v, raw %d of %d", p.At, p.Value, rw.serverErrors, rw.requests)
+					}
+				}
+			}
+
+			// The comparison and the overview, over every tenant at once.
+			cmp, err := svc.Tenants(ctx, rids, analytics.Day(now), analytics.Day(now), true)
+			if err != nil {
+				t.Fatal(err)
+			}
+			o, err := svc.Overview(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var total24, errs24 int64
+			for i, rid := range rids {
+				d24 := raw(t, db, rid, dayFrom, end)
+				today := raw(t, db, rid, analytics.Day(now), end)
+				total24 += d24.requests
+				errs24 += d24.serverErrors
+				if c := cmp[i]; c.Usage.APIRequests.Count != today.requests || c.Usage.APIRequests.ServerErrors != today.serverErrors ||
+					c.Health.ServerErrors != d24.serverErrors || c.Health.ErrorRate != pct(d24.serverErrors, d24.requests) {
+					t.Errorf("comparison %s: %+v", rid, c)
+				}
+				for _, ts := range o.Tenants {
+					if ts.RestaurantID == rid && (ts.Requests24h != d24.requests || ts.ErrorRate != pct(d24.serverErrors, d24.requests)) {
+						t.Errorf("overview %s: %+v, raw %+v", rid, ts, d24)
+					}
+				}
+			}
+			if o.Requests24h != total24 || o.Errors24h != errs24 {
+				t.Errorf("overview totals %d/%d, raw %d/%d", o.Requests24h, o.Errors24h, total24, errs24)
+			}
+
+			// Rebuild from nothing = what the live writers kept.
+			for _, rid := range rids {
+				live := rollupRows(t, db, rid)
+				for _, table := range []string{"tenant_event_rollups", "tenant_route_rollups", "tenant_daily_users"} {
+					if _, err := db.SQL().ExecContext(ctx, `DELETE FROM `+table+` WHERE restaurant_id = $1`, rid); err != nil {
+						t.Fatal(err)
+					}
+				}
+				if err := db.RebuildEventRollups(tenancy.WithTenant(ctx, rid)); err != nil {
+					t.Fatal(err)
+				}
+				rebuilt := rollupRows(t, db, rid)
+				if len(live) == 0 || fmt.Sprint(live) != fmt.Sprint(rebuilt) {
+					t.Errorf("rebuilt rollups differ from the live ones:\nlive    %v\nrebuilt %v", live, rebuilt)
+				}
+			}
+		})
+	}
+}
+
+// rollupRows reads a tenant's rollups, every column but the row id, in key
+// order, as text.
+func rollupRows(t *testing.T, db *store.DB, rid string) []string {
+	t.Helper()
+	var out []string
+	for _, q := range []string{
+		`SELECT * FROM tenant_event_rollups WHERE restaurant_id = $1 ORDER BY bucket, event_type`,
+		`SELECT * FROM tenant_route_rollups WHERE restaurant_id = $1 ORDER BY bucket, method, route`,
+		`SELECT * FROM tenant_daily_users WHERE restaurant_id = $1 ORDER BY day, user_id`,
+	} {
+		rows, err := db.SQL().QueryContext(context.Background(), q, rid)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cols, _ := rows.Columns()
+		for rows.Next() {
+			vals := make([]any, len(cols))
+			ptrs := make([]any, len(cols))
+			for i := range vals {
+				ptrs[i] = &vals[i]
+			}
+			if err := rows.Scan(ptrs...); err != nil {
+				t.Fatal(err)
+			}
+			line := ""
+			for i, c := range cols {
+				if c == "id" {
+					continue
+				}
+				v := vals[i]
+				if tm, ok := v.(time.Time); ok {
+					v = tm.UTC().Format(time.RFC3339)
+				}
+				if b, ok := v.([]byte); ok {
+					v = string(b)
+				}
+				line += fmt.Sprintf("%s=%v ", c, v)
+			}
+			out = append(out, line)
+		}
+		rows.Close()
+	}
+	return out
+}
