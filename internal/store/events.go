@@ -52,6 +52,7 @@ func (db *DB) InsertEvents(ctx context.Context, events []TenantEvent) error {
 			events[i].CreatedAt = now
 		}
 		events[i].CreatedAt = events[i].CreatedAt.UTC().Truncate(time.Microsecond)
+		events[i].Data = storableJSON(events[i].Data)
 	}
 	rollups, users := summarise(events)
 	if err := db.dialect.insertEvents(ctx, db, events, rollups, users); err != nil {
