@@ -19,7 +19,11 @@ const (
 	Conflict     Code = "conflict"     // the resource exists or changed meanwhile
 	Locked       Code = "locked"       // the tenant is read-only
 	TooLarge     Code = "too_large"    // the request body exceeds the limit
-	Internal     Code = "internal"     // a bug or an outage; details are logged only
+	// UnsupportedMediaType: the body is not in a format the endpoint takes.
+	UnsupportedMediaType Code = "unsupported_media_type"
+	// TooManyRequests: the caller must wait (see RetryAfter) before trying again.
+	TooManyRequests Code = "too_many_requests"
+	Internal        Code = "internal" // a bug or an outage; details are logged only
 )
 
 // Error is an error a caller may see.

@@ -26,6 +26,7 @@ func FuzzDecodeJSON(f *testing.F) {
 			Count    int     `json:"count"`
 		}
 		r := httptest.NewRequest("POST", "/", strings.NewReader(body))
+		r.Header.Set("Content-Type", "application/json")
 		err := decodeJSON(httptest.NewRecorder(), r, &dst)
 		if err == nil {
 			return
@@ -44,6 +45,7 @@ func TestDecodeJSONNamesTheField(t *testing.T) {
 		} `json:"nested"`
 	}
 	r := httptest.NewRequest("POST", "/", strings.NewReader(`{"nested":{"qty":"three"}}`))
+	r.Header.Set("Content-Type", "application/json")
 	err := decodeJSON(httptest.NewRecorder(), r, &dst)
 	var e *apperr.Error
 	if !asError(err, &e) || e.Field != "nested.qty" || statusOf[e.Code] != http.StatusBadRequest {

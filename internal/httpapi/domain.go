@@ -82,6 +82,9 @@ type resource[T, F any] struct {
 	defaults  func() F
 	fields    func(v *T) *F
 	validate  func(f *F) error
+	// required are fields a create body must give even though their zero
+	// value would pass validation (a price of 0 is a price, not a default).
+	required []string
 }
 
 // filterKind is how a list filter's query value is read; the store
@@ -125,6 +128,7 @@ var menuItems = resource[menu.Item, menu.ItemFields]{
 	defaults: menu.NewItemFields,
 	fields:   func(v *menu.Item) *menu.ItemFields { return &v.ItemFields },
 	validate: func(f *menu.ItemFields) error { f.Name = strings.TrimSpace(f.Name); return f.Validate() },
+	required: []string{"category_id", "name", "price_cents"},
 }
 
 var customerResource = resource[customers.Customer, customers.Fields]{
@@ -210,7 +214,14 @@ func (rs resource[T, F]) list(s *Server, w http.ResponseWriter, r *http.Request)
 
 func (rs resource[T, F]) create(s *Server, w http.ResponseWriter, r *http.Request) error {
 	f := rs.defaults()
-	if err := decodeJSON(w, r, &f); err != nil {
+	body, err := readBody(w, r)
+	if err != nil {
+		return err
+	}
+	if err := decodeJSONBody(r, body, &f); err != nil {
+		return err
+	}
+	if err := checkPresence(body, nil, rs.required); err != nil {
 		return err
 	}
 	if err := rs.validate(&f); err != nil {
@@ -218,7 +229,7 @@ func (rs resource[T, F]) create(s *Server, w http.ResponseWriter, r *http.Reques
 	}
 	var v T
 	*rs.fields(&v) = f
-	v, err := store.Create(r.Context(), s.DB, rs.entity, v)
+	v, err = store.Create(r.Context(), s.DB, rs.entity, v)
 	if err != nil {
 		return err
 	}
@@ -244,6 +255,9 @@ func (rs resource[T, F]) update(s *Server, w http.ResponseWriter, r *http.Reques
 	}
 	v, err := store.Update(r.Context(), s.DB, rs.entity, r.PathValue("id"), func(v *T) error {
 		f := *rs.fields(v)
+		if err := checkPresence(patch, &f, nil); err != nil {
+			return err
+		}
 		if err := patch.applyTo(&f); err != nil {
 			return err
 		}

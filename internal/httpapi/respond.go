@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"io"
@@ -18,14 +19,16 @@ const MaxBodyBytes = 1 << 20
 
 // statusOf is the one mapping from error codes to HTTP statuses.
 var statusOf = map[apperr.Code]int{
-	apperr.Invalid:      http.StatusBadRequest,
-	apperr.Unauthorized: http.StatusUnauthorized,
-	apperr.Forbidden:    http.StatusForbidden,
-	apperr.NotFound:     http.StatusNotFound,
-	apperr.Conflict:     http.StatusConflict,
-	apperr.Locked:       http.StatusLocked,
-	apperr.TooLarge:     http.StatusRequestEntityTooLarge,
-	apperr.Internal:     http.StatusInternalServerError,
+	apperr.Invalid:              http.StatusBadRequest,
+	apperr.Unauthorized:         http.StatusUnauthorized,
+	apperr.Forbidden:            http.StatusForbidden,
+	apperr.NotFound:             http.StatusNotFound,
+	apperr.Conflict:             http.StatusConflict,
+	apperr.Locked:               http.StatusLocked,
+	apperr.TooLarge:             http.StatusRequestEntityTooLarge,
+	apperr.UnsupportedMediaType: http.StatusUnsupportedMediaType,
+	apperr.TooManyRequests:      http.StatusTooManyRequests,
+	apperr.Internal:             http.StatusInternalServerError,
 }
 
 type errorBody struct {
@@ -63,27 +66,52 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(v)
 }
 
-// decodeJSON reads one JSON object into dst, refusing unknown fields, wrong
-// types, trailing data and bodies over MaxBodyBytes, each with an error that
-// names the problem.
+// decodeJSON reads one JSON object into dst, refusing a body not sent as
+// JSON (415), text that is not text, unknown fields, wrong types, trailing
+// data and bodies over MaxBodyBytes, each with an error that names the
+// problem.
 func decodeJSON(w http.ResponseWriter, r *http.Request, dst any) error {
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+	body, err := readBody(w, r)
+	if err != nil {
+		return err
+	}
+	return decodeJSONBody(r, body, dst)
+}
+
+// readBody reads a request body of at most MaxBodyBytes.
+func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+	if err != nil {
+		return nil, jsonError(err)
+	}
+	return body, nil
+}
+
+// decodeJSONBody is decodeJSON over a body already read.
+func decodeJSONBody(r *http.Request, body []byte, dst any) error {
+	if len(bytes.TrimSpace(body)) == 0 {
+		return apperr.Errorf(apperr.Invalid, "request body is required")
+	}
+	if err := checkJSONContentType(r); err != nil {
+		return err
+	}
+	if err := checkJSONText(body); err != nil {
+		return err
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(dst); err != nil {
 		return jsonError(err)
 	}
 	if err := dec.Decode(&struct{}{}); !errors.Is(err, io.EOF) {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			return jsonError(err)
-		}
 		return apperr.Errorf(apperr.Invalid, "request body must hold a single JSON object")
 	}
-	return nil
+	return checkPresence(body, dst, nil)
 }
 
 func jsonError(err error) error {

@@ -190,6 +190,12 @@ func (s *Server) recoverPanics(next http.Handler) http.Handler {
 func (s *Server) route(rt Route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		if r.Header.Get("Authorization") != "" {
+			// An answer to a credential is that caller's alone: no cache
+			// along the way may keep it.
+			w.Header().Set("Cache-Control", "no-store")
+		}
 		rec := &statusRecorder{ResponseWriter: w}
 		var who requestTenant
 		defer func() {
@@ -233,6 +239,9 @@ type requestTenant struct {
 
 func (s *Server) serveRoute(rt Route, w http.ResponseWriter, r *http.Request, who *requestTenant) error {
 	if rt.Roles == nil {
+		if err := checkRequestText(rt, r); err != nil {
+			return err
+		}
 		return rt.Handler(s, w, r)
 	}
 	token, ok := bearerToken(r)
@@ -251,6 +260,9 @@ func (s *Server) serveRoute(rt Route, w http.ResponseWriter, r *http.Request, wh
 	ctx := tenancy.WithPrincipal(r.Context(), p)
 	if !rt.Allows(p.Role) {
 		return apperr.Errorf(apperr.Forbidden, "role %s may not %s %s", p.Role, rt.Method, rt.Pattern)
+	}
+	if err := checkRequestText(rt, r); err != nil {
+		return err
 	}
 	ctx, err = s.resolveTenant(ctx, rt, r, p)
 	if err != nil {
@@ -329,9 +341,9 @@ func (s *Server) crossTenantAttempt(ctx context.Context, r *http.Request, p tena
 	s.Events.Record(ctx, p.RestaurantID, events.SecurityAlert, map[string]any{
 		"alert":                   "cross_tenant_access",
 		"user_id":                 p.UserID,
-		"requested_restaurant_id": target,
+		"requested_restaurant_id": store.EscapeText(target),
 		"method":                  r.Method,
-		"path":                    r.URL.Path,
+		"path":                    store.EscapeText(r.URL.Path),
 		"ip":                      p.IP,
 	})
 }

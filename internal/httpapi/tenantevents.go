@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/shimizu-tech/ordersuite/internal/events"
+	"github.com/shimizu-tech/ordersuite/internal/store"
 )
 
 // untracked paths are the probes, the scrape and static files: recording
@@ -38,11 +39,11 @@ func (s *Server) recordTenantRequest(r *http.Request, rt Route, who requestTenan
 	s.Metrics.TenantRequests.WithLabelValues(who.restaurantID, rt.Pattern, rt.Method, code).Inc()
 	s.Metrics.TenantDuration.WithLabelValues(who.restaurantID, rt.Pattern, rt.Method).Observe(elapsed.Seconds())
 	s.Events.Record(r.Context(), who.restaurantID, events.APIRequest, apiRequest{
-		Path: r.URL.Path, Route: rt.Pattern, Method: r.Method, DurationMS: elapsed.Milliseconds(), Status: status, UserID: who.userID,
+		Path: store.EscapeText(r.URL.Path), Route: rt.Pattern, Method: r.Method, DurationMS: elapsed.Milliseconds(), Status: status, UserID: who.userID,
 	})
 	if status >= 500 {
 		s.Events.Record(r.Context(), who.restaurantID, events.Error, map[string]any{
-			"error_type": "server_error", "status": status, "path": r.URL.Path, "route": rt.Pattern, "method": r.Method,
+			"error_type": "server_error", "status": status, "path": store.EscapeText(r.URL.Path), "route": rt.Pattern, "method": r.Method,
 		})
 	}
 }

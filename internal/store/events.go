@@ -34,6 +34,7 @@ func (db *DB) InsertEvents(ctx context.Context, events []TenantEvent) error {
 			events[i].CreatedAt = now
 		}
 		events[i].CreatedAt = events[i].CreatedAt.UTC().Truncate(time.Microsecond)
+		events[i].Data = storableJSON(events[i].Data)
 	}
 	sums := newRollupBatch()
 	for _, e := range events {
