@@ -99,24 +99,38 @@ func TestOpenIsolatesTests(t *testing.T) {
 }
 
 // TestReusedCopyIsEmpty: rows a test wrote are gone for the next test that
-// gets the same copy, and a copy whose schema changed is not reused.
+// gets the same copy (under another name), a connection the last test left
+// open cannot reach it, and a copy whose schema changed is not reused.
 func TestReusedCopyIsEmpty(t *testing.T) {
 	if URL() == "" {
 		t.Skip("PostgreSQL only: SQLite tests get a new file each")
 	}
 	ctx := context.Background()
-	var first string
+	oid := func(db *store.DB) int64 {
+		var id int64
+		if err := db.SQL().QueryRowContext(ctx, "SELECT oid FROM pg_database WHERE datname = current_database()").Scan(&id); err != nil {
+			t.Fatal(err)
+		}
+		return id
+	}
+	var first int64
+	var leaked *sql.DB
 	t.Run("writes", func(t *testing.T) {
 		url, db := OpenWithURL(t)
-		first = url
+		first = oid(db)
 		if _, err := db.CreateRestaurant(ctx, "Left Behind", "LFB"); err != nil {
 			t.Fatal(err)
 		}
+		var err error
+		if leaked, err = sql.Open("pgx", url); err != nil { // never closed by the test
+			t.Fatal(err)
+		}
 	})
+	defer leaked.Close()
 	t.Run("reads", func(t *testing.T) {
-		url, db := OpenWithURL(t)
-		if url != first {
-			t.Skipf("got another copy (%s, not %s): nothing to check", url, first)
+		db := Open(t)
+		if oid(db) != first {
+			t.Fatal("the copy the last test released was not reused")
 		}
 		list, err := db.Restaurants(ctx)
 		if err != nil {
@@ -129,19 +143,22 @@ func TestReusedCopyIsEmpty(t *testing.T) {
 		if err := db.SQL().QueryRowContext(ctx, "SELECT max(version_id) FROM goose_db_version").Scan(&version); err != nil || version == 0 {
 			t.Fatalf("schema version lost by the reset: %d %v", version, err)
 		}
+		if _, err := leaked.ExecContext(ctx, "SELECT 1"); err == nil {
+			t.Fatal("a connection left by the last test reaches the copy a new test uses")
+		}
 	})
 	t.Run("changes the schema", func(t *testing.T) {
-		url, db := OpenWithURL(t)
-		if url != first {
-			t.Skip("got another copy")
+		db := Open(t)
+		if oid(db) != first {
+			t.Fatal("the copy the last test released was not reused")
 		}
 		if _, err := db.SQL().ExecContext(ctx, "CREATE TABLE scratch (x INT)"); err != nil {
 			t.Fatal(err)
 		}
 	})
 	t.Run("gets a clean schema", func(t *testing.T) {
-		url, db := OpenWithURL(t)
-		if url == first {
+		db := Open(t)
+		if oid(db) == first {
 			t.Fatal("a copy whose schema a test changed was reused")
 		}
 		var exists bool

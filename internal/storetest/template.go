@@ -90,10 +90,9 @@ func acquire() (*copyDB, error) {
 		d := free.list[n-1]
 		free.list = free.list[:n-1]
 		free.Unlock()
-		if err := d.empty(ctx); err == nil {
+		if d = renew(ctx, base, d); d != nil {
 			return d, nil
 		}
-		go d.drop(base) // forces a checkpoint: not on the test's time
 	}
 	if d := claimUnused(ctx, base); d != nil {
 		return d, nil
@@ -131,13 +130,49 @@ func claimUnused(ctx context.Context, base string) *copyDB {
 		if err != nil || d == nil {
 			continue
 		}
-		if err := d.empty(ctx); err != nil {
-			go d.drop(base)
-			continue
+		if d = renew(ctx, base, d); d != nil {
+			return d
 		}
-		return d
 	}
 	return nil
+}
+
+// renew readies a claimed copy for its next test: renamed, so that nothing
+// left connected by the last one (a leaked pool reconnects on its own) can
+// reach it again, then emptied. It returns nil when the copy cannot be used
+// (another process claimed it in between, or a test changed its schema: that
+// copy is dropped).
+func renew(ctx context.Context, base string, d *copyDB) *copyDB {
+	name := fmt.Sprintf("%s%d_%d", tmpl.copies, os.Getpid(), schemaSeq.Add(1))
+	d.claim.Close()
+	d.db.Close()
+	admin, err := sql.Open("pgx", base)
+	if err != nil {
+		return nil
+	}
+	defer admin.Close()
+	for try := 0; ; try++ {
+		_, err = admin.ExecContext(ctx, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1", d.name)
+		if err == nil {
+			_, err = admin.ExecContext(ctx, "ALTER DATABASE "+quote(d.name)+" RENAME TO "+quote(name))
+		}
+		var pgErr *pgconn.PgError
+		if err == nil || !errors.As(err, &pgErr) || pgErr.Code != "55006" || try == 20 {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err != nil {
+		return nil
+	}
+	if d, err = claim(ctx, base, name); err != nil || d == nil {
+		return nil
+	}
+	if err := d.empty(ctx); err != nil {
+		go d.drop(base) // forces a checkpoint: not on the test's time
+		return nil
+	}
+	return d
 }
 
 // claim takes the copy name unless another process holds it (nil, nil).
