@@ -232,7 +232,7 @@ func mustJSON(t testing.TB, v any) []byte {
 
 // operational tables record that requests happened (events, their rollups,
 // flag evaluations), which refused requests do too.
-var operational = map[string]bool{"tenant_events": true, "tenant_event_rollups": true, "tenant_daily_users": true, "flag_evaluations": true}
+var operational = map[string]bool{"tenant_events": true, "tenant_event_rollups": true, "tenant_route_rollups": true, "tenant_daily_users": true, "flag_evaluations": true}
 
 // dataSnapshot captures a tenant's business data: everything but the
 // operational tables.

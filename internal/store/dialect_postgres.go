@@ -80,14 +80,26 @@ func (postgresDialect) tableExists(ctx context.Context, q queryer, table string)
 // storageBytes shares each table's size out by the tenant's part of its
 // rows, as the planner's statistics count them.
 func (postgresDialect) storageBytes(ctx context.Context, db *DB, rows map[string]int64) (int64, error) {
+	// One catalog query for every table; the names are the fixed
+	// TenantTables list, never input.
+	names := make([]string, len(TenantTables))
+	for i, table := range TenantTables {
+		names[i] = `to_regclass('` + table + `')`
+	}
+	res, err := db.sql.QueryContext(ctx, `SELECT c.relname, pg_total_relation_size(c.oid), GREATEST(c.reltuples, 0)
+		FROM pg_class c WHERE c.oid IN (`+strings.Join(names, ", ")+`)`)
+	if err != nil {
+		return 0, err
+	}
+	defer res.Close()
 	var estimate float64
-	for _, table := range TenantTables {
-		n := rows[table]
+	for res.Next() {
+		var table string
 		var size, tuples float64
-		if err := db.sql.QueryRowContext(ctx, `SELECT pg_total_relation_size(c.oid), GREATEST(c.reltuples, 0)
-				FROM pg_class c WHERE c.oid = to_regclass($1)`, table).Scan(&size, &tuples); err != nil {
+		if err := res.Scan(&table, &size, &tuples); err != nil {
 			return 0, err
 		}
+		n := rows[table]
 		if tuples < float64(n) { // not analysed yet: the tenant's rows are a lower bound
 			tuples = float64(n)
 		}
@@ -95,7 +107,7 @@ func (postgresDialect) storageBytes(ctx context.Context, db *DB, rows map[string
 			estimate += size * float64(n) / tuples
 		}
 	}
-	return int64(estimate), nil
+	return int64(estimate), res.Err()
 }
 
 // beginSnapshot opens a REPEATABLE READ read-only transaction.

@@ -13,7 +13,7 @@ import (
 
 // openEngine opens a fresh, migrated database on the engine under test
 // (storetest cannot be used inside the package: it imports it).
-func openEngine(t *testing.T) *DB {
+func openEngine(t testing.TB) *DB {
 	t.Helper()
 	ctx := context.Background()
 	url, opts := filepath.Join(t.TempDir(), "dialect.db"), Options{}

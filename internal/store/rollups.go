@@ -401,17 +401,18 @@ func (db *DB) RebuildEventRollups(ctx context.Context) error {
 		if err := db.dialect.lockRollups(ctx, tx); err != nil {
 			return err
 		}
+		// Pages follow the primary key, not created_at: rows loaded in bulk
+		// may store their times in another text form on SQLite, which
+		// would make a (created_at, id) cursor skip or repeat rows.
 		b := newRollupBatch()
 		var oldest time.Time
-		var lastAt time.Time
 		lastID := ""
 		for {
 			q, args := `SELECT id, event_type, event_data, created_at FROM tenant_events
-				WHERE restaurant_id = $1 ORDER BY created_at, id LIMIT $2`, []any{rid, rebuildPage}
+				WHERE restaurant_id = $1 ORDER BY id LIMIT $2`, []any{rid, rebuildPage}
 			if lastID != "" {
 				q, args = `SELECT id, event_type, event_data, created_at FROM tenant_events
-				WHERE restaurant_id = $1 AND (created_at > $2 OR (created_at = $2 AND id > $3))
-				ORDER BY created_at, id LIMIT $4`, []any{rid, lastAt, lastID, rebuildPage}
+				WHERE restaurant_id = $1 AND id > $2 ORDER BY id LIMIT $3`, []any{rid, lastID, rebuildPage}
 			}
 			rows, err := tx.QueryContext(ctx, q, args...)
 			if err != nil {
@@ -426,11 +427,11 @@ func (db *DB) RebuildEventRollups(ctx context.Context) error {
 					return err
 				}
 				e.Data, e.CreatedAt = json.RawMessage(data), e.CreatedAt.UTC()
-				if oldest.IsZero() {
+				if oldest.IsZero() || e.CreatedAt.Before(oldest) {
 					oldest = e.CreatedAt
 				}
 				b.add(e)
-				lastAt, lastID = e.CreatedAt, e.ID
+				lastID = e.ID
 				n++
 			}
 			rows.Close()
