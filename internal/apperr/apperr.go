@@ -19,7 +19,8 @@ const (
 	Conflict     Code = "conflict"     // the resource exists or changed meanwhile
 	Locked       Code = "locked"       // the tenant is read-only
 	TooLarge     Code = "too_large"    // the request body exceeds the limit
-	Internal     Code = "internal"     // a bug or an outage; details are logged only
+	Unavailable  Code = "unavailable"  // the database is unreachable or refuses work; retry later
+	Internal     Code = "internal"     // a bug; details are logged only
 )
 
 // Error is an error a caller may see.

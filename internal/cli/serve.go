@@ -15,6 +15,7 @@ import (
 	"github.com/shimizu-tech/ordersuite/internal/analytics"
 	"github.com/shimizu-tech/ordersuite/internal/apperr"
 	"github.com/shimizu-tech/ordersuite/internal/auth"
+	"github.com/shimizu-tech/ordersuite/internal/availability"
 	"github.com/shimizu-tech/ordersuite/internal/console"
 	"github.com/shimizu-tech/ordersuite/internal/demo"
 	"github.com/shimizu-tech/ordersuite/internal/events"
@@ -103,6 +104,11 @@ func (a *app) serve(ctx context.Context, cmd *cobra.Command) error {
 		}
 	}()
 
+	readiness := availability.NewMonitor(db, availability.Options{Log: a.log, Metrics: m})
+	readiness.Start(ctx)
+	defer readiness.Close()
+	outages := &availability.Reporter{Log: a.log, Metrics: m}
+
 	srv := &httpapi.Server{
 		DB:        db,
 		Auth:      &auth.Service{DB: db, Secret: secret},
@@ -112,6 +118,9 @@ func (a *app) serve(ctx context.Context, cmd *cobra.Command) error {
 		Version:   Version,
 		Flags:     flagService,
 		Analytics: &analytics.Service{DB: db, Started: time.Now()},
+
+		Readiness: readiness,
+		Outages:   outages,
 
 		Backups:      backups,
 		Jobs:         queue,

@@ -36,6 +36,12 @@ type Metrics struct {
 	// destination, by kind ("local", "s3"): a backup still succeeds while
 	// one copy is written, so this is how a dead destination is noticed.
 	BackupDestinationErrors *prometheus.CounterVec
+
+	// DBUnavailable counts work refused because the database was
+	// unreachable or busy beyond its timeouts, by source (http, console,
+	// events, jobs); DatabaseUp is the background check's finding.
+	DBUnavailable *prometheus.CounterVec
+	DatabaseUp    prometheus.Gauge
 }
 
 // New builds a registry with the Go runtime and process collectors.
@@ -117,6 +123,14 @@ func New() *Metrics {
 			Name: "backup_destination_errors_total",
 			Help: "Failed operations (put, get, list, delete) on a backup destination, by destination kind.",
 		}, []string{"destination"}),
+		DBUnavailable: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "db_unavailable_total",
+			Help: "Work refused (answered 503 or put off) because the database was unreachable or busy beyond its timeouts, by source.",
+		}, []string{"source"}),
+		DatabaseUp: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "db_up",
+			Help: "1 when the background check last reached the database, 0 when it did not.",
+		}),
 	}
 	for _, reason := range []string{"buffer_full", "write_failed", "closed"} {
 		m.EventsDropped.WithLabelValues(reason)
@@ -126,6 +140,10 @@ func New() *Metrics {
 	for _, dest := range []string{"local", "s3"} {
 		m.BackupDestinationErrors.WithLabelValues(dest)
 	}
+	for _, source := range []string{"http", "console", "events", "jobs"} {
+		m.DBUnavailable.WithLabelValues(source)
+	}
+	m.Registry.MustRegister(m.DBUnavailable, m.DatabaseUp)
 	m.Registry.MustRegister(
 		m.TenantRequests, m.TenantDuration, m.TenantErrors, m.TenantOrders, m.TenantPaymentCents, m.TenantLogins,
 		m.FailedLoginBursts, m.EventBufferDepth, m.EventBufferCapacity, m.EventsDropped, m.EventsWritten,
