@@ -61,6 +61,24 @@ func TestUnavailableClassifiesRealDriverErrors(t *testing.T) {
 				_, err := db.sql.ExecContext(ctx, `SELECT 1`)
 				return err
 			}, true},
+			errCase{"postgres query in flight when the connection is cut", func(t *testing.T) error {
+				db, p := openProxied(t, pg)
+				time.AfterFunc(150*time.Millisecond, p.Cut)
+				_, err := db.sql.ExecContext(ctx, `SELECT pg_sleep(2)`)
+				return err
+			}, true},
+			errCase{"postgres transaction whose connection was cut", func(t *testing.T) error {
+				db, p := openProxied(t, pg)
+				tx, err := db.pool.Begin(ctx)
+				if err != nil {
+					t.Fatal(err)
+				}
+				p.Cut()
+				if _, err := tx.Exec(ctx, `SELECT 1`); err == nil {
+					t.Fatal("a statement passed the cut")
+				}
+				return tx.Commit(ctx)
+			}, true},
 			errCase{"postgres new connection refused after a cut", func(t *testing.T) error {
 				db, p := openProxied(t, pg)
 				p.Cut()
