@@ -300,3 +300,83 @@ func TestOutageUnderLoad(t *testing.T) {
 		t.Errorf("db_unavailable_total{source=http} = %v, want the %d answers 503", n, failed503)
 	}
 }
+
+// TestBackupLongRestoreLeavesOtherRestaurantsTakingOrders restores one
+// restaurant, large enough that the restore runs for seconds (on SQLite,
+// one writer at a time), while staff of two other restaurants create and
+// list orders: no answer is a 500, and orders keep being created. A write
+// that waited out SQLite's busy timeout would be a 503 with Retry-After,
+// never a 500.
+func TestBackupLongRestoreLeavesOtherRestaurantsTakingOrders(t *testing.T) {
+	e := newEnv(t)
+	e.startJobs()
+	ctx := context.Background()
+	fillEvents(t, e.db, e.A.R.ID, restoredEvents)
+	b, err := envBackups[e].Export(ctx, e.A.R.ID, "tester", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	C := e.newTenant("Gamma Grill", "GG")
+	type client struct {
+		token, item string
+	}
+	var clients []client
+	for _, tn := range []tenant{e.B, C} {
+		clients = append(clients, client{e.tokenFor(tenancy.Staff, tn), e.menuItem(tn, 800).ID})
+	}
+	op := e.token(e.super)
+	res := e.do("POST", "/admin/tenant_backup/import_tenant", op, map[string]any{"backup_id": b.ID, "target_restaurant_id": e.A.R.ID})
+	if res.Status != http.StatusAccepted {
+		t.Fatalf("restore: %d %s", res.Status, res.Body)
+	}
+	jobID := res.json(t)["job_id"].(string)
+	started := time.Now()
+	done := make(chan struct{})
+	var mu sync.Mutex
+	statuses := map[int]int{}
+	var wg sync.WaitGroup
+	for w := 0; w < 4; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			c := clients[w%len(clients)]
+			for i := 0; ; i++ {
+				select {
+				case <-done:
+					return
+				default:
+				}
+				var r response
+				var err error
+				if i%2 == 0 {
+					r, err = e.send("POST", "/api/v1/orders", c.token, orderBody(line(c.item, 1)))
+				} else {
+					r, err = e.send("GET", "/api/v1/orders", c.token, nil)
+				}
+				mu.Lock()
+				if err != nil {
+					t.Errorf("no answer: %v", err)
+				} else {
+					statuses[r.Status]++
+					if r.Status >= 500 && (r.Status != http.StatusServiceUnavailable || r.Header.Get("Retry-After") == "") {
+						t.Errorf("answer %d during the restore: %s", r.Status, r.Body)
+					}
+				}
+				mu.Unlock()
+			}
+		}(w)
+	}
+	j := e.waitJob(op, jobID)
+	took := time.Since(started)
+	close(done)
+	wg.Wait()
+	if j["status"] != "complete" {
+		t.Fatalf("restore job: %v", j)
+	}
+	if statuses[http.StatusCreated] == 0 {
+		t.Fatalf("no order was created during the restore: %v", statuses)
+	}
+	t.Logf("%s: restore of %d events took %v; other restaurants' answers meanwhile: %v", e.db.Engine, restoredEvents, took.Round(time.Millisecond), statuses)
+}
+
+const restoredEvents = 30000
