@@ -163,6 +163,9 @@ type Options struct {
 	// worker renews it every Lease/4; every instance looks for dead jobs
 	// every Lease/2.
 	Lease time.Duration
+	// OutageRetryDelay is how long a job interrupted by an unavailable
+	// database waits before it runs again; default 5 s.
+	OutageRetryDelay time.Duration
 }
 
 // maxInterruptions is how many times a job is queued again after its
@@ -220,6 +223,9 @@ func New(db *store.DB, opts Options) *Queue {
 		opts.Lease = time.Minute
 	}
 	opts.Lease = max(opts.Lease, 100*time.Millisecond) // renewed every Lease/4
+	if opts.OutageRetryDelay <= 0 {
+		opts.OutageRetryDelay = 5 * time.Second
+	}
 
 	return &Queue{db: db, log: opts.Log, opts: opts, handlers: map[string]Handler{}}
 }
@@ -295,6 +301,10 @@ func (q *Queue) work(ctx context.Context, row *rivertype.JobRow, args task) erro
 	local.Store(run.JobID, run)
 	defer local.Delete(run.JobID)
 	if err := q.db.UpdateJob(ctx, run.JobID, kind, run.RestaurantID, string(Running), 0, "started", nil); err != nil {
+		if q.db.IsUnavailable(err) {
+			q.log.Warn("job put off: the database is unavailable", "job_id", run.JobID, "kind", kind, "err", err)
+			return river.JobSnooze(q.opts.OutageRetryDelay)
+		}
 		return err
 	}
 	stop, reported := make(chan struct{}), make(chan struct{})
@@ -319,6 +329,17 @@ func (q *Queue) work(ctx context.Context, row *rivertype.JobRow, args task) erro
 		q.log.Warn("job interrupted", "job_id", run.JobID, "kind", kind, "message", msg)
 		return fmt.Errorf("%w: %v", context.Canceled, err)
 	}
+	if err != nil && q.db.IsUnavailable(err) {
+		// The database went away under the job: it did not fail, and
+		// running it again once the database is back is what the user
+		// wants. Snoozing does not count as an attempt; the record says
+		// why it waits (written as soon as the database takes it).
+		percent, message := run.last()
+		msg := fmt.Sprintf("interrupted at %d%% (%s): the database was unavailable; queued again", percent, message)
+		q.log.Warn("job interrupted: the database is unavailable", "job_id", run.JobID, "kind", kind, "err", err)
+		q.recordUntilWritten(context.WithoutCancel(ctx), run, string(Queued), percent, msg)
+		return river.JobSnooze(q.opts.OutageRetryDelay)
+	}
 	if err != nil {
 		status, msg := Failed, err.Error()
 		if attempt < maxAttempts {
@@ -342,6 +363,34 @@ func (q *Queue) work(ctx context.Context, row *rivertype.JobRow, args task) erro
 	}
 	q.log.Info("job complete", "job_id", run.JobID, "kind", kind)
 	return nil
+}
+
+// outageRecordTimeout bounds how long a worker keeps trying to record that
+// its job was interrupted by an outage. Until the record says queued, a
+// worker taking the job up again would read it as running elsewhere.
+const outageRecordTimeout = 5 * time.Minute
+
+// recordUntilWritten writes a job's record, retrying while the database
+// is unavailable.
+func (q *Queue) recordUntilWritten(ctx context.Context, run *Run, status string, percent int, msg string) {
+	ctx, cancel := context.WithTimeout(ctx, outageRecordTimeout)
+	defer cancel()
+	pause := 100 * time.Millisecond
+	for {
+		err := q.db.UpdateJob(ctx, run.JobID, run.Kind, run.RestaurantID, status, percent, msg, nil)
+		if err == nil {
+			return
+		}
+		if !q.db.IsUnavailable(err) || ctx.Err() != nil {
+			q.log.Error("job outcome not recorded", "job_id", run.JobID, "err", err)
+			return
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(pause):
+		}
+		pause = min(2*pause, time.Second)
+	}
 }
 
 // last is the latest progress the job reported.
