@@ -166,6 +166,10 @@ type Options struct {
 	// OutageRetryDelay is how long a job interrupted by an unavailable
 	// database waits before it runs again; default 5 s.
 	OutageRetryDelay time.Duration
+	// CatchUpInterval is how often the leader looks for a scheduled run
+	// that was missed (see catchUp); default 1 min. CatchUpGrace is how
+	// long after a run was due it counts as missed; default 2 min.
+	CatchUpInterval, CatchUpGrace time.Duration
 }
 
 // maxInterruptions is how many times a job is queued again after its
@@ -225,6 +229,12 @@ func New(db *store.DB, opts Options) *Queue {
 	opts.Lease = max(opts.Lease, 100*time.Millisecond) // renewed every Lease/4
 	if opts.OutageRetryDelay <= 0 {
 		opts.OutageRetryDelay = 5 * time.Second
+	}
+	if opts.CatchUpInterval <= 0 {
+		opts.CatchUpInterval = time.Minute
+	}
+	if opts.CatchUpGrace <= 0 {
+		opts.CatchUpGrace = 2 * time.Minute
 	}
 
 	return &Queue{db: db, log: opts.Log, opts: opts, handlers: map[string]Handler{}}
@@ -612,7 +622,20 @@ func (q *Queue) Start(ctx context.Context) error {
 	q.mu.Lock()
 	q.stopReap, q.reaped = stop, make(chan struct{})
 	q.mu.Unlock()
-	go func() { defer close(q.reaped); q.reap(rctx) }()
+	hasCron := false
+	for _, p := range q.opts.Periodic {
+		hasCron = hasCron || p.Cron != ""
+	}
+	go func() {
+		defer close(q.reaped)
+		var wg sync.WaitGroup
+		if hasCron {
+			wg.Add(1)
+			go func() { defer wg.Done(); q.catchUpLoop(rctx) }()
+		}
+		q.reap(rctx)
+		wg.Wait()
+	}()
 	return nil
 }
 
@@ -669,7 +692,7 @@ func (q *Queue) riverClient() (client, error) {
 			}
 			sched = utcSchedule{cs}
 		}
-		raw, err := json.Marshal(p.Payload)
+		raw, err := marshalPayload(p.Payload)
 		if err != nil {
 			return nil, err
 		}
@@ -705,6 +728,14 @@ func (q *Queue) riverClient() (client, error) {
 		return nil, fmt.Errorf("jobs: river client: %w", err)
 	}
 	return q.client, nil
+}
+
+func marshalPayload(v any) (json.RawMessage, error) {
+	raw, err := json.Marshal(v)
+	if err != nil {
+		return nil, fmt.Errorf("jobs: encode payload: %w", err)
+	}
+	return raw, nil
 }
 
 // quietHandler keeps River's routine information (job counts every few
