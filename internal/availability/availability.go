@@ -19,17 +19,17 @@ import (
 )
 
 // Defaults of Options: a dead database is noticed within Interval+Timeout
-// (750 ms), a returning one within the same.
+// (600 ms), a returning one within the same.
 const (
-	DefaultInterval      = 250 * time.Millisecond
-	DefaultTimeout       = 500 * time.Millisecond
+	DefaultInterval      = 200 * time.Millisecond
+	DefaultTimeout       = 400 * time.Millisecond
 	defaultSchemaRecheck = 30 * time.Second
 )
 
 // Options tune a Monitor.
 type Options struct {
-	Interval time.Duration // between pings; default 250 ms
-	Timeout  time.Duration // for one ping; default 500 ms
+	Interval time.Duration // between pings; default 200 ms
+	Timeout  time.Duration // for one ping; default 400 ms
 	Log      *slog.Logger
 	Metrics  *metrics.Metrics
 }
