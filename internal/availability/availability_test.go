@@ -1,7 +1,13 @@
 package availability_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -65,4 +71,70 @@ func TestMonitorSeesAStallAndACut(t *testing.T) {
 			t.Errorf("not ready after the %s: %+v", fault.name, mon.State())
 		}
 	}
+}
+
+// TestReporterLogsOnceASecondWithACount: a flood of refusals makes one
+// warning a second, each with the number refused since the previous one,
+// while the counter counts every refusal.
+func TestReporterLogsOnceASecondWithACount(t *testing.T) {
+	var buf lockedBuffer
+	m := metrics.New()
+	r := &availability.Reporter{Log: slog.New(slog.NewJSONHandler(&buf, nil)), Metrics: m}
+	cause := errors.New("connection refused")
+	var wg sync.WaitGroup
+	for g := 0; g < 8; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < 250; i++ {
+				r.Report(context.Background(), "http", cause)
+			}
+		}()
+	}
+	wg.Wait()
+	time.Sleep(1100 * time.Millisecond)
+	r.Report(context.Background(), "http", cause)
+
+	var lines []map[string]any
+	for _, l := range strings.Split(strings.TrimSpace(buf.String()), "\n") {
+		var v map[string]any
+		if err := json.Unmarshal([]byte(l), &v); err != nil {
+			t.Fatalf("log line %q: %v", l, err)
+		}
+		lines = append(lines, v)
+	}
+	if len(lines) != 2 {
+		t.Fatalf("%d log lines for 2001 refusals over 1.1 s, want 2:\n%s", len(lines), buf.String())
+	}
+	total := 0.0
+	for _, l := range lines {
+		if l["level"] != "WARN" {
+			t.Errorf("level %v, want WARN", l["level"])
+		}
+		total += l["refused_since_last_report"].(float64)
+	}
+	// The second line counts everything since the first.
+	if total != 2001 {
+		t.Errorf("the lines count %v refusals, want 2001", total)
+	}
+	if n := testutil.ToFloat64(m.DBUnavailable.WithLabelValues("http")); n != 2001 {
+		t.Errorf("db_unavailable_total{source=http} = %v, want 2001", n)
+	}
+}
+
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
