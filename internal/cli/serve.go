@@ -127,7 +127,7 @@ func (a *app) serve(ctx context.Context, cmd *cobra.Command) error {
 		Environments: environments,
 	}
 	srv.Console = (&console.Console{DB: db, Auth: srv.Auth, Flags: flagService, Analytics: srv.Analytics,
-		Events: srv.Events, Metrics: m, Log: a.log, Backups: backups, Jobs: queue, Environments: environments}).Handler()
+		Events: srv.Events, Metrics: m, Log: a.log, Backups: backups, Jobs: queue, Environments: environments, Outages: outages}).Handler()
 	if a.cfg.LoginBurstThreshold > 0 {
 		srv.LoginBursts = &analytics.LoginBursts{DB: db, Threshold: a.cfg.LoginBurstThreshold, Window: a.cfg.LoginBurstWindow}
 	}
