@@ -23,7 +23,8 @@ const (
 	UnsupportedMediaType Code = "unsupported_media_type"
 	// TooManyRequests: the caller must wait (see RetryAfter) before trying again.
 	TooManyRequests Code = "too_many_requests"
-	Internal        Code = "internal" // a bug or an outage; details are logged only
+	Unavailable     Code = "unavailable" // the database is unreachable or refuses work; retry later
+	Internal        Code = "internal"    // a bug; details are logged only
 )
 
 // Error is an error a caller may see.

@@ -15,6 +15,7 @@ import (
 	"github.com/shimizu-tech/ordersuite/internal/analytics"
 	"github.com/shimizu-tech/ordersuite/internal/apperr"
 	"github.com/shimizu-tech/ordersuite/internal/auth"
+	"github.com/shimizu-tech/ordersuite/internal/availability"
 	"github.com/shimizu-tech/ordersuite/internal/console"
 	"github.com/shimizu-tech/ordersuite/internal/demo"
 	"github.com/shimizu-tech/ordersuite/internal/events"
@@ -116,6 +117,12 @@ func (a *app) serve(ctx context.Context, cmd *cobra.Command) error {
 	} else {
 		a.log.Warn("tenant series not initialised", "err", err)
 	}
+
+	readiness := availability.NewMonitor(db, availability.Options{Log: a.log, Metrics: m})
+	readiness.Start(ctx)
+	defer readiness.Close()
+	outages := &availability.Reporter{Log: a.log, Metrics: m}
+
 	srv := &httpapi.Server{
 		DB:        db,
 		Auth:      &auth.Service{DB: db, Secret: secret},
@@ -126,12 +133,15 @@ func (a *app) serve(ctx context.Context, cmd *cobra.Command) error {
 		Flags:     flagService,
 		Analytics: &analytics.Service{DB: db, Started: time.Now()},
 
+		Readiness: readiness,
+		Outages:   outages,
+
 		Backups:      backups,
 		Jobs:         queue,
 		Environments: environments,
 	}
 	srv.Console = (&console.Console{DB: db, Auth: srv.Auth, Flags: flagService, Analytics: srv.Analytics,
-		Events: srv.Events, Metrics: m, Log: a.log, Backups: backups, Jobs: queue, Environments: environments}).Handler()
+		Events: srv.Events, Metrics: m, Log: a.log, Backups: backups, Jobs: queue, Environments: environments, Outages: outages}).Handler()
 	if a.cfg.LoginBurstThreshold > 0 {
 		srv.LoginBursts = &analytics.LoginBursts{DB: db, Threshold: a.cfg.LoginBurstThreshold, Window: a.cfg.LoginBurstWindow}
 	}

@@ -21,12 +21,14 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/shimizu-tech/ordersuite/internal/analytics"
 	"github.com/shimizu-tech/ordersuite/internal/apperr"
 	"github.com/shimizu-tech/ordersuite/internal/auth"
+	"github.com/shimizu-tech/ordersuite/internal/availability"
 	"github.com/shimizu-tech/ordersuite/internal/backup"
 	"github.com/shimizu-tech/ordersuite/internal/events"
 	"github.com/shimizu-tech/ordersuite/internal/flags"
@@ -65,12 +67,21 @@ type Console struct {
 	Jobs         *jobs.Queue
 	Environments map[string]backup.Environment
 
-	pages map[string]*template.Template
+	// Outages counts and logs the pages refused because the database was
+	// unavailable; nil gives a reporter on Log and Metrics.
+	Outages *availability.Reporter
+
+	pages   map[string]*template.Template
+	outages *availability.Reporter
 }
 
 // Handler returns the console's handler for /console/ and /assets/.
 func (c *Console) Handler() http.Handler {
 	c.pages = parsePages()
+	c.outages = c.Outages
+	if c.outages == nil {
+		c.outages = &availability.Reporter{Log: c.Log, Metrics: c.Metrics}
+	}
 	mux := http.NewServeMux()
 	assets, _ := fs.Sub(assetFS, "assets")
 	files := http.StripPrefix("/assets/", http.FileServerFS(assets))
@@ -258,6 +269,9 @@ func (c *Console) session(r *http.Request) (*session, error) {
 		return nil, errSignIn
 	}
 	p, err := c.Auth.Authenticate(r.Context(), ck.Value)
+	if store.Unavailable(err) {
+		return nil, err // the session may be fine; the database cannot tell now
+	}
 	if err != nil {
 		return nil, errSignIn
 	}
@@ -271,6 +285,9 @@ func (c *Console) session(r *http.Request) (*session, error) {
 		s.User, err = c.DB.SuperAdmin(ctx, p.UserID)
 	} else {
 		s.User, err = c.DB.User(ctx, p.UserID)
+	}
+	if store.Unavailable(err) {
+		return nil, err
 	}
 	if err != nil {
 		return nil, errSignIn
@@ -323,6 +340,10 @@ func (c *Console) fail(w http.ResponseWriter, r *http.Request, s *session, err e
 			apperr.Errorf(apperr.Unauthorized, "Your session has ended. Sign in again."))
 		return
 	}
+	if apperr.Is(err, apperr.Unavailable) || (apperr.CodeOf(err) == apperr.Internal && store.Unavailable(err)) {
+		c.unavailable(w, r, s, err)
+		return
+	}
 	status := http.StatusInternalServerError
 	title := "Something went wrong"
 	var ae *apperr.Error
@@ -349,6 +370,25 @@ func (c *Console) fail(w http.ResponseWriter, r *http.Request, s *session, err e
 	c.render(w, r, status, "error", &view{Title: title, Section: "error", Session: s}, err)
 }
 
+// unavailableRefresh is how often the "database unavailable" page reloads
+// itself, in seconds.
+const unavailableRefresh = 5
+
+// unavailable answers 503 with a page that says the database is away and
+// reloads itself, instead of an error page: nothing is wrong with the
+// request, and it will work once the database is back. A page reached by
+// a form reloads the console's home, so the form is not sent twice.
+func (c *Console) unavailable(w http.ResponseWriter, r *http.Request, s *session, err error) {
+	c.outages.Report(r.Context(), "console", err, "path", r.URL.Path)
+	target := r.URL.RequestURI()
+	if r.Method != http.MethodGet {
+		target = "/console/"
+	}
+	w.Header().Set("Retry-After", strconv.Itoa(unavailableRefresh))
+	c.render(w, r, http.StatusServiceUnavailable, "unavailable", &view{Title: "Database unavailable, retrying",
+		Section: "error", Session: s, Refresh: unavailableRefresh, RefreshURL: target}, nil)
+}
+
 // view is what every page template gets.
 type view struct {
 	Title   string
@@ -357,6 +397,9 @@ type view struct {
 	Flash   string
 	Error   string
 	Data    any
+	// Refresh, when set, reloads RefreshURL after that many seconds.
+	Refresh    int
+	RefreshURL string
 }
 
 func parsePages() map[string]*template.Template {

@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/shimizu-tech/ordersuite/internal/availability"
 	"github.com/shimizu-tech/ordersuite/internal/metrics"
 	"github.com/shimizu-tech/ordersuite/internal/store"
 )
@@ -58,6 +59,12 @@ type Buffer struct {
 	q    chan store.TenantEvent
 	done chan struct{}
 
+	// abort ends the retries of a batch the database refuses (Close's
+	// deadline passed).
+	abort     chan struct{}
+	abortOnce sync.Once
+	outages   *availability.Reporter
+
 	// mu makes Close and Record agree on whether the queue is open: an
 	// event is either queued before the final drain or counted as dropped.
 	mu     sync.RWMutex
@@ -83,7 +90,8 @@ func NewBuffer(db *store.DB, m *metrics.Metrics, log *slog.Logger, opt BufferOpt
 	opt = opt.withDefaults()
 	m.EventBufferCapacity.Set(float64(opt.Capacity))
 	return &Buffer{db: db, m: m, log: log, opt: opt,
-		q: make(chan store.TenantEvent, opt.Capacity), done: make(chan struct{})}
+		q: make(chan store.TenantEvent, opt.Capacity), done: make(chan struct{}), abort: make(chan struct{}),
+		outages: &availability.Reporter{Log: log, Metrics: m}}
 }
 
 // Start runs the writer until Close.
@@ -127,7 +135,8 @@ func (b *Buffer) drop(reason, restaurantID string, t Type) {
 }
 
 // Close stops accepting events, writes every queued one, and waits for the
-// writer until ctx ends.
+// writer until ctx ends; then a writer still waiting for an unavailable
+// database gives up, counting what it could not write.
 func (b *Buffer) Close(ctx context.Context) error {
 	b.mu.Lock()
 	if !b.closed {
@@ -139,6 +148,7 @@ func (b *Buffer) Close(ctx context.Context) error {
 	case <-b.done:
 		return nil
 	case <-ctx.Done():
+		b.abortOnce.Do(func() { close(b.abort) })
 		return ctx.Err()
 	}
 }
@@ -176,22 +186,42 @@ func (b *Buffer) run() {
 	}
 }
 
-// write stores one batch, retrying once; if the batch still fails (one bad
-// event, say a tenant deleted meanwhile) each event is tried alone, so one
-// row does not take the others with it. A lost event is counted, never
-// silent.
+// write stores one batch. While the database is unavailable (unreachable,
+// or locked beyond its busy timeout) the batch is retried with a growing
+// pause, up to maxRetryPause, for as long as it takes: meanwhile new
+// events wait in the queue up to its capacity (beyond it they are dropped
+// and counted as buffer_full), and all are written once the database is
+// back. Only Close's deadline ends the waiting. Any other failure is
+// retried once; if the batch still fails (one bad event, say a tenant
+// deleted meanwhile) each event is tried alone, so one row does not take
+// the others with it. A lost event is counted, never silent.
 func (b *Buffer) write(batch []store.TenantEvent) {
 	b.setDepth()
 	start := time.Now()
 	var err error
-	for attempt := 0; attempt < 2; attempt++ {
+	pause := 100 * time.Millisecond
+	for attempt := 0; ; attempt++ {
 		if attempt > 0 {
-			time.Sleep(100 * time.Millisecond)
+			select {
+			case <-time.After(pause):
+			case <-b.abort:
+				b.m.EventsDropped.WithLabelValues("write_failed").Add(float64(len(batch)))
+				b.log.Error("tenant events lost: the database was unavailable until shutdown", "events", len(batch), "err", err)
+				return
+			}
 		}
 		if err = b.insert(batch); err == nil {
 			b.m.EventsWritten.Add(float64(len(batch)))
 			b.m.EventBatchDuration.Observe(time.Since(start).Seconds())
 			return
+		}
+		if b.db.IsUnavailable(err) {
+			b.outages.Report(context.Background(), "events", err, "events_waiting", len(batch)+len(b.q))
+			pause = min(2*pause, maxRetryPause)
+			continue
+		}
+		if attempt >= 1 {
+			break
 		}
 	}
 	lost := 0
@@ -207,6 +237,11 @@ func (b *Buffer) write(batch []store.TenantEvent) {
 		b.log.Error("tenant events lost: write failed", "events", lost, "err", err)
 	}
 }
+
+// maxRetryPause bounds the pause between writes of a batch while the
+// database is unavailable, so the events are written within a second or
+// two of its return.
+const maxRetryPause = time.Second
 
 func (b *Buffer) insert(batch []store.TenantEvent) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)

@@ -28,7 +28,24 @@ var statusOf = map[apperr.Code]int{
 	apperr.TooLarge:             http.StatusRequestEntityTooLarge,
 	apperr.UnsupportedMediaType: http.StatusUnsupportedMediaType,
 	apperr.TooManyRequests:      http.StatusTooManyRequests,
+	apperr.Unavailable:          http.StatusServiceUnavailable,
 	apperr.Internal:             http.StatusInternalServerError,
+}
+
+// RetryAfterSeconds is the Retry-After of an answer 503: long enough for a
+// restarting database or a released lock, short enough that clients come
+// back soon after the background check sees it return.
+const RetryAfterSeconds = 2
+
+// unavailable is the error a request gets when the database was not there
+// or refused work: the driver's detail goes to the log (at most once a
+// second, see availability.Reporter), never to the client.
+var unavailable = &apperr.Error{Code: apperr.Unavailable, Message: "the database is unavailable; retry later"}
+
+// isUnavailable tells whether err means the database was not there or
+// refused work, whether the store reported it or a handler said so.
+func isUnavailable(err error) bool {
+	return apperr.Is(err, apperr.Unavailable) || (apperr.CodeOf(err) == apperr.Internal && store.Unavailable(err))
 }
 
 type errorBody struct {
@@ -45,16 +62,26 @@ type errorDetail struct {
 }
 
 // writeError answers with the error's status and JSON body. Internal errors
-// are logged with their detail and shown only as "internal error".
+// are logged with their detail and shown only as "internal error". An
+// unavailable database is 503 with Retry-After, not logged here: the
+// route's Reporter logs outages at most once a second.
 func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
 	var e *apperr.Error
-	if !errors.As(err, &e) {
+	switch {
+	case isUnavailable(err):
+		if !errors.As(err, &e) || e.Code != apperr.Unavailable {
+			e = unavailable
+		}
+	case !errors.As(err, &e):
 		log.ErrorContext(r.Context(), "internal error", "method", r.Method, "path", r.URL.Path, "err", err)
 		e = &apperr.Error{Code: apperr.Internal, Message: "internal error"}
 	}
 	status, ok := statusOf[e.Code]
 	if !ok {
 		status = http.StatusInternalServerError
+	}
+	if status == http.StatusServiceUnavailable {
+		w.Header().Set("Retry-After", strconv.Itoa(RetryAfterSeconds))
 	}
 	body := errorBody{Error: errorDetail{Code: e.Code, Message: e.Message, Field: e.Field}}
 	var running *store.RestoreRunning

@@ -19,6 +19,7 @@ import (
 	"github.com/shimizu-tech/ordersuite/internal/analytics"
 	"github.com/shimizu-tech/ordersuite/internal/apperr"
 	"github.com/shimizu-tech/ordersuite/internal/auth"
+	"github.com/shimizu-tech/ordersuite/internal/availability"
 	"github.com/shimizu-tech/ordersuite/internal/backup"
 	"github.com/shimizu-tech/ordersuite/internal/events"
 	"github.com/shimizu-tech/ordersuite/internal/flags"
@@ -57,6 +58,13 @@ type Server struct {
 	// series (the middleware's benchmark baseline).
 	SkipTenantRequests bool
 
+	// Readiness answers /ready from a background check of the database;
+	// nil means each /ready pings the database itself.
+	Readiness *availability.Monitor
+	// Outages counts and logs the requests refused because the database
+	// was unavailable; nil gives a reporter on Log and Metrics.
+	Outages *availability.Reporter
+
 	Backups      *backup.Service               // disaster recovery
 	Jobs         *jobs.Queue                   // background jobs
 	Environments map[string]backup.Environment // tenant migration targets
@@ -69,6 +77,9 @@ func (s *Server) Handler() http.Handler {
 		// A server assembled without a flag service still answers the flag
 		// routes and flag checks, from its own database and cache.
 		s.Flags = flags.New(s.DB, flags.Options{Log: s.Log})
+	}
+	if s.Outages == nil {
+		s.Outages = &availability.Reporter{Log: s.Log, Metrics: s.Metrics}
 	}
 	mux := http.NewServeMux()
 	for _, rt := range Routes() {
@@ -210,6 +221,9 @@ func (s *Server) route(rt Route) http.Handler {
 		}()
 		err := s.serveRoute(rt, rec, r, &who)
 		if err != nil {
+			if isUnavailable(err) {
+				s.Outages.Report(r.Context(), "http", err, "route", rt.Pattern)
+			}
 			writeError(rec, r, s.Log, err)
 		}
 		elapsed := time.Since(start)
@@ -222,8 +236,10 @@ func (s *Server) route(rt Route) http.Handler {
 		if who.restaurantID != "" && !s.SkipTenantRequests && !untracked(r.URL.Path) {
 			s.recordTenantRequest(r, rt, who, status, elapsed)
 		}
+		// A 503 is the database's outage, reported by Outages; only the
+		// product's own failures are errors.
 		level := slog.LevelInfo
-		if status >= 500 {
+		if status >= 500 && status != http.StatusServiceUnavailable {
 			level = slog.LevelError
 		}
 		s.Log.Log(r.Context(), level, "request", "method", r.Method, "path", r.URL.Path,

@@ -163,6 +163,13 @@ type Options struct {
 	// worker renews it every Lease/4; every instance looks for dead jobs
 	// every Lease/2.
 	Lease time.Duration
+	// OutageRetryDelay is how long a job interrupted by an unavailable
+	// database waits before it runs again; default 5 s.
+	OutageRetryDelay time.Duration
+	// CatchUpInterval is how often the leader looks for a scheduled run
+	// that was missed (see catchUp); default 1 min. CatchUpGrace is how
+	// long after a run was due it counts as missed; default 2 min.
+	CatchUpInterval, CatchUpGrace time.Duration
 }
 
 // maxInterruptions is how many times a job is queued again after its
@@ -220,6 +227,15 @@ func New(db *store.DB, opts Options) *Queue {
 		opts.Lease = time.Minute
 	}
 	opts.Lease = max(opts.Lease, 100*time.Millisecond) // renewed every Lease/4
+	if opts.OutageRetryDelay <= 0 {
+		opts.OutageRetryDelay = 5 * time.Second
+	}
+	if opts.CatchUpInterval <= 0 {
+		opts.CatchUpInterval = time.Minute
+	}
+	if opts.CatchUpGrace <= 0 {
+		opts.CatchUpGrace = 2 * time.Minute
+	}
 
 	return &Queue{db: db, log: opts.Log, opts: opts, handlers: map[string]Handler{}}
 }
@@ -295,6 +311,10 @@ func (q *Queue) work(ctx context.Context, row *rivertype.JobRow, args task) erro
 	local.Store(run.JobID, run)
 	defer local.Delete(run.JobID)
 	if err := q.db.UpdateJob(ctx, run.JobID, kind, run.RestaurantID, string(Running), 0, "started", nil); err != nil {
+		if q.db.IsUnavailable(err) {
+			q.log.Warn("job put off: the database is unavailable", "job_id", run.JobID, "kind", kind, "err", err)
+			return river.JobSnooze(q.opts.OutageRetryDelay)
+		}
 		return err
 	}
 	stop, reported := make(chan struct{}), make(chan struct{})
@@ -319,6 +339,17 @@ func (q *Queue) work(ctx context.Context, row *rivertype.JobRow, args task) erro
 		q.log.Warn("job interrupted", "job_id", run.JobID, "kind", kind, "message", msg)
 		return fmt.Errorf("%w: %v", context.Canceled, err)
 	}
+	if err != nil && q.db.IsUnavailable(err) {
+		// The database went away under the job: it did not fail, and
+		// running it again once the database is back is what the user
+		// wants. Snoozing does not count as an attempt; the record says
+		// why it waits (written as soon as the database takes it).
+		percent, message := run.last()
+		msg := fmt.Sprintf("interrupted at %d%% (%s): the database was unavailable; queued again", percent, message)
+		q.log.Warn("job interrupted: the database is unavailable", "job_id", run.JobID, "kind", kind, "err", err)
+		q.recordUntilWritten(context.WithoutCancel(ctx), run, string(Queued), percent, msg)
+		return river.JobSnooze(q.opts.OutageRetryDelay)
+	}
 	if err != nil {
 		status, msg := Failed, err.Error()
 		if attempt < maxAttempts {
@@ -342,6 +373,34 @@ func (q *Queue) work(ctx context.Context, row *rivertype.JobRow, args task) erro
 	}
 	q.log.Info("job complete", "job_id", run.JobID, "kind", kind)
 	return nil
+}
+
+// outageRecordTimeout bounds how long a worker keeps trying to record that
+// its job was interrupted by an outage. Until the record says queued, a
+// worker taking the job up again would read it as running elsewhere.
+const outageRecordTimeout = 5 * time.Minute
+
+// recordUntilWritten writes a job's record, retrying while the database
+// is unavailable.
+func (q *Queue) recordUntilWritten(ctx context.Context, run *Run, status string, percent int, msg string) {
+	ctx, cancel := context.WithTimeout(ctx, outageRecordTimeout)
+	defer cancel()
+	pause := 100 * time.Millisecond
+	for {
+		err := q.db.UpdateJob(ctx, run.JobID, run.Kind, run.RestaurantID, status, percent, msg, nil)
+		if err == nil {
+			return
+		}
+		if !q.db.IsUnavailable(err) || ctx.Err() != nil {
+			q.log.Error("job outcome not recorded", "job_id", run.JobID, "err", err)
+			return
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(pause):
+		}
+		pause = min(2*pause, time.Second)
+	}
 }
 
 // last is the latest progress the job reported.
@@ -563,7 +622,20 @@ func (q *Queue) Start(ctx context.Context) error {
 	q.mu.Lock()
 	q.stopReap, q.reaped = stop, make(chan struct{})
 	q.mu.Unlock()
-	go func() { defer close(q.reaped); q.reap(rctx) }()
+	hasCron := false
+	for _, p := range q.opts.Periodic {
+		hasCron = hasCron || p.Cron != ""
+	}
+	go func() {
+		defer close(q.reaped)
+		var wg sync.WaitGroup
+		if hasCron {
+			wg.Add(1)
+			go func() { defer wg.Done(); q.catchUpLoop(rctx) }()
+		}
+		q.reap(rctx)
+		wg.Wait()
+	}()
 	return nil
 }
 
@@ -620,7 +692,7 @@ func (q *Queue) riverClient() (client, error) {
 			}
 			sched = utcSchedule{cs}
 		}
-		raw, err := json.Marshal(p.Payload)
+		raw, err := marshalPayload(p.Payload)
 		if err != nil {
 			return nil, err
 		}
@@ -656,6 +728,14 @@ func (q *Queue) riverClient() (client, error) {
 		return nil, fmt.Errorf("jobs: river client: %w", err)
 	}
 	return q.client, nil
+}
+
+func marshalPayload(v any) (json.RawMessage, error) {
+	raw, err := json.Marshal(v)
+	if err != nil {
+		return nil, fmt.Errorf("jobs: encode payload: %w", err)
+	}
+	return raw, nil
 }
 
 // quietHandler keeps River's routine information (job counts every few

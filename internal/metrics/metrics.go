@@ -40,6 +40,12 @@ type Metrics struct {
 	// TenantCurrency is 1 for each tenant's currency (ISO 4217), so money
 	// series can be read in it: join on tenant with group_left(currency).
 	TenantCurrency *prometheus.GaugeVec
+
+	// DBUnavailable counts work refused because the database was
+	// unreachable or busy beyond its timeouts, by source (http, console,
+	// events, jobs); DatabaseUp is the background check's finding.
+	DBUnavailable *prometheus.CounterVec
+	DatabaseUp    prometheus.Gauge
 }
 
 // PaymentMethods are the payment method kinds, the fixed values of the
@@ -152,6 +158,14 @@ func New() *Metrics {
 			Name: "tenant_currency_info",
 			Help: "1 for the currency (ISO 4217) a tenant's amounts are in.",
 		}, []string{"tenant", "currency"}),
+		DBUnavailable: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "db_unavailable_total",
+			Help: "Work refused (answered 503 or put off) because the database was unreachable or busy beyond its timeouts, by source.",
+		}, []string{"source"}),
+		DatabaseUp: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "db_up",
+			Help: "1 when the background check last reached the database, 0 when it did not.",
+		}),
 	}
 	for _, reason := range []string{"buffer_full", "write_failed", "closed"} {
 		m.EventsDropped.WithLabelValues(reason)
@@ -161,6 +175,10 @@ func New() *Metrics {
 	for _, dest := range []string{"local", "s3"} {
 		m.BackupDestinationErrors.WithLabelValues(dest)
 	}
+	for _, source := range []string{"http", "console", "events", "jobs"} {
+		m.DBUnavailable.WithLabelValues(source)
+	}
+	m.Registry.MustRegister(m.DBUnavailable, m.DatabaseUp)
 	m.Registry.MustRegister(
 		m.TenantRequests, m.TenantDuration, m.TenantErrors, m.TenantOrders, m.TenantPaymentCents, m.TenantLogins,
 		m.FailedLoginBursts, m.EventBufferDepth, m.EventBufferCapacity, m.EventsDropped, m.EventsWritten,

@@ -184,7 +184,7 @@ func TestDeployFilesUseRealMetrics(t *testing.T) {
 		}
 	}
 	joined := strings.Join(exprs, "\n")
-	for _, want := range []string{"histogram_quantile(0.95", "tenant_logins_total", "tenant_orders_total", "tenant_payment_amount_cents_total", "tenant_cross_access_attempts_total", `status=~"5.."`, `tenant=~"$tenant"`} {
+	for _, want := range []string{"histogram_quantile(0.95", "tenant_logins_total", "tenant_orders_total", "tenant_payment_amount_cents_total", "tenant_cross_access_attempts_total", `status=~"5.."`, `tenant=~"$tenant"`, "db_up", "db_unavailable_total"} {
 		if !strings.Contains(joined, want) {
 			t.Errorf("dashboard queries lack %s", want)
 		}

@@ -112,9 +112,10 @@ func (db *DB) failure(err error) failure {
 
 // dbError maps a database error to the caller-facing code it stands for:
 // a unique or foreign key violation is Conflict, a CHECK violation Invalid.
-// A lock conflict or an unreachable database stays internal to callers but
-// is marked so that IsUnavailable recognises it. what names the rows in the
-// message. Other errors come back wrapped as internal.
+// A lock conflict or an unreachable database is marked so that
+// IsUnavailable and Unavailable recognise it (the HTTP layer answers it
+// 503, not 500). what names the rows in the message. Other errors come
+// back wrapped as internal.
 func (db *DB) dbError(err error, action, what string) error {
 	switch db.failure(err) {
 	case failUnique:
@@ -141,12 +142,37 @@ func (e *unavailableError) Unwrap() error { return e.err }
 // IsUnavailable reports whether err comes from a database that was busy or
 // could not be reached, so the operation may succeed if retried.
 func (db *DB) IsUnavailable(err error) bool {
+	if err == nil {
+		return false
+	}
 	var u *unavailableError
 	if errors.As(err, &u) {
 		return true
 	}
 	f := db.failure(err)
 	return f == failBusy || f == failUnavailable
+}
+
+// Unavailable reports whether err means that the database is not there or
+// not accepting work — unreachable, shutting down, out of connections, not
+// answering before the deadline, or locked beyond the busy timeout — on
+// either engine, so the same request may succeed later. The error types of
+// the two drivers are distinct, so code that does not hold the DB (the
+// HTTP layer's error answer) can ask without knowing the engine.
+func Unavailable(err error) bool {
+	if err == nil {
+		return false
+	}
+	var u *unavailableError
+	if errors.As(err, &u) {
+		return true
+	}
+	for _, d := range []dialect{postgresDialect{}, sqliteDialect{}} {
+		if f := d.classify(err); f == failBusy || f == failUnavailable {
+			return true
+		}
+	}
+	return false
 }
 
 // SupportsNotify tells whether a change committed by one instance reaches

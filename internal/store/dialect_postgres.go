@@ -6,6 +6,7 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"sort"
 	"strings"
@@ -13,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/puddle/v2"
 	"github.com/pressly/goose/v3"
 )
 
@@ -28,6 +30,14 @@ func openPostgres(ctx context.Context, databaseURL string, opt Options) (*pgxpoo
 	}
 	if opt.PGSearchPath != "" {
 		cfg.ConnConfig.RuntimeParams["search_path"] = opt.PGSearchPath
+	}
+	dial := cfg.ConnConfig.DialFunc
+	cfg.ConnConfig.DialFunc = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		c, err := dial(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		return lossReportingConn{c}, nil
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
@@ -179,6 +189,27 @@ func (postgresDialect) withInstanceLock(ctx context.Context, db *DB, key int64, 
 	return fn(ctx)
 }
 
+// lossReportingConn marks the end of a database connection's stream as the
+// typed connLostError: the driver reports a server that went away in the
+// middle of a message as a bare io.ErrUnexpectedEOF, which could come from
+// anything that reads, while this can only come from the database.
+type lossReportingConn struct{ net.Conn }
+
+func (c lossReportingConn) Read(b []byte) (int, error) {
+	n, err := c.Conn.Read(b)
+	if err == io.EOF {
+		err = &connLostError{err}
+	}
+	return n, err
+}
+
+// connLostError is a database connection closed by the other side (the
+// server shut down, or the network between dropped it).
+type connLostError struct{ err error }
+
+func (e *connLostError) Error() string { return "database connection lost: " + e.err.Error() }
+func (e *connLostError) Unwrap() error { return e.err }
+
 // classify reads the SQLSTATE of the server's error, or recognises a
 // connection that could not be made or was lost.
 func (postgresDialect) classify(err error) failure {
@@ -205,8 +236,10 @@ func (postgresDialect) classify(err error) failure {
 	}
 	var ce *pgconn.ConnectError
 	var ne net.Error
+	var lost *connLostError
 	switch {
-	case errors.As(err, &ce), errors.As(err, &ne), errors.Is(err, driver.ErrBadConn), errors.Is(err, sql.ErrConnDone):
+	case errors.As(err, &lost), errors.Is(err, pgconn.ErrConnClosed), errors.As(err, &ce), errors.As(err, &ne), errors.Is(err, driver.ErrBadConn), errors.Is(err, sql.ErrConnDone),
+		errors.Is(err, puddle.ErrClosedPool), pgconn.Timeout(err):
 		return failUnavailable
 	}
 	return failOther

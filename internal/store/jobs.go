@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -200,4 +201,20 @@ func (db *DB) ClaimStaleJob(ctx context.Context, id string, before time.Time, st
 	}
 	n, err := res.RowsAffected()
 	return n == 1, err
+}
+
+// LastJobOfKind returns when the newest job of kind was recorded, and
+// false when none ever was.
+func (db *DB) LastJobOfKind(ctx context.Context, kind string) (time.Time, bool, error) {
+	// The column itself, not MAX(): SQLite types an aggregate's result as
+	// text, not as the column's time.
+	var last time.Time
+	err := db.sql.QueryRowContext(ctx, `SELECT created_at FROM jobs WHERE kind = $1 ORDER BY created_at DESC LIMIT 1`, kind).Scan(&last)
+	if errors.Is(err, sql.ErrNoRows) {
+		return time.Time{}, false, nil
+	}
+	if err != nil {
+		return time.Time{}, false, wrap("last job of kind", err)
+	}
+	return last.UTC(), true, nil
 }

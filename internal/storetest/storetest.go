@@ -18,6 +18,7 @@ import (
 
 	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" database/sql driver for schema setup
 
+	"github.com/shimizu-tech/ordersuite/internal/faultproxy"
 	"github.com/shimizu-tech/ordersuite/internal/store"
 )
 
@@ -124,4 +125,33 @@ func WithSearchPath(pgURL, schema string) string {
 		sep = "&"
 	}
 	return pgURL + sep + "search_path=" + schema
+}
+
+// OpenBehindProxy returns one migrated PostgreSQL database opened twice:
+// directly, for the test's own setup and checks, and through a fault proxy
+// (for the code under test) that can cut, stall and restore its connection
+// while the test runs. On SQLite, which has no connection to cut, it skips
+// the test.
+func OpenBehindProxy(tb testing.TB) (direct, proxied *store.DB, p *faultproxy.Proxy) {
+	tb.Helper()
+	if URL() == "" {
+		tb.Skip("a database connection to cut needs PostgreSQL (TEST_DATABASE_URL)")
+	}
+	ctx := context.Background()
+	url, opts := NewDatabase(tb)
+	direct, err := store.Open(ctx, url, opts)
+	if err != nil {
+		tb.Fatalf("open test database: %v", err)
+	}
+	tb.Cleanup(func() { direct.Close() })
+	if err := direct.Migrate(ctx); err != nil {
+		tb.Fatalf("migrate test database: %v", err)
+	}
+	p, proxiedURL := faultproxy.ForDatabaseURL(tb, url)
+	proxied, err = store.Open(ctx, proxiedURL, opts)
+	if err != nil {
+		tb.Fatalf("open test database through the proxy: %v", err)
+	}
+	tb.Cleanup(func() { proxied.Close() })
+	return direct, proxied, p
 }
