@@ -19,6 +19,7 @@ const (
 	Conflict     Code = "conflict"     // the resource exists or changed meanwhile
 	Locked       Code = "locked"       // the tenant is read-only
 	TooLarge     Code = "too_large"    // the request body exceeds the limit
+	Mismatch     Code = "mismatch"     // an Idempotency-Key reused for a different request
 	Internal     Code = "internal"     // a bug or an outage; details are logged only
 )
 

@@ -25,6 +25,7 @@ var statusOf = map[apperr.Code]int{
 	apperr.Conflict:     http.StatusConflict,
 	apperr.Locked:       http.StatusLocked,
 	apperr.TooLarge:     http.StatusRequestEntityTooLarge,
+	apperr.Mismatch:     http.StatusUnprocessableEntity,
 	apperr.Internal:     http.StatusInternalServerError,
 }
 

@@ -67,6 +67,11 @@ type dialect interface {
 	// transaction.
 	insertEvents(ctx context.Context, db *DB, events []TenantEvent, rollups map[rollupKey]*rollupSums, users []dailyUser) error
 
+	// modifyingCTEs tells whether one statement can write several tables
+	// (INSERT … RETURNING feeding further INSERTs in a WITH clause), so a
+	// write that needs several statements costs one round trip.
+	modifyingCTEs() bool
+
 	// supportsNotify tells whether other instances on the same database
 	// can be told of a change as it commits.
 	supportsNotify() bool

@@ -134,6 +134,8 @@ func (p pgxExec) ExecContext(ctx context.Context, q string, args ...any) (sql.Re
 	return nil, err
 }
 
+func (postgresDialect) modifyingCTEs() bool { return true }
+
 func (postgresDialect) supportsNotify() bool { return true }
 
 func (postgresDialect) notify(ctx context.Context, tx *sql.Tx, channel, payload string) error {

@@ -187,6 +187,8 @@ func (d sqliteDialect) insertEvents(ctx context.Context, db *DB, events []Tenant
 	})
 }
 
+func (sqliteDialect) modifyingCTEs() bool { return false }
+
 func (sqliteDialect) supportsNotify() bool { return false }
 
 func (sqliteDialect) notify(context.Context, *sql.Tx, string, string) error { return nil }

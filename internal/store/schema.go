@@ -34,6 +34,7 @@ var TenantTables = []string{
 	"flag_evaluations",
 	"tenant_event_rollups",
 	"tenant_daily_users",
+	"idempotency_keys",
 }
 
 // PlatformTables are the tables that belong to no single tenant, each for a
