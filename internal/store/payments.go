@@ -53,6 +53,10 @@ func (db *DB) RecordPayment(ctx context.Context, req payments.Request, gw paymen
 		return p, m, err
 	}
 	err = db.inTx(ctx, func(tx *sql.Tx) error {
+		keyID, err := db.claimKey(ctx, tx, rid)
+		if err != nil {
+			return err
+		}
 		o, err := Orders.get(ctx, tx, rid, req.OrderID, db.lock())
 		if err != nil {
 			return &apperr.Error{Code: apperr.NotFound, Message: "order not found", Field: "order_id"}
@@ -86,7 +90,10 @@ func (db *DB) RecordPayment(ctx context.Context, req payments.Request, gw paymen
 		if err := Payments.insert(ctx, db, tx, rid, &p); err != nil {
 			return err
 		}
-		return db.audit(ctx, tx, "create", "payment", p.ID, nil, p)
+		if err := db.audit(ctx, tx, "create", "payment", p.ID, nil, p); err != nil {
+			return err
+		}
+		return db.keepReply(ctx, tx, rid, keyID, p)
 	})
 	return p, m, err
 }
@@ -113,6 +120,10 @@ func (db *DB) RefundPayment(ctx context.Context, id string, amount int64, gw pay
 		return after, nil, err
 	}
 	err = db.inTx(ctx, func(tx *sql.Tx) error {
+		keyID, err := db.claimKey(ctx, tx, rid)
+		if err != nil {
+			return err
+		}
 		before, err := Payments.get(ctx, tx, rid, id, "")
 		if err != nil {
 			return err
@@ -146,7 +157,10 @@ func (db *DB) RefundPayment(ctx context.Context, id string, amount int64, gw pay
 			}
 			note = &n
 		}
-		return db.audit(ctx, tx, "refund", "payment", id, before, after)
+		if err := db.audit(ctx, tx, "refund", "payment", id, before, after); err != nil {
+			return err
+		}
+		return db.keepReply(ctx, tx, rid, keyID, after)
 	})
 	return after, note, err
 }

@@ -57,6 +57,10 @@ func (db *DB) CreateReservation(ctx context.Context, req reservations.Request) (
 		return res, err
 	}
 	err = db.inTx(ctx, func(tx *sql.Tx) error {
+		keyID, err := db.claimKey(ctx, tx, rid)
+		if err != nil {
+			return err
+		}
 		if req.CustomerID != "" {
 			if err := checkRef(ctx, tx, rid, ref{field: "customer_id", table: "customers", what: "customer", id: req.CustomerID}); err != nil {
 				return err
@@ -80,7 +84,10 @@ func (db *DB) CreateReservation(ctx context.Context, req reservations.Request) (
 		if err := Reservations.insert(ctx, db, tx, rid, &res); err != nil {
 			return err
 		}
-		return db.audit(ctx, tx, "create", "reservation", res.ID, nil, res)
+		if err := db.audit(ctx, tx, "create", "reservation", res.ID, nil, res); err != nil {
+			return err
+		}
+		return db.keepReply(ctx, tx, rid, keyID, res)
 	})
 	return res, err
 }
