@@ -29,6 +29,9 @@ func openPostgres(ctx context.Context, databaseURL string, opt Options) (*pgxpoo
 	if opt.PGSearchPath != "" {
 		cfg.ConnConfig.RuntimeParams["search_path"] = opt.PGSearchPath
 	}
+	if opt.PGConfigure != nil {
+		opt.PGConfigure(cfg)
+	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("store: connect to postgres: %w", err)
@@ -110,9 +113,17 @@ func (postgresDialect) beginSnapshot(ctx context.Context, db *DB) (queryer, func
 func (postgresDialect) copiesInBulk() bool { return true }
 
 // insertEvents streams the events with COPY, then upserts the rollups in
-// the same transaction.
+// the same transaction. The batch commits without waiting for its WAL to
+// reach the disk (synchronous_commit off, for this transaction only): the
+// events are telemetry already held in memory, a crash can lose at most
+// the last moments of them, and an order's commit no longer waits in the
+// WAL flush queue behind them. Orders, payments and every other write keep
+// the server's synchronous commit.
 func (d postgresDialect) insertEvents(ctx context.Context, db *DB, events []TenantEvent, rollups map[rollupKey]*rollupSums, users []dailyUser) error {
 	return pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SET LOCAL synchronous_commit = off`); err != nil {
+			return err
+		}
 		_, err := tx.CopyFrom(ctx, pgx.Identifier{"tenant_events"},
 			[]string{"restaurant_id", "id", "event_type", "event_data", "created_at"},
 			pgx.CopyFromSlice(len(events), func(i int) ([]any, error) {
