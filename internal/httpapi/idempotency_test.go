@@ -348,3 +348,36 @@ func TestIdempotentRetryAfterCut(t *testing.T) {
 		t.Fatalf("second retry: %v %d %s", err, again.Status, again.Body)
 	}
 }
+
+// TestOpenAPIDescribesIdempotencyKey: exactly the four writes that take the
+// header say so, with its 422.
+func TestOpenAPIDescribesIdempotencyKey(t *testing.T) {
+	doc := httpapi.OpenAPI("test")
+	enc, err := json.Marshal(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var spec struct {
+		Paths map[string]map[string]struct {
+			Parameters []struct{ Name, In string }
+			Responses  map[string]any
+		}
+	}
+	if err := json.Unmarshal(enc, &spec); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]bool{"post /api/v1/orders": true, "post /api/v1/payments": true,
+		"post /api/v1/payments/{id}/refund": true, "post /api/v1/reservations": true}
+	for path, ops := range spec.Paths {
+		for method, op := range ops {
+			has := false
+			for _, p := range op.Parameters {
+				has = has || (p.Name == httpapi.IdempotencyHeader && p.In == "header")
+			}
+			_, has422 := op.Responses["422"]
+			if name := method + " " + path; has != want[name] || has422 != want[name] {
+				t.Errorf("%s: header described %v, 422 described %v; want %v", name, has, has422, want[name])
+			}
+		}
+	}
+}

@@ -55,6 +55,8 @@ type shape struct {
 	// other answers a client must handle beyond success and the error
 	// envelope, by status
 	other map[int]any
+	// idempotent routes take an Idempotency-Key header
+	idempotent bool
 }
 
 func (rs resource[T, F]) shapes(base string) map[string]shape {
@@ -115,15 +117,15 @@ func apiShapes() map[string]shape {
 		"POST /api/v1/users/{id}/revoke_tokens": {summary: "Revoke every token of a user", status: 200, out: revokedBody{}},
 
 		"GET /api/v1/orders":                       {summary: "List orders (a customer sees their own)", status: 200, key: "orders", out: ordering.Order{}, list: true, filters: kindsOf(store.Orders)},
-		"POST /api/v1/orders":                      {summary: "Place an order; prices come from the menu", body: ordering.Request{}, status: 201, key: "order", out: ordering.Order{}},
+		"POST /api/v1/orders":                      {summary: "Place an order; prices come from the menu", body: ordering.Request{}, status: 201, key: "order", out: ordering.Order{}, idempotent: true},
 		"GET /api/v1/orders/{id}":                  {summary: "Get an order with its items", status: 200, key: "order", out: ordering.Order{}},
 		"POST /api/v1/orders/{id}/status":          {summary: "Move an order along its lifecycle", body: statusBody{}, status: 200, key: "order", out: ordering.Order{}},
 		"GET /api/v1/payments":                     {summary: "List payments", status: 200, key: "payments", out: payments.Payment{}, list: true, filters: kindsOf(store.Payments)},
-		"POST /api/v1/payments":                    {summary: "Pay an order (status failed when declined)", body: payments.Request{}, status: 201, key: "payment", out: payments.Payment{}},
+		"POST /api/v1/payments":                    {summary: "Pay an order (status failed when declined)", body: payments.Request{}, status: 201, key: "payment", out: payments.Payment{}, idempotent: true},
 		"GET /api/v1/payments/{id}":                {summary: "Get a payment", status: 200, key: "payment", out: payments.Payment{}},
-		"POST /api/v1/payments/{id}/refund":        {summary: "Refund a payment, in part or (no amount) in full", body: amountBody{}, status: 200, key: "payment", out: payments.Payment{}},
+		"POST /api/v1/payments/{id}/refund":        {summary: "Refund a payment, in part or (no amount) in full", body: amountBody{}, status: 200, key: "payment", out: payments.Payment{}, idempotent: true},
 		"GET /api/v1/reservations":                 {summary: "List reservations (a customer sees their own)", status: 200, key: "reservations", out: reservations.Reservation{}, list: true, filters: kindsOf(store.Reservations)},
-		"POST /api/v1/reservations":                {summary: "Book a table", body: reservations.Request{}, status: 201, key: "reservation", out: reservations.Reservation{}},
+		"POST /api/v1/reservations":                {summary: "Book a table", body: reservations.Request{}, status: 201, key: "reservation", out: reservations.Reservation{}, idempotent: true},
 		"GET /api/v1/reservations/{id}":            {summary: "Get a reservation", status: 200, key: "reservation", out: reservations.Reservation{}},
 		"POST /api/v1/reservations/{id}/status":    {summary: "Seat, complete, cancel or mark a no-show", body: statusBody{}, status: 200, key: "reservation", out: reservations.Reservation{}},
 		"POST /api/v1/reservations/{id}/cancel":    {summary: "Cancel a reservation", status: 200, key: "reservation", out: reservations.Reservation{}},
@@ -172,6 +174,14 @@ func OpenAPI(version string) map[string]any {
 			params = append(params, map[string]any{"name": TenantHeader, "in": "header", "required": false,
 				"description": "super_admin only: the restaurant to act on", "schema": map[string]any{"type": "string", "format": "uuid"}})
 		}
+		if sh.idempotent {
+			params = append(params, map[string]any{"name": IdempotencyHeader, "in": "header", "required": false,
+				"description": "Makes the request safe to retry. The first answer (status and body) is kept with the write for at least " +
+					"24 hours, per restaurant and caller; a retry with the same key and the same request gets that answer back " +
+					"(with Idempotent-Replayed: true) and changes nothing, and a duplicate sent while the first is still running " +
+					"waits for it. The same key with a different request is refused with 422. Errors are not kept.",
+				"schema": map[string]any{"type": "string", "minLength": 1, "maxLength": maxIdempotencyKey, "pattern": "^[\\x20-\\x7e]+$"}})
+		}
 		if sh.list {
 			params = append(params,
 				map[string]any{"name": "page", "in": "query", "schema": map[string]any{"type": "integer", "minimum": 1}},
@@ -213,6 +223,13 @@ func OpenAPI(version string) map[string]any {
 		default:
 			responses[strconv.Itoa(sh.status)] = map[string]any{"description": "OK",
 				"content": map[string]any{"application/json": map[string]any{"schema": responseSchema(sh)}}}
+		}
+		if sh.idempotent {
+			ok := responses[strconv.Itoa(sh.status)].(map[string]any)
+			ok["headers"] = map[string]any{ReplayedHeader: map[string]any{"description": "true when the answer is the one kept for the Idempotency-Key",
+				"schema": map[string]any{"type": "string", "enum": []string{"true"}}}}
+			responses["422"] = map[string]any{"description": "the Idempotency-Key was used for a different request",
+				"content": map[string]any{"application/json": map[string]any{"schema": map[string]any{"$ref": "#/components/schemas/Error"}}}}
 		}
 		for status, v := range sh.other {
 			responses[strconv.Itoa(status)] = map[string]any{"description": http.StatusText(status),
