@@ -13,14 +13,20 @@
 #   scripts/bench-orders.sh [duration]      (default 10s per measurement)
 #
 # Needs pgbench, psql and wrk (apt-get install postgresql-client wrk).
-# PG_URL_BASE names the server (default postgres://postgres@127.0.0.1:5432);
+# ORDERSUITE_BIN runs a given binary instead of building this tree;
+# CLIENTS overrides the client counts. PG_URL_BASE names the server (default postgres://postgres@127.0.0.1:5432);
 # the script creates and drops the database ordersuite_orders_bench there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION="${1:-10s}"
 SECS="${DURATION%s}"
 PG_URL_BASE="${PG_URL_BASE:-postgres://postgres@127.0.0.1:5432}"
+# No TLS on loopback; the pool sized for the clients (docs/scaling.md); idle
+# connections closed within seconds so that the server's and pgbench's
+# connections, which take turns, do not add up past max_connections.
+POOL="${POOL:-16}"
 DB_URL="$PG_URL_BASE/ordersuite_orders_bench?sslmode=disable"
+SERVE_URL="$DB_URL&pool_max_conns=$POOL&pool_max_conn_idle_time=2s&pool_health_check_period=1s"
 PORT="${PORT:-18191}"
 CLIENTS="${CLIENTS:-1 4 16 64}"
 work="$(mktemp -d)"
@@ -30,11 +36,15 @@ for tool in pgbench psql wrk curl; do
 	command -v "$tool" >/dev/null || { echo "bench-orders: $tool is required" >&2; exit 1; }
 done
 
-go build -o "$work/ordersuite" ./cmd/ordersuite
+if [ -n "${ORDERSUITE_BIN:-}" ]; then # another build to compare, e.g. the previous release
+	cp "$ORDERSUITE_BIN" "$work/ordersuite"
+else
+	go build -o "$work/ordersuite" ./cmd/ordersuite
+fi
 psql -q "$PG_URL_BASE/postgres" -c "DROP DATABASE IF EXISTS ordersuite_orders_bench WITH (FORCE)" -c "CREATE DATABASE ordersuite_orders_bench"
 
 export JWT_SECRET=bench-secret-bench-secret-bench-secret ADMIN_EMAIL=op@example.com ADMIN_PASSWORD=operator-password
-LOG_LEVEL=warn "$work/ordersuite" serve --listen-addr "127.0.0.1:$PORT" --database-url "$DB_URL" \
+LOG_LEVEL=warn "$work/ordersuite" serve --listen-addr "127.0.0.1:$PORT" --database-url "$SERVE_URL" \
 	>"$work/serve.out" 2>"$work/serve.err" &
 for _ in $(seq 300); do grep -q listening "$work/serve.out" "$work/serve.err" 2>/dev/null && break; sleep 0.1; done
 api="http://127.0.0.1:$PORT"
@@ -107,6 +117,7 @@ for i in $(seq 0 9); do scripts10="$scripts10 -f $work/order$i.sql"; done
 
 pgb() { # clients scripts…
 	local c=$1; shift
+	sleep 3 # the server's idle connections close
 	pgbench -n -M prepared -c "$c" -j "$((c < 2 ? c : 2))" -T "$SECS" "$@" "$DB_URL" 2>/dev/null |
 		awk '/^tps/ {printf "%.0f", $3}'
 }
@@ -120,7 +131,7 @@ wrkrun() { # clients script
 	echo "$rps $p50 ${non2xx:-0}"
 }
 
-echo "# bench-orders $(date -u +%FT%TZ), $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg), ${DURATION} each"
+echo "# bench-orders $(date -u +%FT%TZ), $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg), ${DURATION} each, server pool $POOL${ORDERSUITE_BIN:+, binary $ORDERSUITE_BIN}"
 echo "# orders/s; endpoint/floor = wrk ÷ pgbench at the same clients and restaurants; 1R/10R = one restaurant ÷ ten (wrk)"
 printf '%-8s | %-8s %-8s %-7s %-6s | %-8s %-8s %-7s %-6s | %s\n' clients "pgb 1R" "wrk 1R" "p50" "e/f" "pgb 10R" "wrk 10R" "p50" "e/f" "1R/10R"
 for c in $CLIENTS; do
@@ -134,4 +145,4 @@ for c in $CLIENTS; do
 	if [ "${e1:-0}" != 0 ] || [ "${e10:-0}" != 0 ]; then echo "  non-2xx answers: $e1 (1R), $e10 (10R)" >&2; fi
 done
 orders=$(psql -qAt "$DB_URL" -c "SELECT COUNT(*), COUNT(DISTINCT (restaurant_id, number)) FROM orders")
-echo "# orders stored, distinct numbers: ${orders/|/, }"
+echo "# orders stored, distinct numbers: ${orders/\|/, }"
