@@ -45,6 +45,10 @@ var Payments = &Entity[payments.Payment]{
 // Errors: NotFound (Field: order_id, payment_method_id) outside the tenant;
 // Invalid (Field: payment_method_id, amount_cents) for an inactive method
 // or more than the order owes; Conflict when the order cannot be paid.
+// Under an Idempotency-Key (WithIdempotency) the key is claimed before the
+// gateway is charged, so a duplicate never charges, and the answer is kept
+// in the transaction; Conflict (Field: Idempotency-Key) when a duplicate
+// holds the key.
 func (db *DB) RecordPayment(ctx context.Context, req payments.Request, gw payments.Gateway) (payments.Payment, payments.Method, error) {
 	var p payments.Payment
 	var m payments.Method
@@ -111,7 +115,8 @@ func (db *DB) paidCents(ctx context.Context, q queryer, rid, orderID string) (in
 
 // RefundPayment returns amount of a payment through gw. When the order's
 // payments are then refunded in full, the order becomes refunded (with its
-// notification, returned when one was made).
+// notification, returned when one was made). Under an Idempotency-Key the
+// key is claimed before the gateway refunds, as in RecordPayment.
 func (db *DB) RefundPayment(ctx context.Context, id string, amount int64, gw payments.Gateway) (payments.Payment, *notify.Notification, error) {
 	var after payments.Payment
 	var note *notify.Notification

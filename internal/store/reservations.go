@@ -49,7 +49,10 @@ var Reservations = &Entity[reservations.Reservation]{
 // transactions serialize all writers.
 // Errors: NotFound (Field: table_id, customer_id) outside the tenant;
 // Invalid (Field: table_id, party_size) for a table out of service or too
-// small; Conflict when the day is closed or full, or no table is free.
+// small; Conflict when the day is closed or full, or no table is free, or
+// (Field: Idempotency-Key) when a duplicate holds the request's key. Under
+// an Idempotency-Key (WithIdempotency) the answer is kept in the
+// transaction.
 func (db *DB) CreateReservation(ctx context.Context, req reservations.Request) (reservations.Reservation, error) {
 	var res reservations.Reservation
 	rid, err := tenant(ctx)
