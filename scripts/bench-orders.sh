@@ -2,10 +2,12 @@
 # Order creation on PostgreSQL against its floor, in one run.
 #
 # For 1, 4, 16 and 64 clients, with one restaurant and with ten:
-#   1. pgbench runs the SQL an order makes: the same two statements on the
-#      same tables (the read of the ordered menu items, then the one
+#   1. pgbench runs the SQL an order makes: the same three statements on
+#      the same tables (the read of the ordered menu items; the one
 #      statement that takes the daily counter and writes the order, its
-#      lines and the number), prepared, as the server sends them;
+#      lines and the number, committed without waiting for the disk; the
+#      flush of the WAL that makes it durable), prepared, as the server
+#      sends them;
 #   2. wrk drives the real POST /api/v1/orders (staff tokens, the same
 #      three-line orders) against `ordersuite serve`.
 # The two alternate, so each ratio compares figures taken moments apart.
@@ -84,7 +86,8 @@ for i in $(seq 0 9); do
 	cat >"$work/order$i.sql" <<SQL
 SELECT id, category_id, name, description, price_cents, available, created_at, updated_at FROM menu_items
 	WHERE restaurant_id = '$rid' AND id IN ('$a', '$b', '$c');
-WITH promo AS (UPDATE promotions SET uses = uses + 1 WHERE restaurant_id = '$rid' AND id = NULL::uuid AND (max_uses IS NULL OR uses < max_uses) RETURNING id), counter AS (INSERT INTO number_counters (restaurant_id, id, kind, day, value) SELECT '$rid', gen_random_uuid(), 'O', to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD'), 1 WHERE NULL::uuid IS NULL OR EXISTS (SELECT 1 FROM promo) ON CONFLICT (restaurant_id, kind, day) DO UPDATE SET value = number_counters.value + 1 RETURNING value), numbered AS (SELECT (SELECT prefix FROM restaurants WHERE id = '$rid') || '-O-' || to_char(now() AT TIME ZONE 'UTC', 'YYMMDD') || CASE WHEN value < 1000 THEN lpad(value::text, 3, '0') ELSE value::text END AS number, gen_random_uuid() AS oid FROM counter), placed AS (INSERT INTO orders (restaurant_id, id, number, customer_id, table_id, promotion_id, order_type, status, notes, subtotal_cents, discount_cents, total_amount_cents, created_at, updated_at) SELECT '$rid', oid, number, NULL::uuid, NULL::uuid, NULL::uuid, 'takeout', 'pending', '', $total, 0, $total, now(), now() FROM numbered RETURNING id, number), lines AS (INSERT INTO order_items (restaurant_id, id, order_id, menu_item_id, name, unit_price_cents, quantity, line_total_cents, notes) SELECT '$rid', gen_random_uuid(), placed.id, l.menu_item_id, l.name, l.unit_price_cents, l.quantity, l.line_total_cents, l.notes FROM placed, unnest(ARRAY['$a', '$b', '$c']::uuid[], ARRAY['$na', '$nb', '$nc']::text[], ARRAY[$pa, $pb, $pc]::bigint[], ARRAY[2, 1, 3]::int[], ARRAY[$((2 * pa)), $pb, $((3 * pc))]::bigint[], ARRAY['', '', '']::text[]) AS l (menu_item_id, name, unit_price_cents, quantity, line_total_cents, notes)) SELECT number FROM placed;
+WITH early AS (SELECT set_config('synchronous_commit', 'off', true)), promo AS (UPDATE promotions SET uses = uses + 1 WHERE restaurant_id = '$rid' AND id = NULL::uuid AND (max_uses IS NULL OR uses < max_uses) RETURNING id), counter AS (INSERT INTO number_counters (restaurant_id, id, kind, day, value) SELECT '$rid', gen_random_uuid(), 'O', to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD'), 1 WHERE NULL::uuid IS NULL OR EXISTS (SELECT 1 FROM promo) ON CONFLICT (restaurant_id, kind, day) DO UPDATE SET value = number_counters.value + 1 RETURNING value), numbered AS (SELECT (SELECT prefix FROM restaurants WHERE id = '$rid') || '-O-' || to_char(now() AT TIME ZONE 'UTC', 'YYMMDD') || CASE WHEN value < 1000 THEN lpad(value::text, 3, '0') ELSE value::text END AS number, gen_random_uuid() AS oid FROM counter), placed AS (INSERT INTO orders (restaurant_id, id, number, customer_id, table_id, promotion_id, order_type, status, notes, subtotal_cents, discount_cents, total_amount_cents, created_at, updated_at) SELECT '$rid', oid, number, NULL::uuid, NULL::uuid, NULL::uuid, 'takeout', 'pending', '', $total, 0, $total, now(), now() FROM numbered RETURNING id, number), lines AS (INSERT INTO order_items (restaurant_id, id, order_id, menu_item_id, name, unit_price_cents, quantity, line_total_cents, notes) SELECT '$rid', gen_random_uuid(), placed.id, l.menu_item_id, l.name, l.unit_price_cents, l.quantity, l.line_total_cents, l.notes FROM placed, unnest(ARRAY['$a', '$b', '$c']::uuid[], ARRAY['$na', '$nb', '$nc']::text[], ARRAY[$pa, $pb, $pc]::bigint[], ARRAY[2, 1, 3]::int[], ARRAY[$((2 * pa)), $pb, $((3 * pc))]::bigint[], ARRAY['', '', '']::text[]) AS l (menu_item_id, name, unit_price_cents, quantity, line_total_cents, notes)) SELECT number FROM placed, early;
+SELECT pg_logical_emit_message(true, 'ordersuite', '');
 SQL
 done
 
