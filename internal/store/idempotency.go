@@ -74,6 +74,14 @@ func (db *DB) Replay(ctx context.Context, k *Idempotent) (r Reply, found bool, e
 		return r, false, &apperr.Error{Code: apperr.Mismatch, Field: KeyField,
 			Message: "this Idempotency-Key was already used for a different request"}
 	}
+	// The order that kept this answer may have committed a moment ago
+	// without waiting for the disk (createOrderAtOnce): it is not answered
+	// again before it would survive a crash.
+	if db.dialect.modifyingCTEs() {
+		if err := db.flushWAL(ctx); err != nil {
+			return r, false, err
+		}
+	}
 	r.Body = []byte(body)
 	return r, true, nil
 }
