@@ -138,9 +138,10 @@ func (db *DB) CreateOrder(ctx context.Context, req ordering.Request) (ordering.O
 var errPromotionUsedUp = apperr.Errorf(apperr.Conflict, "this promotion has been used up")
 
 // createOrderAtOnce is CreateOrder in one read and one write statement
-// (PostgreSQL). The number is formatted in SQL as ordering.Number formats
-// it; a kept answer is rendered with a marker where the number goes, which
-// the statement replaces.
+// (PostgreSQL), the write committed asynchronously and then flushed. The
+// number is formatted in SQL as ordering.Number formats it; a kept answer
+// is rendered with a marker where the number goes, which the statement
+// replaces.
 func (db *DB) createOrderAtOnce(ctx context.Context, rid string, req ordering.Request) (ordering.Order, error) {
 	var o ordering.Order
 	now := db.Now()
