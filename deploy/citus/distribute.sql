@@ -102,7 +102,9 @@ SELECT create_distributed_table('tenant_daily_users', 'restaurant_id', colocate_
 WHERE NOT EXISTS (SELECT 1 FROM pg_dist_partition WHERE logicalrelid = 'tenant_daily_users'::regclass AND partmethod = 'h');
 SELECT create_distributed_table('tenant_route_rollups', 'restaurant_id', colocate_with => 'restaurants')
 WHERE NOT EXISTS (SELECT 1 FROM pg_dist_partition WHERE logicalrelid = 'tenant_route_rollups'::regclass AND partmethod = 'h');
+SELECT create_distributed_table('idempotency_keys', 'restaurant_id', colocate_with => 'restaurants')
+WHERE NOT EXISTS (SELECT 1 FROM pg_dist_partition WHERE logicalrelid = 'idempotency_keys'::regclass AND partmethod = 'h');
 
--- A summary to read: 26 tables, one colocation group.
+-- A summary to read: 27 tables, one colocation group.
 SELECT table_name, distribution_column, colocation_id, shard_count
 FROM citus_tables ORDER BY colocation_id, table_name::text;

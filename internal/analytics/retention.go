@@ -19,7 +19,8 @@ const pruneLockKey int64 = 0x74656e616e745f65
 const MinRetention = 48 * time.Hour
 
 // Retention deletes events older than MaxAge; the hourly rollups stay, so
-// usage figures outlive the raw log.
+// usage figures outlive the raw log. It also prunes failed-login records
+// and the answers kept for Idempotency-Keys once they are a day old.
 type Retention struct {
 	DB      *store.DB
 	Metrics *metrics.Metrics
@@ -36,7 +37,10 @@ func (r *Retention) Prune(ctx context.Context) (int64, error) {
 		if n, err = r.DB.PruneEvents(ctx, r.DB.Now().Add(-age), 10000); err != nil {
 			return err
 		}
-		_, err = r.DB.PruneLoginFailures(ctx, r.DB.Now().Add(-loginFailureRetention))
+		if _, err = r.DB.PruneLoginFailures(ctx, r.DB.Now().Add(-loginFailureRetention)); err != nil {
+			return err
+		}
+		_, err = r.DB.PruneIdempotencyKeys(ctx, r.DB.Now().Add(-store.IdempotencyKeyTTL))
 		return err
 	})
 	if r.Metrics != nil {

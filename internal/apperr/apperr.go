@@ -23,6 +23,7 @@ const (
 	UnsupportedMediaType Code = "unsupported_media_type"
 	// TooManyRequests: the caller must wait (see RetryAfter) before trying again.
 	TooManyRequests Code = "too_many_requests"
+	Mismatch        Code = "mismatch"    // an Idempotency-Key reused for a different request
 	Unavailable     Code = "unavailable" // the database is unreachable or refuses work; retry later
 	Internal        Code = "internal"    // a bug; details are logged only
 )

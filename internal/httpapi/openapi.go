@@ -75,6 +75,8 @@ type shape struct {
 	downloads []string
 	// example replaces the request body's generated example.
 	example any
+	// idempotent routes take an Idempotency-Key header
+	idempotent bool
 }
 
 // param is one documented query parameter, or a header when in is
@@ -150,15 +152,15 @@ func apiShapes() map[string]shape {
 		"POST /api/v1/users/{id}/revoke_tokens": {summary: "Revoke every token of a user", status: 200, out: revokedBody{}},
 
 		"GET /api/v1/orders":                       {summary: "List orders (a customer sees their own)", status: 200, key: "orders", out: ordering.Order{}, list: true, filters: kindsOf(store.Orders)},
-		"POST /api/v1/orders":                      {summary: "Place an order; prices come from the menu", body: ordering.Request{}, status: 201, key: "order", out: ordering.Order{}},
+		"POST /api/v1/orders":                      {summary: "Place an order; prices come from the menu", body: ordering.Request{}, status: 201, key: "order", out: ordering.Order{}, idempotent: true},
 		"GET /api/v1/orders/{id}":                  {summary: "Get an order with its items", status: 200, key: "order", out: ordering.Order{}},
 		"POST /api/v1/orders/{id}/status":          {summary: "Move an order along its lifecycle", body: statusBody{}, status: 200, key: "order", out: ordering.Order{}},
 		"GET /api/v1/payments":                     {summary: "List payments", status: 200, key: "payments", out: payments.Payment{}, list: true, filters: kindsOf(store.Payments)},
-		"POST /api/v1/payments":                    {summary: "Pay an order (status failed when declined)", body: payments.Request{}, status: 201, key: "payment", out: payments.Payment{}},
+		"POST /api/v1/payments":                    {summary: "Pay an order (status failed when declined)", body: payments.Request{}, status: 201, key: "payment", out: payments.Payment{}, idempotent: true},
 		"GET /api/v1/payments/{id}":                {summary: "Get a payment", status: 200, key: "payment", out: payments.Payment{}},
-		"POST /api/v1/payments/{id}/refund":        {summary: "Refund a payment, in part or (no amount) in full", body: amountBody{}, status: 200, key: "payment", out: payments.Payment{}},
+		"POST /api/v1/payments/{id}/refund":        {summary: "Refund a payment, in part or (no amount) in full", body: amountBody{}, status: 200, key: "payment", out: payments.Payment{}, idempotent: true},
 		"GET /api/v1/reservations":                 {summary: "List reservations (a customer sees their own)", status: 200, key: "reservations", out: reservations.Reservation{}, list: true, filters: kindsOf(store.Reservations)},
-		"POST /api/v1/reservations":                {summary: "Book a table", body: reservations.Request{}, status: 201, key: "reservation", out: reservations.Reservation{}},
+		"POST /api/v1/reservations":                {summary: "Book a table", body: reservations.Request{}, status: 201, key: "reservation", out: reservations.Reservation{}, idempotent: true},
 		"GET /api/v1/reservations/{id}":            {summary: "Get a reservation", status: 200, key: "reservation", out: reservations.Reservation{}},
 		"POST /api/v1/reservations/{id}/status":    {summary: "Seat, complete, cancel or mark a no-show", body: statusBody{}, status: 200, key: "reservation", out: reservations.Reservation{}},
 		"POST /api/v1/reservations/{id}/cancel":    {summary: "Cancel a reservation", status: 200, key: "reservation", out: reservations.Reservation{}},
@@ -472,6 +474,14 @@ func (d *documentation) operation(rt Route, sh shape, known bool) map[string]any
 		}
 		params = append(params, p)
 	}
+	if sh.idempotent {
+		params = append(params, map[string]any{"name": IdempotencyHeader, "in": "header", "required": false,
+			"description": "Makes the request safe to retry. The first answer (status and body) is kept with the write for at least " +
+				"24 hours, per restaurant and caller; a retry with the same key and the same request gets that answer back " +
+				"(with Idempotent-Replayed: true) and changes nothing, and a duplicate sent while the first is still running " +
+				"waits for it. The same key with a different request is refused with 422. Errors are not kept.",
+			"schema": map[string]any{"type": "string", "minLength": 1, "maxLength": maxIdempotencyKey, "pattern": "^[\\x20-\\x7e]+$"}})
+	}
 	if params != nil {
 		op["parameters"] = params
 	}
@@ -541,6 +551,13 @@ func (d *documentation) operation(rt Route, sh shape, known bool) map[string]any
 	}
 	for _, st := range errorStatuses(rt, sh) {
 		responses[strconv.Itoa(st)] = d.errorResponse(st, isOFREP(rt))
+	}
+	if sh.idempotent {
+		if ok, found := responses[strconv.Itoa(sh.status)].(map[string]any); found {
+			ok["headers"] = map[string]any{ReplayedHeader: map[string]any{"description": "true when the answer is the one kept for the Idempotency-Key",
+				"schema": map[string]any{"type": "string", "enum": []string{"true"}}}}
+		}
+		responses["422"] = d.errorResponse(http.StatusUnprocessableEntity, false)
 	}
 	op["responses"] = responses
 	return op

@@ -65,28 +65,31 @@ func (s *Server) listOrders(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) createOrder(w http.ResponseWriter, r *http.Request) error {
-	var req ordering.Request
-	if err := decodeJSON(w, r, &req); err != nil {
-		return err
-	}
-	if err := req.Validate(); err != nil {
-		return err
-	}
-	if err := s.ownCustomerID(r.Context(), &req.CustomerID); err != nil {
-		return err
-	}
-	o, err := s.DB.CreateOrder(r.Context(), req)
-	if err != nil {
-		return err
-	}
-	rid, _ := tenancy.Tenant(r.Context())
-	s.Events.Record(r.Context(), rid, events.OrderCreated, map[string]any{
-		"order_id": o.ID, "order_number": o.Number, "total_amount_cents": o.TotalAmountCents,
-		"order_type": o.OrderType, "items": len(o.Items),
+	return s.idempotent(w, r, orderReply, func(r *http.Request) (any, error) {
+		var req ordering.Request
+		if err := decodeJSON(w, r, &req); err != nil {
+			return nil, err
+		}
+		if err := req.Validate(); err != nil {
+			return nil, err
+		}
+		if err := s.ownCustomerID(r.Context(), &req.CustomerID); err != nil {
+			return nil, err
+		}
+		o, err := s.DB.CreateOrder(r.Context(), req)
+		if err != nil {
+			return nil, err
+		}
+		rid, _ := tenancy.Tenant(r.Context())
+		s.Events.Record(r.Context(), rid, events.OrderCreated, map[string]any{
+			"order_id": o.ID, "order_number": o.Number, "total_amount_cents": o.TotalAmountCents,
+			"order_type": o.OrderType, "items": len(o.Items),
+		})
+		return o, nil
 	})
-	writeJSON(w, http.StatusCreated, map[string]any{"order": o})
-	return nil
 }
+
+func orderReply(o any) store.Reply { return jsonReply(http.StatusCreated, map[string]any{"order": o}) }
 
 func (s *Server) getOrder(w http.ResponseWriter, r *http.Request) error {
 	o, err := s.DB.Order(r.Context(), r.PathValue("id"))

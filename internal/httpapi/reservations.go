@@ -32,22 +32,23 @@ func (s *Server) listReservations(w http.ResponseWriter, r *http.Request) error 
 }
 
 func (s *Server) createReservation(w http.ResponseWriter, r *http.Request) error {
-	var req reservations.Request
-	if err := decodeJSON(w, r, &req); err != nil {
-		return err
-	}
-	if err := req.Validate(s.DB.Now()); err != nil {
-		return err
-	}
-	if err := s.ownCustomerID(r.Context(), &req.CustomerID); err != nil {
-		return err
-	}
-	res, err := s.DB.CreateReservation(r.Context(), req)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusCreated, map[string]any{"reservation": res})
-	return nil
+	return s.idempotent(w, r, reservationReply, func(r *http.Request) (any, error) {
+		var req reservations.Request
+		if err := decodeJSON(w, r, &req); err != nil {
+			return nil, err
+		}
+		if err := req.Validate(s.DB.Now()); err != nil {
+			return nil, err
+		}
+		if err := s.ownCustomerID(r.Context(), &req.CustomerID); err != nil {
+			return nil, err
+		}
+		return s.DB.CreateReservation(r.Context(), req)
+	})
+}
+
+func reservationReply(res any) store.Reply {
+	return jsonReply(http.StatusCreated, map[string]any{"reservation": res})
 }
 
 func (s *Server) getReservation(w http.ResponseWriter, r *http.Request) error {

@@ -28,6 +28,7 @@ var statusOf = map[apperr.Code]int{
 	apperr.TooLarge:             http.StatusRequestEntityTooLarge,
 	apperr.UnsupportedMediaType: http.StatusUnsupportedMediaType,
 	apperr.TooManyRequests:      http.StatusTooManyRequests,
+	apperr.Mismatch:             http.StatusUnprocessableEntity,
 	apperr.Unavailable:          http.StatusServiceUnavailable,
 	apperr.Internal:             http.StatusInternalServerError,
 }

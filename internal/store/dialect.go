@@ -71,6 +71,11 @@ type dialect interface {
 	// step; a no-op where a write transaction already excludes all others.
 	lockRollups(ctx context.Context, tx *sql.Tx) error
 
+	// modifyingCTEs tells whether one statement can write several tables
+	// (INSERT … RETURNING feeding further INSERTs in a WITH clause), so a
+	// write that needs several statements costs one round trip.
+	modifyingCTEs() bool
+
 	// supportsNotify tells whether other instances on the same database
 	// can be told of a change as it commits.
 	supportsNotify() bool

@@ -39,6 +39,9 @@ func openPostgres(ctx context.Context, databaseURL string, opt Options) (*pgxpoo
 		}
 		return lossReportingConn{c}, nil
 	}
+	if opt.PGConfigure != nil {
+		opt.PGConfigure(cfg)
+	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("store: connect to postgres: %w", err)
@@ -132,9 +135,17 @@ func (postgresDialect) beginSnapshot(ctx context.Context, db *DB) (queryer, func
 func (postgresDialect) copiesInBulk() bool { return true }
 
 // insertEvents streams the events with COPY, then upserts the rollups in
-// the same transaction.
+// the same transaction. The batch commits without waiting for its WAL to
+// reach the disk (synchronous_commit off, for this transaction only): the
+// events are telemetry already held in memory, a crash can lose at most
+// the last moments of them, and an order's commit no longer waits in the
+// WAL flush queue behind them. Orders, payments and every other write keep
+// the server's synchronous commit.
 func (d postgresDialect) insertEvents(ctx context.Context, db *DB, events []TenantEvent, sums *rollupBatch) error {
 	return pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SET LOCAL synchronous_commit = off`); err != nil {
+			return err
+		}
 		_, err := tx.CopyFrom(ctx, pgx.Identifier{"tenant_events"},
 			[]string{"restaurant_id", "id", "event_type", "event_data", "created_at"},
 			pgx.CopyFromSlice(len(events), func(i int) ([]any, error) {
@@ -162,6 +173,8 @@ func (p pgxExec) ExecContext(ctx context.Context, q string, args ...any) (sql.Re
 	_, err := p.tx.Exec(ctx, q, args...)
 	return nil, err
 }
+
+func (postgresDialect) modifyingCTEs() bool { return true }
 
 func (postgresDialect) supportsNotify() bool { return true }
 

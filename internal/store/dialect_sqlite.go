@@ -191,6 +191,8 @@ func (d sqliteDialect) insertEvents(ctx context.Context, db *DB, events []Tenant
 // the rebuild's transaction already excludes the event writers.
 func (sqliteDialect) lockRollups(context.Context, *sql.Tx) error { return nil }
 
+func (sqliteDialect) modifyingCTEs() bool { return false }
+
 func (sqliteDialect) supportsNotify() bool { return false }
 
 func (sqliteDialect) notify(context.Context, *sql.Tx, string, string) error { return nil }

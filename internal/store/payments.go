@@ -45,6 +45,10 @@ var Payments = &Entity[payments.Payment]{
 // Errors: NotFound (Field: order_id, payment_method_id) outside the tenant;
 // Invalid (Field: payment_method_id, amount_cents) for an inactive method
 // or more than the order owes; Conflict when the order cannot be paid.
+// Under an Idempotency-Key (WithIdempotency) the key is claimed before the
+// gateway is charged, so a duplicate never charges, and the answer is kept
+// in the transaction; Conflict (Field: Idempotency-Key) when a duplicate
+// holds the key.
 func (db *DB) RecordPayment(ctx context.Context, req payments.Request, gw payments.Gateway) (payments.Payment, payments.Method, error) {
 	var p payments.Payment
 	var m payments.Method
@@ -53,6 +57,10 @@ func (db *DB) RecordPayment(ctx context.Context, req payments.Request, gw paymen
 		return p, m, err
 	}
 	err = db.inTx(ctx, func(tx *sql.Tx) error {
+		keyID, err := db.claimKey(ctx, tx, rid)
+		if err != nil {
+			return err
+		}
 		o, err := Orders.get(ctx, tx, rid, req.OrderID, db.lock())
 		if err != nil {
 			return &apperr.Error{Code: apperr.NotFound, Message: "order not found", Field: "order_id"}
@@ -86,7 +94,10 @@ func (db *DB) RecordPayment(ctx context.Context, req payments.Request, gw paymen
 		if err := Payments.insert(ctx, db, tx, rid, &p); err != nil {
 			return err
 		}
-		return db.audit(ctx, tx, "create", "payment", p.ID, nil, p)
+		if err := db.audit(ctx, tx, "create", "payment", p.ID, nil, p); err != nil {
+			return err
+		}
+		return db.keepReply(ctx, tx, rid, keyID, p)
 	})
 	return p, m, err
 }
@@ -104,7 +115,8 @@ func (db *DB) paidCents(ctx context.Context, q queryer, rid, orderID string) (in
 
 // RefundPayment returns amount of a payment through gw. When the order's
 // payments are then refunded in full, the order becomes refunded (with its
-// notification, returned when one was made).
+// notification, returned when one was made). Under an Idempotency-Key the
+// key is claimed before the gateway refunds, as in RecordPayment.
 func (db *DB) RefundPayment(ctx context.Context, id string, amount int64, gw payments.Gateway) (payments.Payment, *notify.Notification, error) {
 	var after payments.Payment
 	var note *notify.Notification
@@ -113,6 +125,10 @@ func (db *DB) RefundPayment(ctx context.Context, id string, amount int64, gw pay
 		return after, nil, err
 	}
 	err = db.inTx(ctx, func(tx *sql.Tx) error {
+		keyID, err := db.claimKey(ctx, tx, rid)
+		if err != nil {
+			return err
+		}
 		before, err := Payments.get(ctx, tx, rid, id, "")
 		if err != nil {
 			return err
@@ -146,7 +162,10 @@ func (db *DB) RefundPayment(ctx context.Context, id string, amount int64, gw pay
 			}
 			note = &n
 		}
-		return db.audit(ctx, tx, "refund", "payment", id, before, after)
+		if err := db.audit(ctx, tx, "refund", "payment", id, before, after); err != nil {
+			return err
+		}
+		return db.keepReply(ctx, tx, rid, keyID, after)
 	})
 	return after, note, err
 }

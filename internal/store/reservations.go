@@ -49,7 +49,10 @@ var Reservations = &Entity[reservations.Reservation]{
 // transactions serialize all writers.
 // Errors: NotFound (Field: table_id, customer_id) outside the tenant;
 // Invalid (Field: table_id, party_size) for a table out of service or too
-// small; Conflict when the day is closed or full, or no table is free.
+// small; Conflict when the day is closed or full, or no table is free, or
+// (Field: Idempotency-Key) when a duplicate holds the request's key. Under
+// an Idempotency-Key (WithIdempotency) the answer is kept in the
+// transaction.
 func (db *DB) CreateReservation(ctx context.Context, req reservations.Request) (reservations.Reservation, error) {
 	var res reservations.Reservation
 	rid, err := tenant(ctx)
@@ -57,6 +60,10 @@ func (db *DB) CreateReservation(ctx context.Context, req reservations.Request) (
 		return res, err
 	}
 	err = db.inTx(ctx, func(tx *sql.Tx) error {
+		keyID, err := db.claimKey(ctx, tx, rid)
+		if err != nil {
+			return err
+		}
 		if req.CustomerID != "" {
 			if err := checkRef(ctx, tx, rid, ref{field: "customer_id", table: "customers", what: "customer", id: req.CustomerID}); err != nil {
 				return err
@@ -80,7 +87,10 @@ func (db *DB) CreateReservation(ctx context.Context, req reservations.Request) (
 		if err := Reservations.insert(ctx, db, tx, rid, &res); err != nil {
 			return err
 		}
-		return db.audit(ctx, tx, "create", "reservation", res.ID, nil, res)
+		if err := db.audit(ctx, tx, "create", "reservation", res.ID, nil, res); err != nil {
+			return err
+		}
+		return db.keepReply(ctx, tx, rid, keyID, res)
 	})
 	return res, err
 }

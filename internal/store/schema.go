@@ -35,6 +35,7 @@ var TenantTables = []string{
 	"tenant_event_rollups",
 	"tenant_daily_users",
 	"tenant_route_rollups",
+	"idempotency_keys",
 }
 
 // PlatformTables are the tables that belong to no single tenant, each for a

@@ -58,6 +58,9 @@ type Options struct {
 	// PGSearchPath, when set, confines a PostgreSQL connection to one schema
 	// (tests use a fresh schema each).
 	PGSearchPath string
+	// PGConfigure, when set, adjusts the PostgreSQL pool's configuration
+	// before it connects (a tracer, a dialer; tests count round trips).
+	PGConfigure func(*pgxpool.Config)
 }
 
 // Open connects to databaseURL: a postgres:// or postgresql:// URL, or a
