@@ -18,7 +18,7 @@ import (
 // once serve has shut down.
 func TestServeFlushesEventsOnShutdown(t *testing.T) {
 	args := append(dbArgs(t), "--admin-email", "root@example.com", "--admin-password", "configured password",
-		"--demo-on-empty=false", "--event-flush-interval", "1h", "--event-batch-size", "100000")
+		"--demo-on-empty=false", "--event-flush-interval", "1h", "--event-batch-size", "100000", "--event-buffer-size", "100000")
 	url := args[1]
 	srv := startServe(t, args)
 	status, body := srv.login(t, "root@example.com", "configured password")
