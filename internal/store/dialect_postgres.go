@@ -29,6 +29,9 @@ func openPostgres(ctx context.Context, databaseURL string, opt Options) (*pgxpoo
 	if opt.PGSearchPath != "" {
 		cfg.ConnConfig.RuntimeParams["search_path"] = opt.PGSearchPath
 	}
+	if opt.CountStatements != nil {
+		cfg.ConnConfig.Tracer = countingTracer{opt.CountStatements}
+	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("store: connect to postgres: %w", err)
