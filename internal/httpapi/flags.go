@@ -5,7 +5,9 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"io"
+	"log/slog"
 	"net/http"
 	"strconv"
 	"strings"
@@ -31,13 +33,76 @@ func flagRoutes() []Route {
 		{Method: "POST", Pattern: "/admin/feature_flags/enable_globally", Handler: (*Server).enableGlobally, Roles: superAdmins, Scope: NoTenant},
 		{Method: "POST", Pattern: "/admin/feature_flags/disable_globally", Handler: (*Server).disableGlobally, Roles: superAdmins, Scope: NoTenant},
 
-		{Method: "GET", Pattern: "/api/v1/feature_flags/evaluate", Handler: (*Server).evaluateFlags, Roles: anyRole, Scope: TenantScoped},
+		{Method: "GET", Pattern: "/api/v1/feature_flags/evaluate", Handler: (*Server).evaluateFlags, Roles: anyRole, Scope: TenantScoped, SDKKey: true},
 
 		// Evaluations change nothing; POST is the protocol's choice, so they
 		// also answer on a read-only tenant.
-		{Method: "POST", Pattern: "/ofrep/v1/evaluate/flags/{key}", Handler: (*Server).ofrepSingle, Roles: anyRole, Scope: TenantScoped, Always: true},
-		{Method: "POST", Pattern: "/ofrep/v1/evaluate/flags", Handler: (*Server).ofrepBulk, Roles: anyRole, Scope: TenantScoped, Always: true},
+		{Method: "POST", Pattern: "/ofrep/v1/evaluate/flags/{key}", Handler: (*Server).ofrepSingle, Roles: anyRole, Scope: TenantScoped, Always: true, SDKKey: true, OFREP: true},
+		{Method: "POST", Pattern: "/ofrep/v1/evaluate/flags", Handler: (*Server).ofrepBulk, Roles: anyRole, Scope: TenantScoped, Always: true, SDKKey: true, OFREP: true},
+
+		// SDK keys: a restaurant's credentials for flag evaluation only.
+		{Method: "GET", Pattern: "/admin/sdk_keys", Handler: (*Server).listSDKKeys, Roles: admins, Scope: TenantScoped},
+		{Method: "POST", Pattern: "/admin/sdk_keys", Handler: (*Server).createSDKKey, Roles: admins, Scope: TenantScoped},
+		{Method: "DELETE", Pattern: "/admin/sdk_keys/{id}", Handler: (*Server).revokeSDKKey, Roles: admins, Scope: TenantScoped, Always: true},
 	}
+}
+
+func (s *Server) listSDKKeys(w http.ResponseWriter, r *http.Request) error {
+	keys, err := s.DB.SDKKeys(r.Context())
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"sdk_keys": keys})
+	return nil
+}
+
+func (s *Server) createSDKKey(w http.ResponseWriter, r *http.Request) error {
+	var req struct {
+		Name string `json:"name"`
+	}
+	if err := decodeJSON(w, r, &req); err != nil {
+		return err
+	}
+	k, key, err := s.Auth.CreateSDKKey(r.Context(), req.Name)
+	if err != nil {
+		return err
+	}
+	// The key is shown this once; only its hash is kept.
+	writeJSON(w, http.StatusCreated, map[string]any{"sdk_key": k, "key": key})
+	return nil
+}
+
+func (s *Server) revokeSDKKey(w http.ResponseWriter, r *http.Request) error {
+	k, err := s.DB.RevokeSDKKey(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"sdk_key": k})
+	return nil
+}
+
+// writeOFREPError answers an error on an OFREP route in the protocol's
+// shape: {"errorCode", "errorDetails"}, with the flag's key on single-flag
+// evaluation. The status stays what it would be elsewhere (400, 401, 403,
+// 404, 429 …); the code is the protocol's nearest.
+func writeOFREPError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
+	var e *apperr.Error
+	if !errors.As(err, &e) {
+		log.ErrorContext(r.Context(), "internal error", "method", r.Method, "path", r.URL.Path, "err", err)
+		e = &apperr.Error{Code: apperr.Internal, Message: "internal error"}
+	}
+	status, ok := statusOf[e.Code]
+	if !ok {
+		status = http.StatusInternalServerError
+	}
+	body := ofrepError{Key: r.PathValue("key"), ErrorCode: "GENERAL", ErrorDetails: e.Message}
+	switch {
+	case status == http.StatusNotFound:
+		body.ErrorCode = "FLAG_NOT_FOUND"
+	case e.Code == apperr.TooLarge:
+		body.ErrorCode = "PARSE_ERROR"
+	}
+	writeJSON(w, status, body)
 }
 
 func (s *Server) listFlags(w http.ResponseWriter, r *http.Request) error {

@@ -161,7 +161,10 @@ func (s *Server) route(rt Route) http.Handler {
 			}
 		}()
 		err := s.serveRoute(rt, rec, r, &who)
-		if err != nil {
+		switch {
+		case err != nil && rt.OFREP:
+			writeOFREPError(rec, r, s.Log, err)
+		case err != nil:
 			writeError(rec, r, s.Log, err)
 		}
 		elapsed := time.Since(start)
@@ -205,6 +208,9 @@ func (s *Server) serveRoute(rt Route, w http.ResponseWriter, r *http.Request, wh
 	who.restaurantID, who.userID = p.RestaurantID, p.UserID
 	if auth.IsAPIKey(p) && !rt.APIKey {
 		return apperr.Errorf(apperr.Forbidden, "API keys may not call %s %s", rt.Method, rt.Pattern)
+	}
+	if auth.IsSDKKey(p) && !rt.SDKKey {
+		return apperr.Errorf(apperr.Forbidden, "SDK keys may only evaluate feature flags, not call %s %s", rt.Method, rt.Pattern)
 	}
 	ctx := tenancy.WithPrincipal(r.Context(), p)
 	if !rt.Allows(p.Role) {
@@ -294,10 +300,15 @@ func (s *Server) crossTenantAttempt(ctx context.Context, r *http.Request, p tena
 	})
 }
 
+// bearerToken reads the credential: a bearer token, or (as OpenFeature
+// providers send keys) an X-API-Key header.
 func bearerToken(r *http.Request) (string, bool) {
 	h := r.Header.Get("Authorization")
 	const prefix = "bearer "
 	if len(h) <= len(prefix) || !strings.EqualFold(h[:len(prefix)], prefix) {
+		if k := strings.TrimSpace(r.Header.Get("X-API-Key")); k != "" && h == "" {
+			return k, true
+		}
 		return "", false
 	}
 	return strings.TrimSpace(h[len(prefix):]), true
