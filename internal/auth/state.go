@@ -39,10 +39,10 @@ type stateCache struct {
 	// epoch moves with every invalidation, so an entry read from the
 	// database while a change was applied is not stored.
 	epoch   uint64
-	applied int64 // every change up to this version is reflected
+	applied int64                                  // every change up to this version is reflected
 	users   map[string]map[string]store.TokenState // restaurant → user; "" for operators
 	tenants map[string]store.TenantAuth
-	revoked map[string]time.Time // nil until loaded
+	revoked map[string]time.Time        // nil until loaded
 	keys    map[string]store.SDKKeyAuth // by hash; nil until loaded
 
 	usedMu sync.Mutex
