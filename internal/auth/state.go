@@ -174,26 +174,44 @@ func (c *stateCache) tenant(ctx context.Context, restaurantID string) (store.Ten
 // sdkKey finds a live key by hash from memory.
 func (c *stateCache) sdkKey(ctx context.Context, hash string) (store.SDKKeyAuth, bool, error) {
 	c.mu.RLock()
-	keys := c.keys
+	loaded := c.keys != nil
+	k, found := c.keys[hash]
 	epoch := c.epoch
 	c.mu.RUnlock()
-	if keys == nil {
+	if found {
+		return k, true, nil
+	}
+	if !loaded {
 		list, err := c.db.LiveSDKKeys(ctx)
 		if err != nil {
 			return store.SDKKeyAuth{}, false, err
 		}
-		keys = make(map[string]store.SDKKeyAuth, len(list))
+		keys := make(map[string]store.SDKKeyAuth, len(list))
 		for _, k := range list {
 			keys[k.Hash] = k
 		}
+		k, found = keys[hash]
 		c.mu.Lock()
 		if c.epoch == epoch {
 			c.keys = keys
 		}
 		c.mu.Unlock()
+		if found {
+			return k, true, nil
+		}
 	}
-	k, ok := keys[hash]
-	return k, ok, nil
+	// A key created on another instance a moment ago may not be announced
+	// here yet: an unknown key is looked up before it is refused.
+	k, ok, err := c.db.SDKKeyByHash(ctx, hash)
+	if err != nil || !ok {
+		return k, false, err
+	}
+	c.mu.Lock()
+	if c.epoch == epoch && c.keys != nil {
+		c.keys[hash] = k
+	}
+	c.mu.Unlock()
+	return k, true, nil
 }
 
 // used notes a key's use for the next batched write.
