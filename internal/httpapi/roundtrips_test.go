@@ -94,7 +94,7 @@ func TestRoundTripsPerRequest(t *testing.T) {
 	}
 	cases := []struct {
 		path, cred, what string
-		max            int64
+		max              int64
 	}{
 		{"/api/v1/me", tok, "GET /api/v1/me", 1},
 		{"/ofrep/v1/evaluate/flags/rollout", tok, "OFREP single with a token", 0},
