@@ -336,11 +336,16 @@ func (s *Server) evaluateFlags(w http.ResponseWriter, r *http.Request) error {
 // and error codes of the protocol, not the product's error body.
 
 type ofrepSuccess struct {
-	Key      string         `json:"key"`
-	Value    any            `json:"value"`
-	Reason   flags.Reason   `json:"reason"`
-	Variant  string         `json:"variant"`
-	Metadata map[string]any `json:"metadata"`
+	Key      string        `json:"key"`
+	Value    any           `json:"value"`
+	Reason   flags.Reason  `json:"reason"`
+	Variant  string        `json:"variant"`
+	Metadata ofrepMetadata `json:"metadata"`
+}
+
+// ofrepMetadata is a struct, not a map: it is encoded on every evaluation.
+type ofrepMetadata struct {
+	Global bool `json:"global"`
 }
 
 type ofrepError struct {
@@ -359,27 +364,29 @@ func ofrepContext(w http.ResponseWriter, r *http.Request) (string, *ofrepError) 
 	if len(bytes.TrimSpace(body)) == 0 {
 		return "", nil
 	}
+	// One pass into typed fields: the context's other attributes are not
+	// read (targeting is by targetingKey), so they are not decoded either.
 	var req struct {
-		Context json.RawMessage `json:"context"`
+		Context *struct {
+			TargetingKey *string `json:"targetingKey"`
+		} `json:"context"`
 	}
 	if err := json.Unmarshal(body, &req); err != nil {
+		var typ *json.UnmarshalTypeError
+		if errors.As(err, &typ) {
+			switch typ.Field {
+			case "context":
+				return "", &ofrepError{ErrorCode: "INVALID_CONTEXT", ErrorDetails: "context must be a JSON object"}
+			case "context.targetingKey":
+				return "", &ofrepError{ErrorCode: "INVALID_CONTEXT", ErrorDetails: "context.targetingKey must be a string"}
+			}
+		}
 		return "", &ofrepError{ErrorCode: "PARSE_ERROR", ErrorDetails: "request body is not a JSON object: " + err.Error()}
 	}
-	if len(req.Context) == 0 || string(req.Context) == "null" {
+	if req.Context == nil || req.Context.TargetingKey == nil {
 		return "", nil
 	}
-	var ctx map[string]json.RawMessage
-	if err := json.Unmarshal(req.Context, &ctx); err != nil {
-		return "", &ofrepError{ErrorCode: "INVALID_CONTEXT", ErrorDetails: "context must be a JSON object"}
-	}
-	raw, ok := ctx["targetingKey"]
-	if !ok || string(raw) == "null" {
-		return "", nil
-	}
-	var key string
-	if err := json.Unmarshal(raw, &key); err != nil {
-		return "", &ofrepError{ErrorCode: "INVALID_CONTEXT", ErrorDetails: "context.targetingKey must be a string"}
-	}
+	key := *req.Context.TargetingKey
 	if len(key) > 256 {
 		return "", &ofrepError{ErrorCode: "INVALID_CONTEXT", ErrorDetails: "context.targetingKey must be at most 256 characters"}
 	}
@@ -398,7 +405,7 @@ func ofrepResult(res flags.Result) (*ofrepSuccess, *ofrepError) {
 			ErrorDetails: "flag " + res.Key + " rolls out by entity; set context.targetingKey"}
 	}
 	out := &ofrepSuccess{Key: res.Key, Value: res.Value, Reason: res.Reason, Variant: "off",
-		Metadata: map[string]any{"global": res.Global}}
+		Metadata: ofrepMetadata{Global: res.Global}}
 	if res.Value {
 		out.Variant = "on"
 	}

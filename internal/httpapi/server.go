@@ -181,8 +181,11 @@ func (s *Server) route(rt Route) http.Handler {
 		if status >= 500 {
 			level = slog.LevelError
 		}
-		s.Log.Log(r.Context(), level, "request", "method", r.Method, "path", r.URL.Path,
-			"route", rt.Pattern, "status", status, "duration_ms", elapsed.Milliseconds())
+		// Asked first: the attributes cost allocations even when dropped.
+		if s.Log.Enabled(r.Context(), level) {
+			s.Log.Log(r.Context(), level, "request", "method", r.Method, "path", r.URL.Path,
+				"route", rt.Pattern, "status", status, "duration_ms", elapsed.Milliseconds())
+		}
 	})
 }
 
