@@ -233,7 +233,7 @@ func (s *Server) serveRoute(rt Route, w http.ResponseWriter, r *http.Request, wh
 // tenant's status.
 func (s *Server) resolveTenant(ctx context.Context, rt Route, r *http.Request, p tenancy.Principal) (context.Context, error) {
 	chosen := r.Header.Get(TenantHeader)
-	if chosen == "" {
+	if chosen == "" && r.URL.RawQuery != "" { // parsing the query allocates; most requests have none
 		chosen = r.URL.Query().Get("restaurant_id")
 	}
 	if p.Role != tenancy.SuperAdmin && chosen != "" && chosen != p.RestaurantID {
