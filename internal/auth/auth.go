@@ -6,7 +6,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -54,10 +57,127 @@ type Claims struct {
 	jwt.RegisteredClaims
 }
 
-// Service issues and checks tokens.
+// Service issues and checks tokens and keys. Until Start it reads the state
+// behind each from the database on every request; once started it serves
+// that state from memory (see stateCache).
 type Service struct {
 	DB     *store.DB
 	Secret []byte
+	// CheckInterval is the safety net's period (DefaultCheckInterval when
+	// zero).
+	CheckInterval time.Duration
+	Log           *slog.Logger
+
+	cache  atomic.Pointer[stateCache]
+	stop   context.CancelFunc
+	done   sync.WaitGroup
+	ready  chan struct{}
+	cancel func()
+}
+
+// Start serves token and key state from memory, following every change:
+// this process's own at once, other instances' through PostgreSQL
+// notifications, and any that went unannounced through a version check
+// each CheckInterval. Close stops it.
+func (s *Service) Start(ctx context.Context) {
+	log := s.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	interval := s.CheckInterval
+	if interval <= 0 {
+		interval = DefaultCheckInterval
+	}
+	c := newStateCache(s.DB, log)
+	ctx, s.stop = context.WithCancel(context.WithoutCancel(ctx))
+	s.cancel = s.DB.OnAuthChange(c.apply)
+	s.ready = make(chan struct{})
+	c.listening.Store(!s.DB.SupportsNotify())
+	s.cache.Store(c)
+	if s.DB.SupportsNotify() {
+		s.done.Add(1)
+		go func() {
+			defer s.done.Done()
+			c.listen(ctx, s.ready)
+		}()
+	} else {
+		c.check(ctx)
+		close(s.ready)
+	}
+	s.done.Add(2)
+	go func() {
+		defer s.done.Done()
+		t := time.NewTicker(interval)
+		defer t.Stop()
+		lastPrune := time.Now()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case now := <-t.C:
+				c.check(ctx)
+				if now.Sub(lastPrune) > time.Minute {
+					c.pruneRevoked(s.DB.Now())
+					lastPrune = now
+				}
+			}
+		}
+	}()
+	go func() {
+		defer s.done.Done()
+		t := time.NewTicker(touchInterval)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				c.flushUses(ctx)
+			}
+		}
+	}()
+}
+
+// Ready is closed once state is served from memory for the first time.
+func (s *Service) Ready() <-chan struct{} { return s.ready }
+
+// Live tells whether token state is being served from memory right now.
+func (s *Service) Live() bool {
+	c := s.cache.Load()
+	return c != nil && c.live.Load()
+}
+
+// ListenerPID is the PostgreSQL backend of the connection that listens for
+// changes (0 when none).
+func (s *Service) ListenerPID() uint32 {
+	if c := s.cache.Load(); c != nil && c.listening.Load() {
+		return c.listenPID.Load()
+	}
+	return 0
+}
+
+// Close stops following changes and writes the SDK key uses not yet
+// written.
+func (s *Service) Close() {
+	c := s.cache.Load()
+	if c == nil {
+		return
+	}
+	s.stop()
+	s.done.Wait()
+	s.cancel()
+	s.cache.Store(nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c.flushUses(ctx)
+}
+
+// liveCache is the cache when it may be trusted, nil otherwise.
+func (s *Service) liveCache() *stateCache {
+	if c := s.cache.Load(); c != nil && c.live.Load() {
+		return c
+	}
+	return nil
 }
 
 // Issue signs a new token for u.
@@ -87,6 +207,9 @@ var errBadToken = apperr.Errorf(apperr.Unauthorized, "invalid or expired token")
 // still exists with the same role, and neither the token, the user's tokens
 // nor the tenant's tokens were revoked since it was issued.
 func (s *Service) Authenticate(ctx context.Context, token string) (tenancy.Principal, error) {
+	if strings.HasPrefix(token, SDKKeyPrefix) {
+		return s.authenticateSDKKey(ctx, token)
+	}
 	if strings.HasPrefix(token, APIKeyPrefix) {
 		return s.authenticateAPIKey(ctx, token)
 	}
@@ -101,7 +224,12 @@ func (s *Service) Authenticate(ctx context.Context, token string) (tenancy.Princ
 	if !role.Valid() || (role == tenancy.SuperAdmin) != (c.RestaurantID == "") {
 		return tenancy.Principal{}, errBadToken
 	}
-	st, err := s.DB.TokenStateFor(ctx, c.UserID, c.RestaurantID, c.ID)
+	var st store.TokenState
+	if cache := s.liveCache(); cache != nil {
+		st, err = cache.tokenState(ctx, c.UserID, c.RestaurantID, c.ID)
+	} else {
+		st, err = s.DB.TokenStateFor(ctx, c.UserID, c.RestaurantID, c.ID)
+	}
 	if err != nil {
 		return tenancy.Principal{}, err
 	}

@@ -57,7 +57,7 @@ func (a *app) flagsCmd() *cobra.Command {
 		Use:   "flags",
 		Short: "List and change feature flags (running servers see changes within a second)",
 	}
-	cmd.AddCommand(a.flagsListCmd(), a.flagsSetCmd("enable"), a.flagsSetCmd("disable"), a.flagsSetCmd("set-percentage"))
+	cmd.AddCommand(a.flagsListCmd(), a.flagsSetCmd("enable"), a.flagsSetCmd("disable"), a.flagsSetCmd("set-percentage"), a.sdkKeyCmd())
 	return cmd
 }
 

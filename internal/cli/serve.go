@@ -123,9 +123,14 @@ func (a *app) serve(ctx context.Context, cmd *cobra.Command) error {
 	defer readiness.Close()
 	outages := &availability.Reporter{Log: a.log, Metrics: m}
 
+	// Token and key state is served from memory, following every change
+	// (other instances' through PostgreSQL notifications).
+	authService := &auth.Service{DB: db, Secret: secret, Log: a.log}
+	authService.Start(ctx)
+	defer authService.Close() // after the HTTP drain: writes the last SDK key uses
 	srv := &httpapi.Server{
 		DB:        db,
-		Auth:      &auth.Service{DB: db, Secret: secret},
+		Auth:      authService,
 		Events:    events.Counting{Next: buffer, Metrics: m},
 		Metrics:   m,
 		Log:       a.log,

@@ -162,6 +162,9 @@ func (c *Console) pageTable() []Page {
 		{"POST", "/console/t/{rid}/flags", TenantOperator, (*Console).createFlag, false},
 		{"POST", "/console/t/{rid}/flags/set", TenantOperator, (*Console).setFlag, false},
 		{"POST", "/console/t/{rid}/flags/{id}/delete", TenantOperator, (*Console).deleteFlag, false},
+		{"GET", "/console/t/{rid}/sdk_keys", Tenant, (*Console).sdkKeysPage, false},
+		{"POST", "/console/t/{rid}/sdk_keys", Tenant, (*Console).createSDKKey, false},
+		{"POST", "/console/t/{rid}/sdk_keys/{id}/revoke", Tenant, (*Console).revokeSDKKey, false},
 		{"GET", "/console/t/{rid}/analytics", Tenant, (*Console).analyticsPage, false},
 
 		{"GET", "/console/t/{rid}/backups", Tenant, (*Console).backupsPage, false},

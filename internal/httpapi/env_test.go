@@ -53,6 +53,8 @@ func newEnv(t testing.TB) *env {
 	db := storetest.Open(t)
 	e := &env{t: t, db: db, metrics: metrics.New()}
 	e.auth = &auth.Service{DB: db, Secret: []byte("test-secret-test-secret-test-secret!")}
+	e.auth.Start(context.Background())
+	t.Cleanup(e.auth.Close)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	srv := &httpapi.Server{DB: db, Auth: e.auth, Events: events.StoreSink{DB: db, Log: log}, Metrics: e.metrics, Log: log}
 	for _, hook := range envHooks {

@@ -5,7 +5,9 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"io"
+	"log/slog"
 	"net/http"
 	"strconv"
 	"strings"
@@ -31,13 +33,78 @@ func flagRoutes() []Route {
 		{Method: "POST", Pattern: "/admin/feature_flags/enable_globally", Handler: (*Server).enableGlobally, Roles: superAdmins, Scope: NoTenant},
 		{Method: "POST", Pattern: "/admin/feature_flags/disable_globally", Handler: (*Server).disableGlobally, Roles: superAdmins, Scope: NoTenant},
 
-		{Method: "GET", Pattern: "/api/v1/feature_flags/evaluate", Handler: (*Server).evaluateFlags, Roles: anyRole, Scope: TenantScoped},
+		{Method: "GET", Pattern: "/api/v1/feature_flags/evaluate", Handler: (*Server).evaluateFlags, Roles: anyRole, Scope: TenantScoped, SDKKey: true},
 
 		// Evaluations change nothing; POST is the protocol's choice, so they
 		// also answer on a read-only tenant.
-		{Method: "POST", Pattern: "/ofrep/v1/evaluate/flags/{key}", Handler: (*Server).ofrepSingle, Roles: anyRole, Scope: TenantScoped, Always: true},
-		{Method: "POST", Pattern: "/ofrep/v1/evaluate/flags", Handler: (*Server).ofrepBulk, Roles: anyRole, Scope: TenantScoped, Always: true},
+		{Method: "POST", Pattern: "/ofrep/v1/evaluate/flags/{key}", Handler: (*Server).ofrepSingle, Roles: anyRole, Scope: TenantScoped, Always: true, SDKKey: true, OFREP: true},
+		{Method: "POST", Pattern: "/ofrep/v1/evaluate/flags", Handler: (*Server).ofrepBulk, Roles: anyRole, Scope: TenantScoped, Always: true, SDKKey: true, OFREP: true},
+
+		// SDK keys: a restaurant's credentials for flag evaluation only.
+		{Method: "GET", Pattern: "/admin/sdk_keys", Handler: (*Server).listSDKKeys, Roles: admins, Scope: TenantScoped},
+		{Method: "POST", Pattern: "/admin/sdk_keys", Handler: (*Server).createSDKKey, Roles: admins, Scope: TenantScoped},
+		{Method: "DELETE", Pattern: "/admin/sdk_keys/{id}", Handler: (*Server).revokeSDKKey, Roles: admins, Scope: TenantScoped, Always: true},
 	}
+}
+
+func (s *Server) listSDKKeys(w http.ResponseWriter, r *http.Request) error {
+	keys, err := s.DB.SDKKeys(r.Context())
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"sdk_keys": keys})
+	return nil
+}
+
+type sdkKeyRequest struct {
+	Name string `json:"name"`
+}
+
+func (s *Server) createSDKKey(w http.ResponseWriter, r *http.Request) error {
+	var req sdkKeyRequest
+	if err := decodeJSON(w, r, &req); err != nil {
+		return err
+	}
+	k, key, err := s.Auth.CreateSDKKey(r.Context(), req.Name)
+	if err != nil {
+		return err
+	}
+	// The key is shown this once; only its hash is kept.
+	writeJSON(w, http.StatusCreated, map[string]any{"sdk_key": k, "key": key})
+	return nil
+}
+
+func (s *Server) revokeSDKKey(w http.ResponseWriter, r *http.Request) error {
+	k, err := s.DB.RevokeSDKKey(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"sdk_key": k})
+	return nil
+}
+
+// writeOFREPError answers an error on an OFREP route in the protocol's
+// shape: {"errorCode", "errorDetails"}, with the flag's key on single-flag
+// evaluation. The status stays what it would be elsewhere (400, 401, 403,
+// 404, 429 …); the code is the protocol's nearest.
+func writeOFREPError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
+	var e *apperr.Error
+	if !errors.As(err, &e) {
+		log.ErrorContext(r.Context(), "internal error", "method", r.Method, "path", r.URL.Path, "err", err)
+		e = &apperr.Error{Code: apperr.Internal, Message: "internal error"}
+	}
+	status, ok := statusOf[e.Code]
+	if !ok {
+		status = http.StatusInternalServerError
+	}
+	body := ofrepError{Key: r.PathValue("key"), ErrorCode: "GENERAL", ErrorDetails: e.Message}
+	switch {
+	case status == http.StatusNotFound:
+		body.ErrorCode = "FLAG_NOT_FOUND"
+	case e.Code == apperr.TooLarge:
+		body.ErrorCode = "PARSE_ERROR"
+	}
+	writeJSON(w, status, body)
 }
 
 func (s *Server) listFlags(w http.ResponseWriter, r *http.Request) error {
@@ -271,11 +338,16 @@ func (s *Server) evaluateFlags(w http.ResponseWriter, r *http.Request) error {
 // and error codes of the protocol, not the product's error body.
 
 type ofrepSuccess struct {
-	Key      string         `json:"key"`
-	Value    any            `json:"value"`
-	Reason   flags.Reason   `json:"reason"`
-	Variant  string         `json:"variant"`
-	Metadata map[string]any `json:"metadata"`
+	Key      string        `json:"key"`
+	Value    any           `json:"value"`
+	Reason   flags.Reason  `json:"reason"`
+	Variant  string        `json:"variant"`
+	Metadata ofrepMetadata `json:"metadata"`
+}
+
+// ofrepMetadata is a struct, not a map: it is encoded on every evaluation.
+type ofrepMetadata struct {
+	Global bool `json:"global"`
 }
 
 type ofrepError struct {
@@ -294,27 +366,29 @@ func ofrepContext(w http.ResponseWriter, r *http.Request) (string, *ofrepError) 
 	if len(bytes.TrimSpace(body)) == 0 {
 		return "", nil
 	}
+	// One pass into typed fields: the context's other attributes are not
+	// read (targeting is by targetingKey), so they are not decoded either.
 	var req struct {
-		Context json.RawMessage `json:"context"`
+		Context *struct {
+			TargetingKey *string `json:"targetingKey"`
+		} `json:"context"`
 	}
 	if err := json.Unmarshal(body, &req); err != nil {
+		var typ *json.UnmarshalTypeError
+		if errors.As(err, &typ) {
+			switch typ.Field {
+			case "context":
+				return "", &ofrepError{ErrorCode: "INVALID_CONTEXT", ErrorDetails: "context must be a JSON object"}
+			case "context.targetingKey":
+				return "", &ofrepError{ErrorCode: "INVALID_CONTEXT", ErrorDetails: "context.targetingKey must be a string"}
+			}
+		}
 		return "", &ofrepError{ErrorCode: "PARSE_ERROR", ErrorDetails: "request body is not a JSON object: " + err.Error()}
 	}
-	if len(req.Context) == 0 || string(req.Context) == "null" {
+	if req.Context == nil || req.Context.TargetingKey == nil {
 		return "", nil
 	}
-	var ctx map[string]json.RawMessage
-	if err := json.Unmarshal(req.Context, &ctx); err != nil {
-		return "", &ofrepError{ErrorCode: "INVALID_CONTEXT", ErrorDetails: "context must be a JSON object"}
-	}
-	raw, ok := ctx["targetingKey"]
-	if !ok || string(raw) == "null" {
-		return "", nil
-	}
-	var key string
-	if err := json.Unmarshal(raw, &key); err != nil {
-		return "", &ofrepError{ErrorCode: "INVALID_CONTEXT", ErrorDetails: "context.targetingKey must be a string"}
-	}
+	key := *req.Context.TargetingKey
 	if len(key) > 256 {
 		return "", &ofrepError{ErrorCode: "INVALID_CONTEXT", ErrorDetails: "context.targetingKey must be at most 256 characters"}
 	}
@@ -333,7 +407,7 @@ func ofrepResult(res flags.Result) (*ofrepSuccess, *ofrepError) {
 			ErrorDetails: "flag " + res.Key + " rolls out by entity; set context.targetingKey"}
 	}
 	out := &ofrepSuccess{Key: res.Key, Value: res.Value, Reason: res.Reason, Variant: "off",
-		Metadata: map[string]any{"global": res.Global}}
+		Metadata: ofrepMetadata{Global: res.Global}}
 	if res.Value {
 		out.Variant = "on"
 	}

@@ -207,7 +207,7 @@ var tags = []struct {
 	{"Payments", "Payment methods, payments and refunds.", []string{"/api/v1/payments", "/api/v1/payment_methods"}},
 	{"Loyalty", "Programs, rewards and balances.", []string{"/api/v1/loyalty_programs", "/api/v1/loyalty_rewards", "/api/v1/customer_loyalty"}},
 	{"Notifications", "Records of order status changes.", []string{"/api/v1/notifications"}},
-	{"Feature flags", "Platform defaults, per-tenant overrides and evaluation.", []string{"/admin/feature_flags", "/api/v1/feature_flags"}},
+	{"Feature flags", "Platform defaults, per-tenant overrides, evaluation and the SDK keys that evaluate.", []string{"/admin/feature_flags", "/admin/sdk_keys", "/api/v1/feature_flags"}},
 	{"OFREP", "The OpenFeature Remote Evaluation Protocol; its errors use the protocol's own shape.", []string{"/ofrep"}},
 	{"Tenant metrics", "Usage, health and events per tenant.", []string{"/admin/tenant_metrics"}},
 	{"Backups", "Disaster recovery: export, import, clone, migrate, validate, restore.", []string{"/admin/tenant_backup"}},
@@ -244,6 +244,9 @@ var credentials = []credential{
 	{"apiKey", map[string]any{"type": "http", "scheme": "bearer",
 		"description": "An installation API key, sent as a bearer token: it may only upload an archive into a new restaurant and follow that import."},
 		func(rt Route) bool { return rt.APIKey }, "installation API keys"},
+	{"sdkKey", map[string]any{"type": "apiKey", "in": "header", "name": "X-API-Key",
+		"description": "A restaurant's SDK key (ossdk_…), in X-API-Key or as a bearer token: it may only evaluate that restaurant's flags."},
+		func(rt Route) bool { return rt.SDKKey }, "the restaurant's SDK keys"},
 }
 
 func securityOf(rt Route) []any {

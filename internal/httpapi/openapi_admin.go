@@ -39,6 +39,16 @@ type restaurantStatusRequest struct {
 	Status tenancy.Status `json:"status"`
 }
 
+type sdkKeysBody struct {
+	SDKKeys []store.SDKKey `json:"sdk_keys"`
+}
+
+// sdkKeyCreated carries the key itself, shown this once.
+type sdkKeyCreated struct {
+	SDKKey store.SDKKey `json:"sdk_key"`
+	Key    string       `json:"key"`
+}
+
 type staleFlagsBody struct {
 	Days       int               `json:"days"`
 	StaleFlags []flags.StaleFlag `json:"stale_flags"`
@@ -156,7 +166,12 @@ func adminShapes() map[string]shape {
 			s.example = map[string]any{"enabled": true, "percentage": 50}
 			return s
 		}(),
-		"DELETE /admin/feature_flags/{id}":             {summary: "Delete a flag", status: http.StatusNoContent},
+		"DELETE /admin/feature_flags/{id}": {summary: "Delete a flag", status: http.StatusNoContent},
+
+		"GET /admin/sdk_keys": {summary: "List the restaurant's SDK keys (never the keys themselves), with their last use", status: http.StatusOK, out: sdkKeysBody{}},
+		"POST /admin/sdk_keys": {summary: "Create an SDK key for flag evaluation; the key is in this answer only", body: sdkKeyRequest{},
+			status: http.StatusCreated, out: sdkKeyCreated{}, example: map[string]any{"name": "web shop"}},
+		"DELETE /admin/sdk_keys/{id}":                  {summary: "Revoke an SDK key: refused on every instance within a second", status: http.StatusOK, key: "sdk_key", out: store.SDKKey{}},
 		"POST /admin/feature_flags/enable_for_tenant":  toggleShape("Enable a flag for the tenant, optionally for a percentage of entities"),
 		"POST /admin/feature_flags/disable_for_tenant": toggleShape("Disable a flag for the tenant"),
 		"POST /admin/feature_flags/enable_globally":    toggleShape("Enable a platform default, optionally for a percentage of entities"),

@@ -27,10 +27,7 @@ func TestEveryRouteRefusalMatchesOpenAPI(t *testing.T) {
 	e := newEnv(t)
 	_, router := e.apiDoc()
 	for _, rt := range httpapi.Routes() {
-		// Authentication on the protocol's routes is answered by the shared
-		// middleware, before the protocol's handler; their refusals are
-		// checked by the OFREP tests, not against the protocol's shape here.
-		if rt.Roles == nil || strings.HasPrefix(rt.Pattern, "/ofrep/") {
+		if rt.Roles == nil {
 			continue
 		}
 		path := e.pathFor(rt, e.A)

@@ -23,6 +23,12 @@ type Route struct {
 	// APIKey lets installation API keys call the route (migration between
 	// environments); every other route refuses them.
 	APIKey bool
+	// SDKKey lets a restaurant's SDK keys call the route (flag evaluation);
+	// every other route refuses them.
+	SDKKey bool
+	// OFREP routes answer every error in the OpenFeature Remote Evaluation
+	// Protocol's shape, so OpenFeature providers can classify it.
+	OFREP bool
 }
 
 // Scope is how a route finds its tenant.

@@ -224,7 +224,11 @@ func (s *Server) route(rt Route) http.Handler {
 			if isUnavailable(err) {
 				s.Outages.Report(r.Context(), "http", err, "route", rt.Pattern)
 			}
-			writeError(rec, r, s.Log, err)
+			if rt.OFREP {
+				writeOFREPError(rec, r, s.Log, err)
+			} else {
+				writeError(rec, r, s.Log, err)
+			}
 		}
 		elapsed := time.Since(start)
 		status := rec.status
@@ -242,8 +246,11 @@ func (s *Server) route(rt Route) http.Handler {
 		if status >= 500 && status != http.StatusServiceUnavailable {
 			level = slog.LevelError
 		}
-		s.Log.Log(r.Context(), level, "request", "method", r.Method, "path", r.URL.Path,
-			"route", rt.Pattern, "status", status, "duration_ms", elapsed.Milliseconds())
+		// Asked first: the attributes cost allocations even when dropped.
+		if s.Log.Enabled(r.Context(), level) {
+			s.Log.Log(r.Context(), level, "request", "method", r.Method, "path", r.URL.Path,
+				"route", rt.Pattern, "status", status, "duration_ms", elapsed.Milliseconds())
+		}
 	})
 }
 
@@ -273,6 +280,9 @@ func (s *Server) serveRoute(rt Route, w http.ResponseWriter, r *http.Request, wh
 	if auth.IsAPIKey(p) && !rt.APIKey {
 		return apperr.Errorf(apperr.Forbidden, "API keys may not call %s %s", rt.Method, rt.Pattern)
 	}
+	if auth.IsSDKKey(p) && !rt.SDKKey {
+		return apperr.Errorf(apperr.Forbidden, "SDK keys may only evaluate feature flags, not call %s %s", rt.Method, rt.Pattern)
+	}
 	ctx := tenancy.WithPrincipal(r.Context(), p)
 	if !rt.Allows(p.Role) {
 		return apperr.Errorf(apperr.Forbidden, "role %s may not %s %s", p.Role, rt.Method, rt.Pattern)
@@ -294,7 +304,7 @@ func (s *Server) serveRoute(rt Route, w http.ResponseWriter, r *http.Request, wh
 // tenant's status.
 func (s *Server) resolveTenant(ctx context.Context, rt Route, r *http.Request, p tenancy.Principal) (context.Context, error) {
 	chosen := r.Header.Get(TenantHeader)
-	if chosen == "" {
+	if chosen == "" && r.URL.RawQuery != "" { // parsing the query allocates; most requests have none
 		chosen = r.URL.Query().Get("restaurant_id")
 	}
 	if p.Role != tenancy.SuperAdmin && chosen != "" && chosen != p.RestaurantID {
@@ -364,10 +374,15 @@ func (s *Server) crossTenantAttempt(ctx context.Context, r *http.Request, p tena
 	})
 }
 
+// bearerToken reads the credential: a bearer token, or (as OpenFeature
+// providers send keys) an X-API-Key header.
 func bearerToken(r *http.Request) (string, bool) {
 	h := r.Header.Get("Authorization")
 	const prefix = "bearer "
 	if len(h) <= len(prefix) || !strings.EqualFold(h[:len(prefix)], prefix) {
+		if k := strings.TrimSpace(r.Header.Get("X-API-Key")); k != "" && h == "" {
+			return k, true
+		}
 		return "", false
 	}
 	return strings.TrimSpace(h[len(prefix):]), true

@@ -42,6 +42,9 @@ func openPostgres(ctx context.Context, databaseURL string, opt Options) (*pgxpoo
 	if opt.PGConfigure != nil {
 		opt.PGConfigure(cfg)
 	}
+	if opt.CountStatements != nil {
+		cfg.ConnConfig.Tracer = countingTracer{opt.CountStatements}
+	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("store: connect to postgres: %w", err)

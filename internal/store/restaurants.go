@@ -157,6 +157,16 @@ func (db *DB) SetRestaurantStatus(ctx context.Context, status tenancy.Status) (t
 		if err := changedOne(res, "restaurant"); err != nil {
 			return err
 		}
+		// Suspending signs everyone out: every token issued so far stays
+		// refused after the restaurant is reactivated.
+		if status == tenancy.Suspended {
+			if _, err := tx.ExecContext(ctx, `UPDATE restaurants SET tokens_valid_after = $1 WHERE id = $2`, after.UpdatedAt, id); err != nil {
+				return fmt.Errorf("store: revoke tenant tokens: %w", err)
+			}
+		}
+		if err := db.authChanged(ctx, tx, AuthChange{Kind: AuthTenant, RestaurantID: id}); err != nil {
+			return err
+		}
 		return db.audit(ctx, tx, "set_status", "restaurant", id, before, after)
 	})
 	return after, err
@@ -178,6 +188,9 @@ func (db *DB) RevokeTenantTokens(ctx context.Context) error {
 			return fmt.Errorf("store: revoke tenant tokens: %w", err)
 		}
 		if err := changedOne(res, "restaurant"); err != nil {
+			return err
+		}
+		if err := db.authChanged(ctx, tx, AuthChange{Kind: AuthTenant, RestaurantID: id}); err != nil {
 			return err
 		}
 		return db.audit(ctx, tx, "revoke_tokens", "restaurant", id, nil, nil)
@@ -253,6 +266,6 @@ func (db *DB) RevokeToken(ctx context.Context, jti string, expiresAt time.Time) 
 			jti, expiresAt.UTC()); err != nil {
 			return fmt.Errorf("store: revoke token: %w", err)
 		}
-		return nil
+		return db.authChanged(ctx, tx, AuthChange{Kind: AuthToken, ID: jti, Expires: expiresAt.UTC()})
 	})
 }

@@ -58,6 +58,8 @@ var PlatformTables = map[string]string{
 	"river_queue":          "job queue bookkeeping",
 	"global_feature_flags": "platform-wide flag defaults set by super_admin; a tenant's own row overrides them",
 	"login_failures":       "a failed login's address may belong to no tenant, or to several",
+	"auth_state":           "one version for the whole installation's authentication state",
+	"sdk_keys":             "credentials are never archived with a tenant; each key names the restaurant it opens",
 }
 
 // TableInfo describes one table's keys, as the database reports them.

@@ -15,6 +15,7 @@ import (
 	"io/fs"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -49,6 +50,7 @@ type DB struct {
 	pool    *pgxpool.Pool // PostgreSQL only: for LISTEN/NOTIFY and bulk work
 	file    string        // SQLite only: the database file
 	now     func() time.Time
+	auth    *authHub // authentication changes, published on commit
 }
 
 // Options tune Open.
@@ -61,6 +63,9 @@ type Options struct {
 	// PGConfigure, when set, adjusts the PostgreSQL pool's configuration
 	// before it connects (a tracer, a dialer; tests count round trips).
 	PGConfigure func(*pgxpool.Config)
+	// CountStatements, when set, is incremented for every statement sent
+	// to the database (tests count the round trips of a request).
+	CountStatements *atomic.Int64
 }
 
 // Open connects to databaseURL: a postgres:// or postgresql:// URL, or a
@@ -70,12 +75,18 @@ func Open(ctx context.Context, databaseURL string, opt Options) (*DB, error) {
 	if now == nil {
 		now = time.Now
 	}
-	db := &DB{now: now}
+	db := &DB{now: now, auth: newAuthHub()}
 	if strings.HasPrefix(databaseURL, "postgres://") || strings.HasPrefix(databaseURL, "postgresql://") {
 		pool, err := openPostgres(ctx, databaseURL, opt)
 		if err != nil {
 			return nil, err
 		}
+		var schema string
+		if err := pool.QueryRow(ctx, `SELECT current_schema()`).Scan(&schema); err != nil {
+			pool.Close()
+			return nil, fmt.Errorf("store: connect to postgres: %w", err)
+		}
+		db.auth.channel += "_" + schema
 		db.dialect, db.pool, db.sql = postgresDialect{}, pool, stdlib.OpenDBFromPool(pool)
 		db.Engine = db.dialect.engine()
 		return db, nil
@@ -85,7 +96,7 @@ func Open(ctx context.Context, databaseURL string, opt Options) (*DB, error) {
 	if i := strings.IndexByte(path, '?'); i >= 0 {
 		path = path[:i]
 	}
-	sqldb, err := openSQLite(ctx, path)
+	sqldb, err := openSQLite(ctx, path, opt.CountStatements)
 	if err != nil {
 		return nil, err
 	}
@@ -227,13 +238,22 @@ func (db *DB) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	if err != nil {
 		return fmt.Errorf("store: begin: %w", err)
 	}
-	if err := fn(tx); err != nil {
+	return db.endTx(tx, fn(tx))
+}
+
+// endTx commits tx when err is nil, rolls it back otherwise, and then
+// publishes (or forgets) the authentication changes made in it.
+func (db *DB) endTx(tx *sql.Tx, err error) error {
+	if err != nil {
 		_ = tx.Rollback()
+		db.txEnded(tx, false)
 		return err
 	}
 	if err := tx.Commit(); err != nil {
+		db.txEnded(tx, false)
 		return fmt.Errorf("store: commit: %w", err)
 	}
+	db.txEnded(tx, true)
 	return nil
 }
 

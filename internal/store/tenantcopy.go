@@ -445,6 +445,11 @@ func (db *DB) ImportTenant(ctx context.Context, spec ImportSpec, src RowSource) 
 		action := "import"
 		if spec.Replace {
 			action = "restore"
+			// Last, so the auth version's row lock is held only for the
+			// commit: the restaurant's users were replaced.
+			if err := db.authChanged(ctx, tx, AuthChange{Kind: AuthTenant, RestaurantID: spec.TargetID}); err != nil {
+				return err
+			}
 		}
 		return db.audit(actx, tx, action, "restaurant", spec.TargetID, nil, stats)
 	})
@@ -532,14 +537,7 @@ func (db *DB) inConnTx(ctx context.Context, conn *sql.Conn, fn func(tx *sql.Tx) 
 	if err != nil {
 		return fmt.Errorf("store: begin: %w", err)
 	}
-	if err := fn(tx); err != nil {
-		_ = tx.Rollback()
-		return err
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("store: commit: %w", err)
-	}
-	return nil
+	return db.endTx(tx, fn(tx))
 }
 
 // importTable writes one table's rows inside the import's transaction and
@@ -853,6 +851,15 @@ func (db *DB) DeleteRestaurant(ctx context.Context, id string) error {
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
 			return apperr.Errorf(apperr.NotFound, "restaurant not found")
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM sdk_keys WHERE restaurant_id = $1`, id); err != nil {
+			return fmt.Errorf("store: delete restaurant's sdk keys: %w", err)
+		}
+		if err := db.authChanged(ctx, tx, AuthChange{Kind: AuthTenant, RestaurantID: id}); err != nil {
+			return err
+		}
+		if err := db.authChanged(ctx, tx, AuthChange{Kind: AuthSDKKey, RestaurantID: id}); err != nil {
+			return err
 		}
 		return db.audit(tenancy.WithTenant(ctx, id), tx, "delete", "restaurant", id, nil, nil)
 	})

@@ -141,6 +141,11 @@ func (db *DB) UpdateUser(ctx context.Context, id string, p UserPatch) (tenancy.U
 				return fmt.Errorf("store: revoke user tokens: %w", err)
 			}
 		}
+		if p.PasswordHash != nil || after.Role != before.Role {
+			if err := db.authChanged(ctx, tx, AuthChange{Kind: AuthUser, RestaurantID: after.RestaurantID, ID: id}); err != nil {
+				return err
+			}
+		}
 		return db.audit(ctx, tx, "update", "user", id, before, after)
 	})
 	return after, err
@@ -175,6 +180,9 @@ func (db *DB) DeleteUser(ctx context.Context, id string) error {
 		if err := changedOne(res, "user"); err != nil {
 			return err
 		}
+		if err := db.authChanged(ctx, tx, AuthChange{Kind: AuthUser, RestaurantID: before.RestaurantID, ID: id}); err != nil {
+			return err
+		}
 		return db.audit(ctx, tx, "delete", "user", id, before, nil)
 	})
 }
@@ -204,6 +212,9 @@ func (db *DB) RevokeUserTokens(ctx context.Context, id string) error {
 			return fmt.Errorf("store: revoke user tokens: %w", err)
 		}
 		if err := changedOne(res, "user"); err != nil {
+			return err
+		}
+		if err := db.authChanged(ctx, tx, AuthChange{Kind: AuthUser, RestaurantID: u.RestaurantID, ID: id}); err != nil {
 			return err
 		}
 		return db.audit(ctx, tx, "revoke_tokens", "user", id, nil, nil)
@@ -307,7 +318,7 @@ func (db *DB) UpsertSuperAdmin(ctx context.Context, email, name, passwordHash st
 		if err != nil {
 			return fmt.Errorf("store: upsert super admin: %w", err)
 		}
-		return nil
+		return db.authChanged(ctx, tx, AuthChange{Kind: AuthUser, ID: u.ID})
 	})
 	return u, err
 }

@@ -1,0 +1,300 @@
+package auth
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/shimizu-tech/ordersuite/internal/store"
+)
+
+// DefaultCheckInterval is how often each instance compares the database's
+// auth state version with what it has applied: the longest a change can go
+// unnoticed when notifications fail silently.
+const DefaultCheckInterval = time.Second
+
+// touchInterval is how often the last use of SDK keys is written.
+const touchInterval = 10 * time.Second
+
+// stateCache serves the state behind tokens and SDK keys from memory: users'
+// roles and token cut-offs, restaurants' status and cut-offs, logged-out
+// tokens and live SDK keys. Entries are read from the database on first use
+// and dropped when a change is announced: at once for this process's own
+// changes, through PostgreSQL notifications for other instances', and
+// wholesale when the version check finds a change that was not announced.
+// While it cannot be sure it hears every change (the listening connection
+// is down, a check failed) it is not live and authentication asks the
+// database on every request.
+type stateCache struct {
+	db  *store.DB
+	log *slog.Logger
+
+	live      atomic.Bool // serving from memory is safe
+	listening atomic.Bool // notifications are heard (always true without them)
+	listenPID atomic.Uint32
+
+	mu sync.RWMutex
+	// epoch moves with every invalidation, so an entry read from the
+	// database while a change was applied is not stored.
+	epoch   uint64
+	applied int64                                  // every change up to this version is reflected
+	users   map[string]map[string]store.TokenState // restaurant → user; "" for operators
+	tenants map[string]store.TenantAuth
+	revoked map[string]time.Time        // nil until loaded
+	keys    map[string]store.SDKKeyAuth // by hash; nil until loaded
+
+	usedMu sync.Mutex
+	used   map[string]time.Time // SDK key id → last use not yet written
+}
+
+func newStateCache(db *store.DB, log *slog.Logger) *stateCache {
+	return &stateCache{db: db, log: log, users: map[string]map[string]store.TokenState{},
+		tenants: map[string]store.TenantAuth{}, used: map[string]time.Time{}}
+}
+
+// apply drops what a change makes stale.
+func (c *stateCache) apply(ch store.AuthChange) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.epoch++
+	switch ch.Kind {
+	case store.AuthUser:
+		delete(c.users[ch.RestaurantID], ch.ID)
+	case store.AuthTenant:
+		delete(c.tenants, ch.RestaurantID)
+		delete(c.users, ch.RestaurantID)
+	case store.AuthToken:
+		if c.revoked != nil {
+			exp := ch.Expires
+			if exp.IsZero() {
+				exp = time.Now().Add(TokenTTL)
+			}
+			c.revoked[ch.ID] = exp
+		}
+	case store.AuthSDKKey:
+		c.keys = nil
+	default:
+		c.dropLocked(c.applied)
+	}
+	if ch.Version == c.applied+1 {
+		c.applied = ch.Version
+	}
+}
+
+// drop forgets everything; version is what the database held before the
+// next reads.
+func (c *stateCache) drop(version int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.dropLocked(version)
+}
+
+func (c *stateCache) dropLocked(version int64) {
+	c.epoch++
+	c.applied = version
+	c.users = map[string]map[string]store.TokenState{}
+	c.tenants = map[string]store.TenantAuth{}
+	c.revoked, c.keys = nil, nil
+}
+
+// tokenState is DB.TokenStateFor from memory.
+func (c *stateCache) tokenState(ctx context.Context, userID, restaurantID, jti string) (store.TokenState, error) {
+	c.mu.RLock()
+	u, userKnown := c.users[restaurantID][userID]
+	t, tenantKnown := c.tenants[restaurantID]
+	_, revoked := c.revoked[jti]
+	revokedKnown := c.revoked != nil
+	epoch := c.epoch
+	c.mu.RUnlock()
+	if !userKnown || (u.UserExists && restaurantID != "" && !tenantKnown) {
+		st, err := c.db.TokenStateFor(ctx, userID, restaurantID, jti)
+		if err != nil {
+			return st, err
+		}
+		user := st
+		user.Revoked = false
+		c.mu.Lock()
+		if c.epoch == epoch {
+			if c.users[restaurantID] == nil {
+				c.users[restaurantID] = map[string]store.TokenState{}
+			}
+			c.users[restaurantID][userID] = user
+			if st.UserExists && restaurantID != "" {
+				c.tenants[restaurantID] = store.TenantAuth{Exists: true, Status: st.TenantStatus, ValidAfter: st.TenantValidAfter}
+			}
+		}
+		c.mu.Unlock()
+		return st, nil
+	}
+	if !u.UserExists {
+		return u, nil
+	}
+	if !revokedKnown {
+		all, err := c.db.RevokedTokens(ctx)
+		if err != nil {
+			return store.TokenState{}, err
+		}
+		c.mu.Lock()
+		if c.epoch == epoch {
+			c.revoked = all
+		}
+		c.mu.Unlock()
+		_, revoked = all[jti]
+	}
+	u.Revoked = revoked
+	if restaurantID != "" {
+		u.TenantStatus, u.TenantValidAfter = t.Status, t.ValidAfter
+	}
+	return u, nil
+}
+
+// tenant is DB.TenantAuthState from memory.
+func (c *stateCache) tenant(ctx context.Context, restaurantID string) (store.TenantAuth, error) {
+	c.mu.RLock()
+	t, ok := c.tenants[restaurantID]
+	epoch := c.epoch
+	c.mu.RUnlock()
+	if ok {
+		return t, nil
+	}
+	t, err := c.db.TenantAuthState(ctx, restaurantID)
+	if err != nil {
+		return t, err
+	}
+	c.mu.Lock()
+	if c.epoch == epoch {
+		c.tenants[restaurantID] = t
+	}
+	c.mu.Unlock()
+	return t, nil
+}
+
+// sdkKey finds a live key by hash from memory.
+func (c *stateCache) sdkKey(ctx context.Context, hash string) (store.SDKKeyAuth, bool, error) {
+	c.mu.RLock()
+	loaded := c.keys != nil
+	k, found := c.keys[hash]
+	epoch := c.epoch
+	c.mu.RUnlock()
+	if found {
+		return k, true, nil
+	}
+	if !loaded {
+		list, err := c.db.LiveSDKKeys(ctx)
+		if err != nil {
+			return store.SDKKeyAuth{}, false, err
+		}
+		keys := make(map[string]store.SDKKeyAuth, len(list))
+		for _, k := range list {
+			keys[k.Hash] = k
+		}
+		k, found = keys[hash]
+		c.mu.Lock()
+		if c.epoch == epoch {
+			c.keys = keys
+		}
+		c.mu.Unlock()
+		if found {
+			return k, true, nil
+		}
+	}
+	// A key created on another instance a moment ago may not be announced
+	// here yet: an unknown key is looked up before it is refused.
+	k, ok, err := c.db.SDKKeyByHash(ctx, hash)
+	if err != nil || !ok {
+		return k, false, err
+	}
+	c.mu.Lock()
+	if c.epoch == epoch && c.keys != nil {
+		c.keys[hash] = k
+	}
+	c.mu.Unlock()
+	return k, true, nil
+}
+
+// used notes a key's use for the next batched write.
+func (c *stateCache) keyUsed(id string, at time.Time) {
+	c.usedMu.Lock()
+	c.used[id] = at
+	c.usedMu.Unlock()
+}
+
+func (c *stateCache) flushUses(ctx context.Context) {
+	c.usedMu.Lock()
+	batch := c.used
+	c.used = make(map[string]time.Time, len(batch))
+	c.usedMu.Unlock()
+	if err := c.db.TouchSDKKeys(ctx, batch); err != nil {
+		c.log.Warn("auth: record SDK key use", "err", err, "keys", len(batch))
+	}
+}
+
+// check is the safety net: a version the cache has not applied means a
+// change went unannounced, so everything is read afresh. A failed check
+// stops serving from memory until one succeeds.
+func (c *stateCache) check(ctx context.Context) {
+	v, err := c.db.AuthVersion(ctx)
+	if err != nil {
+		if c.live.Swap(false) {
+			c.log.Warn("auth: state version check failed; reading token state from the database", "err", err)
+		}
+		return
+	}
+	c.mu.RLock()
+	behind := v != c.applied
+	c.mu.RUnlock()
+	if behind || !c.live.Load() {
+		c.drop(v)
+	}
+	c.live.Store(c.listening.Load())
+}
+
+func (c *stateCache) pruneRevoked(now time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for jti, exp := range c.revoked {
+		if exp.Before(now) {
+			delete(c.revoked, jti)
+		}
+	}
+}
+
+// listen follows other instances' changes, reconnecting after failures.
+// While not listening the cache is not live.
+func (c *stateCache) listen(ctx context.Context, ready chan<- struct{}) {
+	signalled := false
+	backoff := 50 * time.Millisecond
+	for ctx.Err() == nil {
+		err := c.db.ListenAuthChanges(ctx, func(pid uint32) {
+			// Changes made while nobody listened are unknown: start afresh.
+			v, err := c.db.AuthVersion(ctx)
+			if err != nil {
+				return
+			}
+			c.drop(v)
+			c.listenPID.Store(pid)
+			c.listening.Store(true)
+			c.live.Store(true)
+			backoff = 50 * time.Millisecond
+			if !signalled {
+				signalled = true
+				close(ready)
+			}
+		}, c.apply)
+		c.live.Store(false)
+		c.listening.Store(false)
+		if ctx.Err() != nil {
+			return
+		}
+		c.log.Warn("auth: change listener lost its connection; reading token state from the database until it is back",
+			"err", err, "retry_in", backoff)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, 2*time.Second)
+	}
+}
