@@ -230,6 +230,13 @@ func (s *Service) Authenticate(ctx context.Context, token string) (tenancy.Princ
 	} else {
 		st, err = s.DB.TokenStateFor(ctx, c.UserID, c.RestaurantID, c.ID)
 	}
+	if err != nil && staleAllowed(ctx, err) {
+		if cache := s.cache.Load(); cache != nil {
+			if known, ok := cache.staleTokenState(c.UserID, c.RestaurantID, c.ID); ok {
+				st, err = known, nil
+			}
+		}
+	}
 	if err != nil {
 		return tenancy.Principal{}, err
 	}

@@ -66,6 +66,13 @@ func (s *Service) authenticateSDKKey(ctx context.Context, key string) (tenancy.P
 	} else if k, ok, err = s.DB.SDKKeyByHash(ctx, hash); err == nil && ok {
 		t, err = s.DB.TenantAuthState(ctx, k.RestaurantID)
 	}
+	if err != nil && staleAllowed(ctx, err) {
+		if c := s.cache.Load(); c != nil {
+			if sk, st, known := c.staleSDKKey(hash); known {
+				k, t, ok, err = sk, st, true, nil
+			}
+		}
+	}
 	if err != nil {
 		return tenancy.Principal{}, err
 	}

@@ -31,8 +31,9 @@ import (
 // fixtures and checks use the database directly.
 type outageEnv struct {
 	*env
-	proxy  *faultproxy.Proxy
-	buffer *events.Buffer
+	proxy    *faultproxy.Proxy
+	buffer   *events.Buffer
+	srvFlags *flags.Service
 }
 
 func newOutageEnv(t *testing.T) *outageEnv {
@@ -47,15 +48,23 @@ func newOutageEnv(t *testing.T) *outageEnv {
 	readiness := availability.NewMonitor(proxied, availability.Options{Log: log, Metrics: e.metrics})
 	readiness.Start(context.Background())
 	t.Cleanup(readiness.Close)
-	srv := &httpapi.Server{DB: proxied, Auth: &auth.Service{DB: proxied, Secret: secret},
+	// The server's own auth service serves token and key state from memory
+	// and listens for changes through the proxy, as serve does.
+	serverAuth := &auth.Service{DB: proxied, Secret: secret, CheckInterval: 200 * time.Millisecond}
+	serverAuth.Start(context.Background())
+	t.Cleanup(serverAuth.Close)
+	srv := &httpapi.Server{DB: proxied, Auth: serverAuth,
 		Events: events.Counting{Next: buffer, Metrics: e.metrics}, Metrics: e.metrics, Log: log, Readiness: readiness}
 	srv.Flags = flags.New(proxied, flags.Options{Log: log})
+	srv.Flags.Start(context.Background())
+	t.Cleanup(srv.Flags.Close)
+	<-srv.Flags.Ready()
 	srv.Analytics = &analytics.Service{DB: proxied}
 	e.srv = httptest.NewServer(srv.Handler())
 	t.Cleanup(e.srv.Close)
 	e.A = e.newTenant("Alpha Sushi", "AS")
 	e.B = e.newTenant("Beta Burgers", "BB")
-	return &outageEnv{env: e, proxy: proxy, buffer: buffer}
+	return &outageEnv{env: e, proxy: proxy, buffer: buffer, srvFlags: srv.Flags}
 }
 
 // testLogWriter shows the server's error lines in the test's output.
@@ -90,6 +99,22 @@ func TestOutageUnderLoad(t *testing.T) {
 		name, method, path, token string
 		body                      any
 	}
+	// Flag evaluation with a token and an SDK key known before the cut
+	// keeps answering from memory through it.
+	ctx := tenancy.WithTenant(context.Background(), o.A.R.ID)
+	if _, err := o.srvFlags.Create(ctx, "outage_flag", false, flags.Change{Enabled: ptrTo(true)}); err != nil {
+		t.Fatal(err)
+	}
+	created := o.do("POST", "/admin/sdk_keys", o.tokenFor(tenancy.Admin, o.A), map[string]any{"name": "outage"})
+	if created.Status != http.StatusCreated {
+		t.Fatalf("SDK key: %d %s", created.Status, created.Body)
+	}
+	sdkKey := created.json(t)["key"].(string)
+	evaluations := []call{
+		{"ofrep single with a token", "POST", "/ofrep/v1/evaluate/flags/outage_flag", staffA, map[string]any{"context": map[string]any{"targetingKey": "u1"}}},
+		{"ofrep bulk with an SDK key", "POST", "/ofrep/v1/evaluate/flags", sdkKey, map[string]any{"context": map[string]any{"targetingKey": "u2"}}},
+		{"evaluate with an SDK key", "GET", "/api/v1/feature_flags/evaluate?keys=outage_flag", sdkKey, nil},
+	}
 	mix := []call{
 		{"list orders A", "GET", "/api/v1/orders", staffA, nil},
 		{"create order A", "POST", "/api/v1/orders", staffA, orderBody(line(itemA.ID, 1))},
@@ -99,6 +124,13 @@ func TestOutageUnderLoad(t *testing.T) {
 		{"health", "GET", "/health", "", nil},
 		{"metrics", "GET", "/metrics", "", nil},
 	}
+	mix = append(mix, evaluations...)
+	// Warm: the instance has seen these callers before the cut.
+	for _, c := range evaluations {
+		if r := o.do(c.method, c.path, c.token, c.body); r.Status != http.StatusOK {
+			t.Fatalf("%s before the cut: %d %s", c.name, r.Status, r.Body)
+		}
+	}
 	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
 	send := func(c call) answer {
 		var body io.Reader
@@ -106,6 +138,9 @@ func TestOutageUnderLoad(t *testing.T) {
 			body = strings.NewReader(string(mustJSON(t, c.body)))
 		}
 		req, _ := http.NewRequest(c.method, o.srv.URL+c.path, body)
+		if c.body != nil {
+			req.Header.Set("Content-Type", "application/json")
+		}
 		if c.token != "" {
 			req.Header.Set("Authorization", "Bearer "+c.token)
 		}
@@ -205,7 +240,7 @@ func TestOutageUnderLoad(t *testing.T) {
 		case a.status >= 400:
 			t.Errorf("%s: %d %s", a.name, a.status, a.code)
 		}
-		if (a.name == "health" || a.name == "metrics") && a.status != http.StatusOK {
+		if (a.name == "health" || a.name == "metrics" || strings.Contains(a.name, "with a")) && a.status != http.StatusOK {
 			t.Errorf("%s answered %d during the outage", a.name, a.status)
 		}
 		switch {
@@ -380,3 +415,5 @@ func TestBackupLongRestoreLeavesOtherRestaurantsTakingOrders(t *testing.T) {
 }
 
 const restoredEvents = 30000
+
+func ptrTo[T any](v T) *T { return &v }
