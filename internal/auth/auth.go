@@ -58,6 +58,8 @@ type Claims struct {
 type Service struct {
 	DB     *store.DB
 	Secret []byte
+	// Throttle, when set, slows password and API-key guessing.
+	Throttle *Throttle
 }
 
 // Issue signs a new token for u.

@@ -105,7 +105,7 @@ func (a *app) serve(ctx context.Context, cmd *cobra.Command) error {
 
 	srv := &httpapi.Server{
 		DB:        db,
-		Auth:      &auth.Service{DB: db, Secret: secret},
+		Auth:      &auth.Service{DB: db, Secret: secret, Throttle: &auth.Throttle{DB: db, Policy: auth.DefaultThrottlePolicy}},
 		Events:    events.Counting{Next: buffer, Metrics: m},
 		Metrics:   m,
 		Log:       a.log,

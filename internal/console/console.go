@@ -21,6 +21,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -486,7 +487,27 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request, _ *session) erro
 	if ticket := r.PostFormValue("ticket"); ticket != "" {
 		u, err = c.Auth.LoginWithTicket(r.Context(), ticket, ck.Value, r.PostFormValue("restaurant_id"))
 	} else {
+		if th := c.Auth.Throttle; th != nil && f.Email != "" {
+			var t *auth.Throttled
+			if err := th.CheckLogin(r.Context(), f.Email, clientIP(r)); errors.As(err, &t) {
+				if c.Metrics != nil {
+					c.Metrics.LoginThrottled.WithLabelValues("console", t.Kind).Inc()
+				}
+				c.Log.WarnContext(r.Context(), "console sign-in throttled", "kind", t.Kind, "ip", clientIP(r))
+				w.Header().Set("Retry-After", strconv.Itoa(t.RetrySeconds()))
+				c.showLogin(w, r, http.StatusTooManyRequests, f,
+					fmt.Errorf("Too many failed sign-ins. Please try again in %d seconds.", t.RetrySeconds()))
+				return nil
+			} else if err != nil {
+				return err
+			}
+		}
 		u, err = c.Auth.Login(r.Context(), f.Email, r.PostFormValue("password"), "")
+		if auth.IsBadCredentials(err) && c.Auth.Throttle != nil {
+			if _, _, ferr := c.Auth.Throttle.LoginFailed(r.Context(), f.Email, clientIP(r), 0); ferr != nil {
+				c.Log.ErrorContext(r.Context(), "login throttle: record failure", "err", ferr)
+			}
+		}
 	}
 	var choose *auth.ChooseRestaurant
 	if errors.As(err, &choose) {

@@ -68,6 +68,12 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(w, r, &req); err != nil {
 		return err
 	}
+	if th := s.Auth.Throttle; th != nil && req.Email != "" {
+		if err := th.CheckLogin(r.Context(), req.Email, clientIP(r)); err != nil {
+			s.loginThrottled(r, "api", err)
+			return err
+		}
+	}
 	u, err := s.Auth.Login(r.Context(), req.Email, req.Password, req.RestaurantID)
 	if auth.IsBadCredentials(err) {
 		s.Metrics.LoginFailures.Inc()

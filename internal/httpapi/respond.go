@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/shimizu-tech/ordersuite/internal/apperr"
+	"github.com/shimizu-tech/ordersuite/internal/auth"
 	"github.com/shimizu-tech/ordersuite/internal/store"
 )
 
@@ -55,6 +56,10 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 	status, ok := statusOf[e.Code]
 	if !ok {
 		status = http.StatusInternalServerError
+	}
+	var throttled *auth.Throttled
+	if errors.As(err, &throttled) {
+		w.Header().Set("Retry-After", strconv.Itoa(throttled.RetrySeconds()))
 	}
 	body := errorBody{Error: errorDetail{Code: e.Code, Message: e.Message, Field: e.Field}}
 	var running *store.RestoreRunning

@@ -206,8 +206,22 @@ func (s *Server) serveRoute(rt Route, w http.ResponseWriter, r *http.Request, wh
 	if !ok {
 		return apperr.Errorf(apperr.Unauthorized, "missing bearer token")
 	}
+	isKey := strings.HasPrefix(token, auth.APIKeyPrefix)
+	if th := s.Auth.Throttle; th != nil && isKey {
+		if err := th.CheckAPIKey(r.Context(), clientIP(r)); err != nil {
+			s.loginThrottled(r, "api", err)
+			return err
+		}
+	}
 	p, err := s.Auth.Authenticate(r.Context(), token)
 	if err != nil {
+		if th := s.Auth.Throttle; th != nil && isKey && apperr.Is(err, apperr.Unauthorized) {
+			if closed, ferr := th.APIKeyFailed(r.Context(), clientIP(r)); ferr != nil {
+				s.Log.ErrorContext(r.Context(), "login throttle: record api key failure", "err", ferr)
+			} else if closed != nil {
+				s.throttleClosed(r, []auth.Closed{*closed})
+			}
+		}
 		return err
 	}
 	p.IP = clientIP(r)

@@ -56,6 +56,7 @@ var PlatformTables = map[string]string{
 	"river_queue":          "job queue bookkeeping",
 	"global_feature_flags": "platform-wide flag defaults set by super_admin; a tenant's own row overrides them",
 	"login_failures":       "a failed login's address may belong to no tenant, or to several",
+	"login_throttles":      "a throttled account or client address may belong to no tenant, or to several",
 }
 
 // TableInfo describes one table's keys, as the database reports them.
