@@ -193,7 +193,7 @@ func (a *app) bootstrap(ctx context.Context, cmd *cobra.Command, db *store.DB) e
 				return err
 			}
 			fmt.Fprintln(cmd.OutOrStdout(), "Empty database: created the demo restaurant. Logins (shown once; `ordersuite seed-demo` resets them):")
-			printCredentials(cmd.OutOrStdout(), creds)
+			printCredentials(cmd.OutOrStdout(), creds, a.cfg.ListenAddr)
 		}
 	}
 	if n, err := db.CountSuperAdmins(ctx); err == nil && n == 0 {

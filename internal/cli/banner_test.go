@@ -1,0 +1,20 @@
+package cli
+
+import "testing"
+
+// TestBaseURL: the start banner's curl hint names the address the server
+// really listens on.
+func TestBaseURL(t *testing.T) {
+	for addr, want := range map[string]string{
+		"127.0.0.1:8080": "http://127.0.0.1:8080",
+		":9090":          "http://localhost:9090",
+		"0.0.0.0:3000":   "http://localhost:3000",
+		"[::]:3000":      "http://localhost:3000",
+		"[::1]:7000":     "http://[::1]:7000",
+		"10.0.0.5:80":    "http://10.0.0.5:80",
+	} {
+		if got := baseURL(addr); got != want {
+			t.Errorf("baseURL(%q) = %q, want %q", addr, got, want)
+		}
+	}
+}
