@@ -1,6 +1,11 @@
 package cli
 
-import "testing"
+import (
+	"context"
+	"path/filepath"
+	"strings"
+	"testing"
+)
 
 // TestBaseURL: the start banner's curl hint names the address the server
 // really listens on.
@@ -16,5 +21,16 @@ func TestBaseURL(t *testing.T) {
 		if got := baseURL(addr); got != want {
 			t.Errorf("baseURL(%q) = %q, want %q", addr, got, want)
 		}
+	}
+}
+
+// TestCLIRefusesBadText: an argument that is not UTF-8 text stops the
+// command before it touches the database.
+func TestCLIRefusesBadText(t *testing.T) {
+	var out, errOut strings.Builder
+	code := Execute(context.Background(), []string{"restore", "clone", "01a2a000-0000-7000-8000-000000000000", "Bad \xff name",
+		"--database-url", filepath.Join(t.TempDir(), "x.db")}, &out, &errOut)
+	if code == 0 || !strings.Contains(errOut.String(), "not valid UTF-8") {
+		t.Errorf("exit %d, stderr %q", code, errOut.String())
 	}
 }
