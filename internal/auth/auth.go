@@ -67,6 +67,8 @@ type Service struct {
 	// zero).
 	CheckInterval time.Duration
 	Log           *slog.Logger
+	// Throttle, when set, slows password and API-key guessing.
+	Throttle *Throttle
 
 	cache  atomic.Pointer[stateCache]
 	stop   context.CancelFunc

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"net"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -28,21 +29,35 @@ func (a *app) seedDemoCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			printCredentials(cmd.OutOrStdout(), creds)
+			printCredentials(cmd.OutOrStdout(), creds, a.cfg.ListenAddr)
 			return nil
 		},
 	}
 }
 
-func printCredentials(w io.Writer, c demo.Credentials) {
+func printCredentials(w io.Writer, c demo.Credentials, listenAddr string) {
 	fmt.Fprintf(w, `
 Demo restaurant %q (id %s)
   restaurant admin:  %s  password: %s
   platform operator: %s  password: %s
-Log in:  curl -s localhost:8080/login -H 'Content-Type: application/json' -d '{"email":"%s","password":"%s"}'
+Log in:  curl -s %s/login -H 'Content-Type: application/json' -d '{"email":"%s","password":"%s"}'
 
 `, demo.RestaurantName, c.RestaurantID, c.AdminEmail, c.AdminPassword, c.OperatorEmail, c.OperatorPassword,
-		c.AdminEmail, c.AdminPassword)
+		baseURL(listenAddr), c.AdminEmail, c.AdminPassword)
+}
+
+// baseURL is where a client on this machine reaches the server listening on
+// addr: an address that listens everywhere is reached at localhost.
+func baseURL(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "http://" + addr
+	}
+	switch host {
+	case "", "0.0.0.0", "::":
+		host = "localhost"
+	}
+	return "http://" + net.JoinHostPort(host, port)
 }
 
 func (a *app) createAdminCmd() *cobra.Command {

@@ -11,8 +11,11 @@ import (
 	"log/slog"
 	"os"
 	"runtime/debug"
+	"strings"
+	"unicode/utf8"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/shimizu-tech/ordersuite/internal/config"
 	"github.com/shimizu-tech/ordersuite/internal/jobs"
@@ -43,8 +46,11 @@ func newRoot(a *app) *cobra.Command {
 		Short:         "Shimizu Order Suite: multi-tenant restaurant backend",
 		SilenceUsage:  true,
 		SilenceErrors: true,
-		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
 			if err := config.ApplyEnv(cmd.Flags()); err != nil {
+				return err
+			}
+			if err := checkText(cmd, args); err != nil {
 				return err
 			}
 			log, err := a.cfg.Logger(os.Stderr)
@@ -175,3 +181,22 @@ func versionString() string {
 }
 
 var errUsage = errors.New("usage")
+
+// checkText refuses arguments and flag values that are not text (invalid
+// UTF-8 or a NUL): they would reach the database, which on PostgreSQL
+// refuses them midway and on SQLite stores them.
+func checkText(cmd *cobra.Command, args []string) error {
+	bad := func(s string) bool { return !utf8.ValidString(s) || strings.IndexByte(s, 0) >= 0 }
+	for i, arg := range args {
+		if bad(arg) {
+			return fmt.Errorf("argument %d is not valid UTF-8 text (or holds a NUL)", i+1)
+		}
+	}
+	var err error
+	cmd.Flags().Visit(func(f *pflag.Flag) {
+		if err == nil && bad(f.Value.String()) {
+			err = fmt.Errorf("--%s is not valid UTF-8 text (or holds a NUL)", f.Name)
+		}
+	})
+	return err
+}

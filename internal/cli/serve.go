@@ -125,7 +125,8 @@ func (a *app) serve(ctx context.Context, cmd *cobra.Command) error {
 
 	// Token and key state is served from memory, following every change
 	// (other instances' through PostgreSQL notifications).
-	authService := &auth.Service{DB: db, Secret: secret, Log: a.log}
+	authService := &auth.Service{DB: db, Secret: secret, Log: a.log,
+		Throttle: &auth.Throttle{DB: db, Policy: auth.DefaultThrottlePolicy}}
 	authService.Start(ctx)
 	defer authService.Close() // after the HTTP drain: writes the last SDK key uses
 	srv := &httpapi.Server{
@@ -221,7 +222,7 @@ func (a *app) bootstrap(ctx context.Context, cmd *cobra.Command, db *store.DB) e
 				return err
 			}
 			fmt.Fprintln(cmd.OutOrStdout(), "Empty database: created the demo restaurant. Logins (shown once; `ordersuite seed-demo` resets them):")
-			printCredentials(cmd.OutOrStdout(), creds)
+			printCredentials(cmd.OutOrStdout(), creds, a.cfg.ListenAddr)
 		}
 	}
 	if n, err := db.CountSuperAdmins(ctx); err == nil && n == 0 {

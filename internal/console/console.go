@@ -157,6 +157,7 @@ func (c *Console) pageTable() []Page {
 		{"POST", "/console/logout", Signed, (*Console).logout, false},
 		{"GET", "/console/{$}", Signed, (*Console).home, false},
 		{"GET", "/console/switch", Operator, (*Console).switchTenant, false},
+		{"GET", "/console/security", Operator, (*Console).securityPage, false},
 		{"GET", "/console/t/{rid}/{$}", Tenant, (*Console).tenantHome, false},
 		{"GET", "/console/t/{rid}/flags", Tenant, (*Console).flagsPage, false},
 		{"POST", "/console/t/{rid}/flags", TenantOperator, (*Console).createFlag, false},
@@ -540,7 +541,27 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request, _ *session) erro
 	if ticket := r.PostFormValue("ticket"); ticket != "" {
 		u, err = c.Auth.LoginWithTicket(r.Context(), ticket, ck.Value, r.PostFormValue("restaurant_id"))
 	} else {
+		if th := c.Auth.Throttle; th != nil && f.Email != "" {
+			var t *auth.Throttled
+			if err := th.CheckLogin(r.Context(), f.Email, clientIP(r)); errors.As(err, &t) {
+				if c.Metrics != nil {
+					c.Metrics.LoginThrottled.WithLabelValues("console", t.Kind).Inc()
+				}
+				c.Log.WarnContext(r.Context(), "console sign-in throttled", "kind", t.Kind, "ip", clientIP(r))
+				w.Header().Set("Retry-After", strconv.Itoa(t.RetrySeconds()))
+				c.showLogin(w, r, http.StatusTooManyRequests, f,
+					fmt.Errorf("Too many failed sign-ins. Please try again in %d seconds.", t.RetrySeconds()))
+				return nil
+			} else if err != nil {
+				return err
+			}
+		}
 		u, err = c.Auth.Login(r.Context(), f.Email, r.PostFormValue("password"), "")
+		if auth.IsBadCredentials(err) && c.Auth.Throttle != nil {
+			if _, _, ferr := c.Auth.Throttle.LoginFailed(r.Context(), f.Email, clientIP(r), 0); ferr != nil {
+				c.Log.ErrorContext(r.Context(), "login throttle: record failure", "err", ferr)
+			}
+		}
 	}
 	var choose *auth.ChooseRestaurant
 	if errors.As(err, &choose) {
@@ -662,4 +683,45 @@ func since(now, t time.Time) string {
 		return fmt.Sprintf("%d h ago", int(d.Hours()))
 	}
 	return fmt.Sprintf("%d days ago", int(d.Hours()/24))
+}
+
+// securityData is the operator's security page: recent sign-in throttles
+// and a page of the platform's audit trail.
+type securityData struct {
+	Throttles  []store.LoginThrottle
+	Audit      []store.AuditEntry
+	NextCursor string
+}
+
+// securityPage shows the throttles closed in the last 24 hours (failed
+// sign-in bursts) and the platform's audit trail, newest first; "Older"
+// follows the trail by cursor.
+func (c *Console) securityPage(w http.ResponseWriter, r *http.Request, s *session) error {
+	throttles, err := c.DB.LoginThrottles(r.Context(), c.DB.Now().Add(-24*time.Hour), 100)
+	if err != nil {
+		return err
+	}
+	var f store.PlatformAuditFilter
+	if cur := r.URL.Query().Get("before"); cur != "" {
+		ts, id, ok := strings.Cut(cur, "|")
+		at, perr := time.Parse(time.RFC3339Nano, ts)
+		if !ok || perr != nil || !store.ValidID(id) {
+			return notFoundPage()
+		}
+		f.AfterTime, f.AfterID = at, id
+	}
+	const perPage = 50
+	entries, err := c.DB.PlatformAuditLog(r.Context(), f, perPage+1)
+	if err != nil {
+		return err
+	}
+	d := securityData{Throttles: throttles}
+	if len(entries) > perPage {
+		entries = entries[:perPage]
+		last := entries[perPage-1]
+		d.NextCursor = last.CreatedAt.Format(time.RFC3339Nano) + "|" + last.ID
+	}
+	d.Audit = entries
+	c.render(w, r, http.StatusOK, "security", &view{Title: "Security", Section: "security", Session: s, Data: d}, nil)
+	return nil
 }

@@ -97,7 +97,12 @@ func writeOFREPError(w http.ResponseWriter, r *http.Request, log *slog.Logger, e
 	if !ok {
 		status = http.StatusInternalServerError
 	}
-	body := ofrepError{Key: r.PathValue("key"), ErrorCode: "GENERAL", ErrorDetails: e.Message}
+	setRetryAfter(w, err, status)
+	details := e.Message
+	if e.Field != "" {
+		details = e.Field + ": " + e.Message // OFREP's error has no field of its own
+	}
+	body := ofrepError{Key: r.PathValue("key"), ErrorCode: "GENERAL", ErrorDetails: details}
 	switch {
 	case status == http.StatusNotFound:
 		body.ErrorCode = "FLAG_NOT_FOUND"
@@ -354,6 +359,14 @@ type ofrepError struct {
 	Key          string `json:"key,omitempty"`
 	ErrorCode    string `json:"errorCode"`
 	ErrorDetails string `json:"errorDetails"`
+	status       int    // 400 unless set
+}
+
+func (e *ofrepError) httpStatus() int {
+	if e.status != 0 {
+		return e.status
+	}
+	return http.StatusBadRequest
 }
 
 // ofrepContext reads {"context": {...}} and returns its targetingKey. An
@@ -365,6 +378,16 @@ func ofrepContext(w http.ResponseWriter, r *http.Request) (string, *ofrepError) 
 	}
 	if len(bytes.TrimSpace(body)) == 0 {
 		return "", nil
+	}
+	if err := checkJSONContentType(r); err != nil {
+		return "", &ofrepError{ErrorCode: "PARSE_ERROR", ErrorDetails: err.Error(), status: http.StatusUnsupportedMediaType}
+	}
+	if err := checkJSONText(body); err != nil {
+		var e *apperr.Error
+		if errors.As(err, &e) && e.Field != "" {
+			return "", &ofrepError{ErrorCode: "INVALID_CONTEXT", ErrorDetails: e.Field + ": " + e.Message}
+		}
+		return "", &ofrepError{ErrorCode: "PARSE_ERROR", ErrorDetails: err.Error()}
 	}
 	// One pass into typed fields: the context's other attributes are not
 	// read (targeting is by targetingKey), so they are not decoded either.
@@ -425,7 +448,7 @@ func (s *Server) ofrepSingle(w http.ResponseWriter, r *http.Request) error {
 	entity, perr := ofrepContext(w, r)
 	if perr != nil {
 		perr.Key = key
-		writeJSON(w, http.StatusBadRequest, perr)
+		writeJSON(w, perr.httpStatus(), perr)
 		return nil
 	}
 	var res flags.Result
@@ -452,7 +475,7 @@ func (s *Server) ofrepSingle(w http.ResponseWriter, r *http.Request) error {
 func (s *Server) ofrepBulk(w http.ResponseWriter, r *http.Request) error {
 	entity, perr := ofrepContext(w, r)
 	if perr != nil {
-		writeJSON(w, http.StatusBadRequest, perr)
+		writeJSON(w, perr.httpStatus(), perr)
 		return nil
 	}
 	list := []any{}

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"net/http"
 	"regexp"
@@ -90,6 +91,12 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 	var req loginRequest
 	if err := decodeJSON(w, r, &req); err != nil {
 		return err
+	}
+	if th := s.Auth.Throttle; th != nil && req.Email != "" {
+		if err := th.CheckLogin(r.Context(), req.Email, clientIP(r)); err != nil {
+			s.loginThrottled(r, "api", err)
+			return err
+		}
 	}
 	u, err := s.Auth.Login(r.Context(), req.Email, req.Password, req.RestaurantID)
 	if auth.IsBadCredentials(err) {
@@ -406,6 +413,22 @@ func (s *Server) revokeUserTokens(w http.ResponseWriter, r *http.Request) error 
 }
 
 func (s *Server) auditLog(w http.ResponseWriter, r *http.Request) error {
+	q := r.URL.Query()
+	switch q.Get("scope") {
+	case "platform":
+		return s.platformAuditLog(w, r)
+	case "", "tenant":
+	default:
+		return apperr.InvalidField("scope", "must be tenant or platform")
+	}
+	for _, name := range []string{"actor_id", "action", "from", "to", "cursor"} {
+		if q.Has(name) {
+			return apperr.InvalidField(name, "applies to scope=platform only")
+		}
+	}
+	if _, ok := tenancy.Tenant(r.Context()); !ok {
+		return apperr.InvalidField(TenantHeader, "choose a restaurant with the %s header or the restaurant_id parameter, or read scope=platform", TenantHeader)
+	}
 	pg, err := readPage(r)
 	if err != nil {
 		return err
@@ -416,4 +439,81 @@ func (s *Server) auditLog(w http.ResponseWriter, r *http.Request) error {
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"entries": entries, "page": pg.Page, "per_page": pg.PerPage})
 	return nil
+}
+
+// platformAuditLog answers GET /admin/audit_log?scope=platform: changes to
+// the platform itself, for operators only, newest first, a page at a time
+// with next_cursor leading to the following page.
+func (s *Server) platformAuditLog(w http.ResponseWriter, r *http.Request) error {
+	p, _ := tenancy.PrincipalFrom(r.Context())
+	if p.Role != tenancy.SuperAdmin {
+		return apperr.Errorf(apperr.Forbidden, "the platform's audit trail is for platform operators")
+	}
+	q := r.URL.Query()
+	f := store.PlatformAuditFilter{ActorID: q.Get("actor_id"), Action: q.Get("action")}
+	if f.ActorID != "" && !store.ValidID(f.ActorID) {
+		return apperr.InvalidField("actor_id", "must be an id")
+	}
+	if len(f.Action) > 100 {
+		return apperr.InvalidField("action", "must be at most 100 characters")
+	}
+	for _, t := range []struct {
+		name string
+		dst  *time.Time
+	}{{"from", &f.From}, {"to", &f.To}} {
+		if v := q.Get(t.name); v != "" {
+			parsed, err := time.Parse(time.RFC3339Nano, v)
+			if err != nil {
+				return apperr.InvalidField(t.name, "must be an RFC 3339 time")
+			}
+			*t.dst = parsed
+		}
+	}
+	if c := q.Get("cursor"); c != "" {
+		at, id, ok := parseAuditCursor(c)
+		if !ok {
+			return apperr.InvalidField("cursor", "is not a cursor this API gave out")
+		}
+		f.AfterTime, f.AfterID = at, id
+	}
+	perPage := 25
+	if v := q.Get("per_page"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > maxPerPage {
+			return apperr.InvalidField("per_page", "must be an integer from 1 to %d", maxPerPage)
+		}
+		perPage = n
+	}
+	entries, err := s.DB.PlatformAuditLog(r.Context(), f, perPage+1)
+	if err != nil {
+		return err
+	}
+	body := map[string]any{"scope": "platform", "per_page": perPage}
+	if len(entries) > perPage {
+		entries = entries[:perPage]
+		last := entries[len(entries)-1]
+		body["next_cursor"] = auditCursor(last.CreatedAt, last.ID)
+	}
+	body["entries"] = entries
+	writeJSON(w, http.StatusOK, body)
+	return nil
+}
+
+// auditCursor names a position in the audit trail: the time and id of the
+// last entry seen.
+func auditCursor(at time.Time, id string) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(at.UTC().Format(time.RFC3339Nano) + "|" + id))
+}
+
+func parseAuditCursor(c string) (time.Time, string, bool) {
+	raw, err := base64.RawURLEncoding.DecodeString(c)
+	if err != nil {
+		return time.Time{}, "", false
+	}
+	ts, id, ok := strings.Cut(string(raw), "|")
+	at, err := time.Parse(time.RFC3339Nano, ts)
+	if !ok || err != nil || !store.ValidID(id) {
+		return time.Time{}, "", false
+	}
+	return at, id, true
 }

@@ -29,10 +29,14 @@ type readinessBody struct {
 	Checks map[string]string `json:"checks"`
 }
 
+// auditLogPage is a restaurant's log (paged by number) or, with
+// scope=platform, the platform's (paged by cursor).
 type auditLogPage struct {
-	Entries []store.AuditEntry `json:"entries"`
-	Page    int                `json:"page"`
-	PerPage int                `json:"per_page"`
+	Entries    []store.AuditEntry `json:"entries"`
+	Page       int                `json:"page,omitempty"`
+	PerPage    int                `json:"per_page"`
+	Scope      string             `json:"scope,omitempty"`
+	NextCursor string             `json:"next_cursor,omitempty"`
 }
 
 type restaurantStatusRequest struct {
@@ -149,7 +153,14 @@ func adminShapes() map[string]shape {
 		"GET /ready":            {summary: "Readiness: the database answers and its schema is current", status: http.StatusOK, out: readinessBody{}, other: map[int]any{http.StatusServiceUnavailable: readinessBody{}}},
 		"GET /api/openapi.json": {summary: "This document", status: http.StatusOK, out: rawSchema{"type": "object"}},
 
-		"GET /admin/audit_log": {summary: "Read the audit log of a restaurant, newest first", status: http.StatusOK, out: auditLogPage{}, params: pageParams},
+		"GET /admin/audit_log": {summary: "Read the audit log of a restaurant, or with scope=platform the platform's own trail (super_admin), newest first",
+			status: http.StatusOK, out: auditLogPage{}, params: append(append([]param{}, pageParams...),
+				param{name: "scope", description: "platform: the platform's trail (changes with no restaurant, and everything done by super_admins or API keys)", schema: map[string]any{"type": "string", "enum": []string{"platform"}}},
+				param{name: "actor_id", description: "scope=platform: only this actor's changes", schema: map[string]any{"type": "string", "format": "uuid"}},
+				param{name: "action", description: "scope=platform: only this action", schema: map[string]any{"type": "string", "maxLength": 100}},
+				param{name: "from", description: "scope=platform: changes at or after this time", schema: map[string]any{"type": "string", "format": "date-time"}},
+				param{name: "to", description: "scope=platform: changes before this time", schema: map[string]any{"type": "string", "format": "date-time"}},
+				param{name: "cursor", description: "scope=platform: the next_cursor of the previous page", schema: map[string]any{"type": "string"}})},
 		"POST /admin/restaurants/{id}/status": {summary: "Set a restaurant active, read-only or suspended", body: restaurantStatusRequest{},
 			status: http.StatusOK, key: "restaurant", out: tenancy.Restaurant{}, errors: []int{http.StatusConflict}},
 		"POST /admin/restaurants/{id}/revoke_tokens": {summary: "Revoke every token of a restaurant", status: http.StatusOK, out: revokedBody{}},

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/shimizu-tech/ordersuite/internal/apperr"
+	"github.com/shimizu-tech/ordersuite/internal/auth"
 	"github.com/shimizu-tech/ordersuite/internal/store"
 )
 
@@ -81,9 +82,7 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 	if !ok {
 		status = http.StatusInternalServerError
 	}
-	if status == http.StatusServiceUnavailable {
-		w.Header().Set("Retry-After", strconv.Itoa(RetryAfterSeconds))
-	}
+	setRetryAfter(w, err, status)
 	body := errorBody{Error: errorDetail{Code: e.Code, Message: e.Message, Field: e.Field}}
 	var running *store.RestoreRunning
 	if errors.As(err, &running) {
@@ -208,4 +207,16 @@ func requireString(field, v string, max int) error {
 		return apperr.InvalidField(field, "must be at most %d characters", max)
 	}
 	return nil
+}
+
+// setRetryAfter tells a client refused for now when to come back: after an
+// outage's usual length, or when its sign-in throttle opens.
+func setRetryAfter(w http.ResponseWriter, err error, status int) {
+	if status == http.StatusServiceUnavailable {
+		w.Header().Set("Retry-After", strconv.Itoa(RetryAfterSeconds))
+	}
+	var throttled *auth.Throttled
+	if errors.As(err, &throttled) {
+		w.Header().Set("Retry-After", strconv.Itoa(throttled.RetrySeconds()))
+	}
 }

@@ -90,7 +90,7 @@ func platformRoutes() []Route {
 		{Method: "DELETE", Pattern: "/api/v1/users/{id}", Handler: (*Server).deleteUser, Roles: admins, Scope: TenantScoped},
 		{Method: "POST", Pattern: "/api/v1/users/{id}/revoke_tokens", Handler: (*Server).revokeUserTokens, Roles: admins, Scope: TenantScoped, Always: true},
 
-		{Method: "GET", Pattern: "/admin/audit_log", Handler: (*Server).auditLog, Roles: admins, Scope: TenantScoped},
+		{Method: "GET", Pattern: "/admin/audit_log", Handler: (*Server).auditLog, Roles: admins, Scope: TenantOptional},
 		{Method: "POST", Pattern: "/admin/restaurants/{id}/status", Handler: (*Server).setRestaurantStatus, Roles: superAdmins, Scope: TenantInPath, Always: true},
 		{Method: "POST", Pattern: "/admin/restaurants/{id}/revoke_tokens", Handler: (*Server).revokeRestaurantTokens, Roles: superAdmins, Scope: TenantInPath, Always: true},
 	}

@@ -271,6 +271,13 @@ func (s *Server) serveRoute(rt Route, w http.ResponseWriter, r *http.Request, wh
 	if !ok {
 		return apperr.Errorf(apperr.Unauthorized, "missing bearer token")
 	}
+	isKey := strings.HasPrefix(token, auth.APIKeyPrefix)
+	if th := s.Auth.Throttle; th != nil && isKey {
+		if err := th.CheckAPIKey(r.Context(), clientIP(r)); err != nil {
+			s.loginThrottled(r, "api", err)
+			return err
+		}
+	}
 	actx := r.Context()
 	if rt.SDKKey {
 		// Flag evaluation answers through a database outage for the
@@ -279,6 +286,13 @@ func (s *Server) serveRoute(rt Route, w http.ResponseWriter, r *http.Request, wh
 	}
 	p, err := s.Auth.Authenticate(actx, token)
 	if err != nil {
+		if th := s.Auth.Throttle; th != nil && isKey && apperr.Is(err, apperr.Unauthorized) {
+			if closed, ferr := th.APIKeyFailed(r.Context(), clientIP(r)); ferr != nil {
+				s.Log.ErrorContext(r.Context(), "login throttle: record api key failure", "err", ferr)
+			} else if closed != nil {
+				s.throttleClosed(r, []auth.Closed{*closed})
+			}
+		}
 		return err
 	}
 	p.IP = clientIP(r)

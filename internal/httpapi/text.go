@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"reflect"
+	"sort"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -374,8 +375,13 @@ func checkPresence(body []byte, dst any, required []string) error {
 		}
 	}
 	nullable := nullableFields(reflect.TypeOf(dst))
-	for name, raw := range fields {
-		if string(bytes.TrimSpace(raw)) != "null" {
+	names := make([]string, 0, len(fields))
+	for name := range fields {
+		names = append(names, name)
+	}
+	sort.Strings(names) // the first offending field, the same every time
+	for _, name := range names {
+		if string(bytes.TrimSpace(fields[name])) != "null" {
 			continue
 		}
 		if ok, known := nullable[name]; known && !ok {

@@ -16,6 +16,9 @@ type Metrics struct {
 	HTTPDuration        *prometheus.HistogramVec
 	CrossTenantAttempts *prometheus.CounterVec
 	LoginFailures       prometheus.Counter
+	// LoginThrottled counts attempts refused by the login throttle, by where
+	// (api, console) and what was throttled (account, address, api_key).
+	LoginThrottled *prometheus.CounterVec
 
 	// Per-tenant series; tenant is the restaurant id.
 	TenantRequests      *prometheus.CounterVec
@@ -96,6 +99,10 @@ func New() *Metrics {
 			Name: "login_failures_total",
 			Help: "Failed login attempts.",
 		}),
+		LoginThrottled: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "login_throttled_total",
+			Help: "Sign-in and API-key attempts refused by the throttle (429), by surface and by what was throttled.",
+		}, []string{"surface", "kind"}),
 		TenantRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "tenant_requests_total",
 			Help: "Requests made in a tenant, by route pattern, method and status code.",
@@ -187,7 +194,7 @@ func New() *Metrics {
 	m.Registry.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		m.HTTPRequests, m.HTTPDuration, m.CrossTenantAttempts, m.LoginFailures,
+		m.HTTPRequests, m.HTTPDuration, m.CrossTenantAttempts, m.LoginFailures, m.LoginThrottled,
 	)
 	return m
 }

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/shimizu-tech/ordersuite/internal/tenancy"
@@ -104,6 +105,75 @@ func (db *DB) AuditLog(ctx context.Context, limit, offset int) ([]AuditEntry, er
 		if err := rows.Scan(&e.ID, &rest, &e.ActorID, &e.ActorRole, &e.ActorName, &e.Action, &e.ResourceType, &e.ResourceID,
 			&before, &after, &e.IP, &e.CreatedAt); err != nil {
 			return nil, fmt.Errorf("store: read audit log: %w", err)
+		}
+		e.RestaurantID, e.CreatedAt = rest.String, e.CreatedAt.UTC()
+		if before.Valid {
+			e.Before = json.RawMessage(before.String)
+		}
+		if after.Valid {
+			e.After = json.RawMessage(after.String)
+		}
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// PlatformAuditFilter narrows the platform's audit trail. Zero fields do
+// not filter; From is inclusive, To exclusive.
+type PlatformAuditFilter struct {
+	ActorID string
+	Action  string
+	From    time.Time
+	To      time.Time
+	// After continues a listing after the entry of this cursor (the last
+	// entry of the previous page): entries are newest first.
+	AfterTime time.Time
+	AfterID   string
+}
+
+// PlatformAuditLog lists platform-level changes, newest first: entries
+// that belong to no restaurant (global flag defaults) and everything an
+// operator or an installation API key did (restaurant status, tokens,
+// backups and restores, a tenant's flags). It pages by cursor, never by
+// OFFSET, so a page costs the same however deep it is.
+func (db *DB) PlatformAuditLog(ctx context.Context, f PlatformAuditFilter, limit int) ([]AuditEntry, error) {
+	where := []string{"(restaurant_id IS NULL OR actor_role IN ('super_admin', 'api_key'))"}
+	var args []any
+	arg := func(v any) string {
+		args = append(args, v)
+		return fmt.Sprintf("$%d", len(args))
+	}
+	if f.ActorID != "" {
+		where = append(where, "actor_id = "+arg(f.ActorID))
+	}
+	if f.Action != "" {
+		where = append(where, "action = "+arg(f.Action))
+	}
+	if !f.From.IsZero() {
+		where = append(where, "created_at >= "+arg(f.From.UTC()))
+	}
+	if !f.To.IsZero() {
+		where = append(where, "created_at < "+arg(f.To.UTC()))
+	}
+	if !f.AfterTime.IsZero() {
+		t, id := arg(f.AfterTime.UTC()), arg(f.AfterID)
+		where = append(where, "(created_at < "+t+" OR (created_at = "+t+" AND id < "+id+"))")
+	}
+	q := `SELECT id, restaurant_id, actor_id, actor_role, actor_name, action, resource_type, resource_id,
+			before_data, after_data, ip, created_at
+		FROM audit_log WHERE ` + strings.Join(where, " AND ") + ` ORDER BY created_at DESC, id DESC LIMIT ` + arg(limit)
+	rows, err := db.sql.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("store: read platform audit log: %w", err)
+	}
+	defer rows.Close()
+	out := []AuditEntry{}
+	for rows.Next() {
+		var e AuditEntry
+		var rest, before, after sql.NullString
+		if err := rows.Scan(&e.ID, &rest, &e.ActorID, &e.ActorRole, &e.ActorName, &e.Action, &e.ResourceType, &e.ResourceID,
+			&before, &after, &e.IP, &e.CreatedAt); err != nil {
+			return nil, fmt.Errorf("store: read platform audit log: %w", err)
 		}
 		e.RestaurantID, e.CreatedAt = rest.String, e.CreatedAt.UTC()
 		if before.Valid {

@@ -20,7 +20,7 @@ func (db *DB) RecordLoginFailure(ctx context.Context, email, ip string, windowSt
 	}
 	var rank int
 	err := db.sql.QueryRowContext(ctx, `SELECT COUNT(*) FROM login_failures
-		WHERE email = $1 AND created_at >= $2 AND (created_at < $3 OR (created_at = $3 AND id <= $4))`,
+		WHERE kind = 'password' AND email = $1 AND created_at >= $2 AND (created_at < $3 OR (created_at = $3 AND id <= $4))`,
 		email, windowStart.UTC(), now, id).Scan(&rank)
 	return rank, wrap("record login failure", err)
 }

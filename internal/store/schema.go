@@ -60,6 +60,7 @@ var PlatformTables = map[string]string{
 	"login_failures":       "a failed login's address may belong to no tenant, or to several",
 	"auth_state":           "one version for the whole installation's authentication state",
 	"sdk_keys":             "credentials are never archived with a tenant; each key names the restaurant it opens",
+	"login_throttles":      "a throttled account or client address may belong to no tenant, or to several",
 }
 
 // TableInfo describes one table's keys, as the database reports them.
