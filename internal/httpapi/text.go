@@ -341,24 +341,11 @@ func errStopNil(sc *jsonScanner) error {
 }
 
 func hex4(b []byte, at int) (rune, bool) {
-	if at+4 > len(b) {
+	if at < 0 || at+4 > len(b) {
 		return 0, false
 	}
-	var r rune
-	for _, c := range b[at : at+4] {
-		r <<= 4
-		switch {
-		case c >= '0' && c <= '9':
-			r |= rune(c - '0')
-		case c >= 'a' && c <= 'f':
-			r |= rune(c-'a') + 10
-		case c >= 'A' && c <= 'F':
-			r |= rune(c-'A') + 10
-		default:
-			return 0, false
-		}
-	}
-	return r, true
+	v, err := strconv.ParseUint(string(b[at:at+4]), 16, 32)
+	return rune(v), err == nil
 }
 
 // checkPresence refuses a create body that leaves out a required field or

@@ -96,26 +96,7 @@ func (db *DB) AuditLog(ctx context.Context, limit, offset int) ([]AuditEntry, er
 	if err != nil {
 		return nil, fmt.Errorf("store: read audit log: %w", err)
 	}
-	defer rows.Close()
-	out := []AuditEntry{}
-	for rows.Next() {
-		var e AuditEntry
-		var rest sql.NullString
-		var before, after sql.NullString
-		if err := rows.Scan(&e.ID, &rest, &e.ActorID, &e.ActorRole, &e.ActorName, &e.Action, &e.ResourceType, &e.ResourceID,
-			&before, &after, &e.IP, &e.CreatedAt); err != nil {
-			return nil, fmt.Errorf("store: read audit log: %w", err)
-		}
-		e.RestaurantID, e.CreatedAt = rest.String, e.CreatedAt.UTC()
-		if before.Valid {
-			e.Before = json.RawMessage(before.String)
-		}
-		if after.Valid {
-			e.After = json.RawMessage(after.String)
-		}
-		out = append(out, e)
-	}
-	return out, rows.Err()
+	return scanAuditEntries(rows)
 }
 
 // PlatformAuditFilter narrows the platform's audit trail. Zero fields do
@@ -166,6 +147,13 @@ func (db *DB) PlatformAuditLog(ctx context.Context, f PlatformAuditFilter, limit
 	if err != nil {
 		return nil, fmt.Errorf("store: read platform audit log: %w", err)
 	}
+	return scanAuditEntries(rows)
+}
+
+// scanAuditEntries reads the rows of a query that selects id, restaurant_id,
+// actor_id, actor_role, actor_name, action, resource_type, resource_id,
+// before_data, after_data, ip and created_at, in that order.
+func scanAuditEntries(rows *sql.Rows) ([]AuditEntry, error) {
 	defer rows.Close()
 	out := []AuditEntry{}
 	for rows.Next() {
@@ -173,7 +161,7 @@ func (db *DB) PlatformAuditLog(ctx context.Context, f PlatformAuditFilter, limit
 		var rest, before, after sql.NullString
 		if err := rows.Scan(&e.ID, &rest, &e.ActorID, &e.ActorRole, &e.ActorName, &e.Action, &e.ResourceType, &e.ResourceID,
 			&before, &after, &e.IP, &e.CreatedAt); err != nil {
-			return nil, fmt.Errorf("store: read platform audit log: %w", err)
+			return nil, fmt.Errorf("store: read audit log: %w", err)
 		}
 		e.RestaurantID, e.CreatedAt = rest.String, e.CreatedAt.UTC()
 		if before.Valid {
