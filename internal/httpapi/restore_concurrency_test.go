@@ -74,9 +74,13 @@ func (e *env) send(method, path, token string, body any, headers ...string) (res
 // the tuple lock a waiting locker queues on.
 func restaurantRowLocks(t *testing.T, db *store.DB, what string) int {
 	t.Helper()
-	q := `SELECT COUNT(*) FROM pg_locks WHERE relation = 'restaurants'::regclass AND mode = 'RowShareLock' AND granted`
+	// pg_locks shows every database of the server, and each test's
+	// database is a copy of one template, with the same table oids: only
+	// this test's database counts.
+	const here = `database = (SELECT oid FROM pg_database WHERE datname = current_database())`
+	q := `SELECT COUNT(*) FROM pg_locks WHERE ` + here + ` AND relation = 'restaurants'::regclass AND mode = 'RowShareLock' AND granted`
 	if what == "waiting" {
-		q = `SELECT COUNT(*) FROM pg_locks WHERE relation = 'restaurants'::regclass AND locktype = 'tuple'`
+		q = `SELECT COUNT(*) FROM pg_locks WHERE ` + here + ` AND relation = 'restaurants'::regclass AND locktype = 'tuple'`
 	}
 	var n int
 	if err := db.SQL().QueryRowContext(context.Background(), q).Scan(&n); err != nil {
