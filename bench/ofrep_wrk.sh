@@ -23,9 +23,9 @@ admin=$(grep 'restaurant admin:' "$dir/out.txt" | awk '{print $3, $5}')
 rid=$(sed -n 's/.*(id \([0-9a-f-]*\)).*/\1/p' "$dir/out.txt" | head -1)
 optok=$(login $op)
 tok=$(login $admin)
-curl -sf -o /dev/null $base/admin/feature_flags/enable_for_tenant -H "Authorization: Bearer $optok" \
+curl -sf -o /dev/null -H "Content-Type: application/json" $base/admin/feature_flags/enable_for_tenant -H "Authorization: Bearer $optok" \
 	-H "X-Restaurant-ID: $rid" -d '{"key":"checkout_rollout","percentage":30}'
-curl -sf -o /dev/null $base/admin/feature_flags/enable_for_tenant -H "Authorization: Bearer $optok" \
+curl -sf -o /dev/null -H "Content-Type: application/json" $base/admin/feature_flags/enable_for_tenant -H "Authorization: Bearer $optok" \
 	-H "X-Restaurant-ID: $rid" -d '{"key":"new_order_ui"}'
 cat >"$dir/post.lua" <<LUA
 wrk.method = "POST"

@@ -54,8 +54,8 @@ if pg_isready -q -d "$PG_URL_BASE/postgres"; then
 	setup_pid=$!
 	for _ in $(seq 100); do grep -q listening "$work/pgsetup.out" 2>/dev/null && break; sleep 0.1; done
 	op=$(curl -fsS 127.0.0.1:18182/login -H 'Content-Type: application/json' -d '{"email":"op@example.com","password":"operator-password"}' | sed -E 's/.*"jwt":"([^"]+)".*/\1/')
-	rid=$(curl -fsS 127.0.0.1:18182/api/v1/restaurants -H "Authorization: Bearer $op" -d '{"name":"Bench Bistro"}' | sed -E 's/.*"id":"([^"]+)".*/\1/')
-	curl -fsS 127.0.0.1:18182/api/v1/users -H "Authorization: Bearer $op" -H "X-Restaurant-ID: $rid" \
+	rid=$(curl -fsS -H "Content-Type: application/json" 127.0.0.1:18182/api/v1/restaurants -H "Authorization: Bearer $op" -d '{"name":"Bench Bistro"}' | sed -E 's/.*"id":"([^"]+)".*/\1/')
+	curl -fsS -H "Content-Type: application/json" 127.0.0.1:18182/api/v1/users -H "Authorization: Bearer $op" -H "X-Restaurant-ID: $rid" \
 		-d "{\"email\":\"$BENCH_EMAIL\",\"role\":\"admin\",\"password\":\"$BENCH_PASSWORD\"}" >/dev/null
 	stop "$setup_pid"
 	run_engine postgres 18183 --database-url "$PG_URL_BASE/ordersuite_bench" --jwt-secret bench-secret-bench-secret-bench-secret

@@ -58,16 +58,16 @@ op=$(curl -fsS "$api/login" -H 'Content-Type: application/json' -d "{\"email\":\
 # login; each restaurant's orders are three lines from its menu (2 + 1 + 3).
 restaurants=() tokens=() bodies=()
 for i in $(seq 0 9); do
-	rid=$(curl -fsS "$api/api/v1/restaurants" -H "Authorization: Bearer $op" -d "{\"name\":\"Bench Bistro $i\",\"prefix\":\"BB$i\"}" | id)
+	rid=$(curl -fsS -H "Content-Type: application/json" "$api/api/v1/restaurants" -H "Authorization: Bearer $op" -d "{\"name\":\"Bench Bistro $i\",\"prefix\":\"BB$i\"}" | id)
 	items=()
 	for c in Starters Mains Desserts Drinks; do
-		cat=$(curl -fsS "$api/api/v1/menu_categories" -H "Authorization: Bearer $op" -H "X-Restaurant-ID: $rid" -d "{\"name\":\"$c\"}" | id)
+		cat=$(curl -fsS -H "Content-Type: application/json" "$api/api/v1/menu_categories" -H "Authorization: Bearer $op" -H "X-Restaurant-ID: $rid" -d "{\"name\":\"$c\"}" | id)
 		for n in 1 2 3 4 5 6; do
-			items+=("$(curl -fsS "$api/api/v1/menu_items" -H "Authorization: Bearer $op" -H "X-Restaurant-ID: $rid" \
+			items+=("$(curl -fsS -H "Content-Type: application/json" "$api/api/v1/menu_items" -H "Authorization: Bearer $op" -H "X-Restaurant-ID: $rid" \
 				-d "{\"category_id\":\"$cat\",\"name\":\"$c $n\",\"description\":\"House $c number $n\",\"price_cents\":$((400 + 150 * n)),\"available\":true}" | id)")
 		done
 	done
-	curl -fsS "$api/api/v1/users" -H "Authorization: Bearer $op" -H "X-Restaurant-ID: $rid" \
+	curl -fsS -H "Content-Type: application/json" "$api/api/v1/users" -H "Authorization: Bearer $op" -H "X-Restaurant-ID: $rid" \
 		-d "{\"email\":\"staff$i@bench.test\",\"role\":\"staff\",\"password\":\"staff-password-$i\",\"name\":\"Staff $i\"}" >/dev/null
 	restaurants+=("$rid")
 	tokens+=("$(curl -fsS "$api/login" -H 'Content-Type: application/json' -d "{\"email\":\"staff$i@bench.test\",\"password\":\"staff-password-$i\"}" | jwt)")
