@@ -26,22 +26,9 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
-	"github.com/shimizu-tech/ordersuite/internal/cli"
 	"github.com/shimizu-tech/ordersuite/internal/store"
 	"github.com/shimizu-tech/ordersuite/internal/storetest"
 )
-
-// clusterChildEnv carries a child's serve arguments (one per line); the
-// child is this test binary, re-executed, so it can be killed with SIGKILL.
-const clusterChildEnv = "ORDERSUITE_CLUSTER_CHILD"
-
-func TestClusterChild(t *testing.T) {
-	spec := os.Getenv(clusterChildEnv)
-	if spec == "" {
-		t.Skip("runs only as an instance of TestThreeInstances")
-	}
-	os.Exit(cli.Execute(context.Background(), strings.Split(spec, "\n"), os.Stdout, os.Stderr))
-}
 
 // instance is one serve process of the cluster.
 type instance struct {
@@ -55,8 +42,8 @@ var listeningLine = regexp.MustCompile(`listening on (http://\S+)`)
 
 func startInstance(t *testing.T, args []string) *instance {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^TestClusterChild$", "-test.count=1")
-	cmd.Env = append(os.Environ(), clusterChildEnv+"="+strings.Join(args, "\n"))
+	cmd := exec.Command(os.Args[0], "-test.run=^TestServeChild$", "-test.count=1") // a serve process of its own (jobkill_test.go)
+	cmd.Env = append(os.Environ(), serveChildEnv+"="+strings.Join(args, "\n"))
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
