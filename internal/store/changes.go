@@ -14,8 +14,8 @@ import "time"
 type Change struct {
 	// Seq orders changes: within a transaction in statement order, and
 	// between two transactions that touched the same row in commit order.
-	Seq          int64     `json:"seq"`
-	RestaurantID string    `json:"restaurant_id"`
+	Seq          int64  `json:"seq"`
+	RestaurantID string `json:"restaurant_id"`
 	// Tx identifies the transaction; every change of one transaction has
 	// the same Tx and the same TxAt.
 	Tx string `json:"tx"`
