@@ -101,7 +101,7 @@ func BenchmarkUsageStats(b *testing.B) {
 	})
 	b.Run("events_first_page", func(b *testing.B) {
 		for i := 0; i < b.N; i++ {
-			if _, _, err := db.Events(ctx, store.EventFilter{Type: "api_request"}, 25, 0); err != nil {
+			if _, err := db.Events(ctx, store.EventFilter{Type: "api_request"}, 25); err != nil {
 				b.Fatal(err)
 			}
 		}

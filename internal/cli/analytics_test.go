@@ -65,10 +65,11 @@ func TestServeFlushesEventsOnShutdown(t *testing.T) {
 	}
 	defer db.Close()
 	count := func() int {
-		list, n, err := db.Events(tenancy.WithTenant(context.Background(), rid), store.EventFilter{Type: "api_request"}, 1000, 0)
+		page, err := db.Events(tenancy.WithTenant(context.Background(), rid), store.EventFilter{Type: "api_request"}, 1000)
 		if err != nil {
 			t.Fatal(err)
 		}
+		list, n := page.Events, page.Total
 		if n != len(list) {
 			t.Fatalf("listing total %d, but %d rows", n, len(list))
 		}

@@ -458,10 +458,11 @@ func TestIsolation(t *testing.T) {
 	if p := admin.get("/console/t/not-an-id/flags"); p.Status != http.StatusNotFound {
 		t.Errorf("malformed id: %d", p.Status)
 	}
-	rows, _, err := e.db.Events(tenancy.WithTenant(context.Background(), e.A.ID), store.EventFilter{Type: "security_alert"}, 100, 0)
+	page, err := e.db.Events(tenancy.WithTenant(context.Background(), e.A.ID), store.EventFilter{Type: "security_alert"}, 100)
 	if err != nil {
 		t.Fatal(err)
 	}
+	rows := page.Events
 	if len(rows) == 0 {
 		t.Error("no security_alert recorded for A's cross-tenant attempts")
 	}

@@ -32,10 +32,11 @@ func countEvents(t *testing.T, db *store.DB, rid, typ string) int {
 	t.Helper()
 	// The rows themselves, and the total the listing derives from the
 	// rollups: both must agree.
-	list, n, err := db.Events(tenancy.WithTenant(context.Background(), rid), store.EventFilter{Type: typ}, 1<<20, 0)
+	page, err := db.Events(tenancy.WithTenant(context.Background(), rid), store.EventFilter{Type: typ}, 1<<20)
 	if err != nil {
 		t.Fatal(err)
 	}
+	list, n := page.Events, page.Total
 	if n != len(list) {
 		t.Fatalf("listing total %d, but %d rows", n, len(list))
 	}

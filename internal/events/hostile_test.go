@@ -53,10 +53,11 @@ func TestHostileTextKeepsTheBatch(t *testing.T) {
 	if n := histogramCount(t, m.EventBatchDuration); n != 1 {
 		t.Errorf("%d batches written whole, want 1: the batch failed and fell back to one insert per event", n)
 	}
-	list, _, err := db.Events(tenancy.WithTenant(context.Background(), rid), store.EventFilter{}, 100, 0)
+	page, err := db.Events(tenancy.WithTenant(context.Background(), rid), store.EventFilter{}, 100)
 	if err != nil {
 		t.Fatal(err)
 	}
+	list := page.Events
 	var stored []string
 	for _, e := range list {
 		stored = append(stored, string(e.Data))

@@ -3,6 +3,7 @@ package httpapi
 import (
 	"net/http"
 	"net/url"
+	"strconv"
 	"time"
 
 	"github.com/shimizu-tech/ordersuite/internal/analytics"
@@ -171,19 +172,44 @@ func (s *Server) tenantHealthMetrics(w http.ResponseWriter, r *http.Request) err
 	return nil
 }
 
+// tenantEvents answers a page of a tenant's events, newest first. Pages
+// follow a cursor (next_cursor of the previous page), never an offset, so
+// the thousandth page costs what the first does. page=1 still means the
+// first page; a later page number is refused, naming the cursor instead.
 func (s *Server) tenantEvents(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
-	pg, err := readPage(r)
-	if err != nil {
-		return err
-	}
 	var f store.EventFilter
+	if v := q.Get("page"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			return apperr.InvalidField("page", "must be a positive integer")
+		}
+		if n > 1 {
+			return apperr.InvalidField("page", "events are paged by cursor: pass the next_cursor of the previous page as cursor")
+		}
+	}
+	perPage := 25
+	if v := q.Get("per_page"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > maxPerPage {
+			return apperr.InvalidField("per_page", "must be an integer from 1 to %d", maxPerPage)
+		}
+		perPage = n
+	}
+	if c := q.Get("cursor"); c != "" {
+		at, id, ok := parseAuditCursor(c)
+		if !ok {
+			return apperr.InvalidField("cursor", "is not a cursor this API gave out")
+		}
+		f.After = store.EventCursor{At: at, ID: id}
+	}
 	if t := q.Get("event_type"); t != "" {
 		if !events.Type(t).Valid() {
 			return apperr.InvalidField("event_type", "must be one of %v", events.Types)
 		}
 		f.Type = t
 	}
+	var err error
 	if f.From, _, err = ParseTimeOrDay("start_date", q.Get("start_date"), false); err != nil {
 		return err
 	}
@@ -193,10 +219,24 @@ func (s *Server) tenantEvents(w http.ResponseWriter, r *http.Request) error {
 	if !f.From.IsZero() && !f.To.IsZero() && f.To.Before(f.From) {
 		return apperr.InvalidField("end_date", "must not be before start_date")
 	}
-	list, total, err := s.DB.Events(r.Context(), f, pg.PerPage, pg.offset())
+	page, err := s.DB.Events(r.Context(), f, perPage)
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"events": list, "total": total, "page": pg.Page, "per_page": pg.PerPage})
+	body := eventsPage{Events: page.Events, PerPage: perPage, Total: page.Total}
+	if !page.Next.At.IsZero() {
+		body.NextCursor = auditCursor(page.Next.At, page.Next.ID)
+	}
+	writeJSON(w, http.StatusOK, body)
 	return nil
+}
+
+// eventsPage is one page of a tenant's events.
+type eventsPage struct {
+	Events  []store.TenantEvent `json:"events"`
+	PerPage int                 `json:"per_page"`
+	// Total counts the events matching the filters, on every page.
+	Total int `json:"total"`
+	// NextCursor continues the listing (as cursor); absent on the last page.
+	NextCursor string `json:"next_cursor,omitempty"`
 }

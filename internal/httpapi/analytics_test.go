@@ -2,12 +2,14 @@ package httpapi_test
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -126,6 +128,10 @@ func TestUsageStatsHandComputed(t *testing.T) {
 	}
 }
 
+// TestTenantEventsEndpoint pages through a tenant's events by cursor: every
+// matching event comes once, newest first, events of one instant included;
+// the old page=1 still reads the first page and a later page number is
+// refused naming the cursor.
 func TestTenantEventsEndpoint(t *testing.T) {
 	e := newEnv(t)
 	A := e.A.R.ID
@@ -134,21 +140,72 @@ func TestTenantEventsEndpoint(t *testing.T) {
 	for i := 0; i < 7; i++ {
 		evs = append(evs, apiEvent(A, base.Add(time.Duration(i)*time.Minute), i, 200))
 	}
+	// Three more requests at the instant of the first: the cursor's id
+	// breaks the tie.
+	for i := 0; i < 3; i++ {
+		evs = append(evs, apiEvent(A, base, 100+i, 200))
+	}
 	evs = append(evs, typedEvent(A, "security_alert", base, map[string]any{"alert": "x"}), apiEvent(e.B.R.ID, base, 1, 200))
 	e.insertEvents(evs...)
 	tok := e.tokenFor(tenancy.Admin, e.A)
-	q := "?event_type=api_request&end_date=" + base.Add(time.Hour).Format(time.RFC3339) + "&per_page=3&page=2"
-	res := e.do("GET", "/admin/tenant_metrics/"+A+"/events"+q, tok, nil)
-	page := decode[struct {
-		Events []store.TenantEvent `json:"events"`
-		Total  int                 `json:"total"`
-	}](t, res)
-	if res.Status != 200 || page.Total != 7 || len(page.Events) != 3 || !page.Events[0].CreatedAt.Equal(base.Add(3*time.Minute)) {
-		t.Fatalf("%d %s", res.Status, res.Body)
+	type eventsPage struct {
+		Events     []store.TenantEvent `json:"events"`
+		Total      int                 `json:"total"`
+		PerPage    int                 `json:"per_page"`
+		NextCursor string              `json:"next_cursor"`
 	}
-	for _, bad := range []string{"?event_type=nope", "?per_page=1000", "?start_date=soon", "?page=0"} {
-		if res := e.do("GET", "/admin/tenant_metrics/"+A+"/events"+bad, tok, nil); res.Status != http.StatusBadRequest {
-			t.Errorf("%s: %d %s", bad, res.Status, res.Body)
+	q := "?event_type=api_request&end_date=" + url.QueryEscape(base.Add(time.Hour).Format(time.RFC3339)) + "&per_page=3"
+	var got []store.TenantEvent
+	seen := map[string]bool{}
+	cursor, pages := "", 0
+	for {
+		u := "/admin/tenant_metrics/" + A + "/events" + q
+		if cursor != "" {
+			u += "&cursor=" + url.QueryEscape(cursor)
+		}
+		res := e.do("GET", u, tok, nil)
+		page := decode[eventsPage](t, res)
+		if res.Status != 200 || page.Total != 10 || page.PerPage != 3 {
+			t.Fatalf("page %d: %d %s", pages+1, res.Status, res.Body)
+		}
+		for _, ev := range page.Events {
+			if seen[ev.ID] || ev.RestaurantID != A || ev.Type != "api_request" {
+				t.Fatalf("page %d lists %+v again or from elsewhere", pages+1, ev)
+			}
+			seen[ev.ID] = true
+		}
+		got = append(got, page.Events...)
+		pages++
+		if page.NextCursor == "" {
+			break
+		}
+		if len(page.Events) != 3 || pages > 4 {
+			t.Fatalf("page %d: %d events with a next cursor", pages, len(page.Events))
+		}
+		cursor = page.NextCursor
+	}
+	if len(got) != 10 || pages != 4 {
+		t.Fatalf("%d events in %d pages, want 10 in 4", len(got), pages)
+	}
+	for i := 1; i < len(got); i++ {
+		a, b := got[i-1], got[i]
+		if a.CreatedAt.Before(b.CreatedAt) || (a.CreatedAt.Equal(b.CreatedAt) && a.ID < b.ID) {
+			t.Fatalf("not newest first at %d: %v %s then %v %s", i, a.CreatedAt, a.ID, b.CreatedAt, b.ID)
+		}
+	}
+	if !got[0].CreatedAt.Equal(base.Add(6 * time.Minute)) {
+		t.Errorf("first event at %v, want the newest", got[0].CreatedAt)
+	}
+	// page=1 is the first page, as before cursors.
+	res := e.do("GET", "/admin/tenant_metrics/"+A+"/events"+q+"&page=1", tok, nil)
+	if p := decode[eventsPage](t, res); res.Status != 200 || len(p.Events) != 3 || p.Events[0].ID != got[0].ID || p.NextCursor == "" {
+		t.Errorf("page=1: %d %s", res.Status, res.Body)
+	}
+	for bad, field := range map[string]string{"?event_type=nope": "event_type", "?per_page=1000": "per_page", "?start_date=soon": "start_date",
+		"?page=0": "page", "?page=2": "cursor", "?cursor=nope": "cursor", "?cursor=" + base64.RawURLEncoding.EncodeToString([]byte("yesterday|x")): "cursor"} {
+		res := e.do("GET", "/admin/tenant_metrics/"+A+"/events"+bad, tok, nil)
+		if res.Status != http.StatusBadRequest || !strings.Contains(string(res.Body), field) {
+			t.Errorf("%s: %d %s, want 400 naming %s", bad, res.Status, res.Body, field)
 		}
 	}
 }
@@ -177,8 +234,8 @@ func TestRequestEvents(t *testing.T) {
 	if first["path"] != "/api/v1/me" || first["method"] != "GET" || first["status"] != 200.0 || first["user_id"] != admin.ID || first["duration_ms"] == nil {
 		t.Errorf("event data: %s", list[1].Data)
 	}
-	if _, n, _ := e.db.Events(tenancy.WithTenant(context.Background(), e.B.R.ID), store.EventFilter{}, 1, 0); n != 0 {
-		t.Errorf("%d events in B", n)
+	if page, _ := e.db.Events(tenancy.WithTenant(context.Background(), e.B.R.ID), store.EventFilter{}, 1); page.Total != 0 {
+		t.Errorf("%d events in B", page.Total)
 	}
 	if got := testutil.ToFloat64(e.metrics.TenantRequests.WithLabelValues(e.A.R.ID, "/api/v1/users/{id}", "GET", "404")); got != 1 {
 		t.Errorf("tenant_requests_total for the route pattern = %v, want 1", got)
@@ -273,10 +330,11 @@ func TestLoadNoEventLost(t *testing.T) {
 			if err := buf.Close(context.Background()); err != nil {
 				t.Fatal(err)
 			}
-			list, stored, err := e.db.Events(tenancy.WithTenant(context.Background(), e.A.R.ID), store.EventFilter{Type: "api_request"}, 100000, 0)
+			page, err := e.db.Events(tenancy.WithTenant(context.Background(), e.A.R.ID), store.EventFilter{Type: "api_request"}, 100000)
 			if err != nil {
 				t.Fatal(err)
 			}
+			list, stored := page.Events, page.Total
 			if len(list) != stored {
 				t.Fatalf("%d rows stored, listing total %d", len(list), stored)
 			}

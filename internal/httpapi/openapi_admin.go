@@ -209,8 +209,11 @@ func adminShapes() map[string]shape {
 		"GET /admin/tenant_metrics/{id}":                {summary: "A tenant's usage over the last 30 days and its health", status: http.StatusOK, out: analytics.TenantUsage{}},
 		"GET /admin/tenant_metrics/{id}/usage_stats":    {summary: "A tenant's usage over a range", status: http.StatusOK, out: analytics.Usage{}, params: usageRangeParams},
 		"GET /admin/tenant_metrics/{id}/health_metrics": {summary: "A tenant's error rate, response time, storage and status", status: http.StatusOK, out: analytics.Health{}},
-		"GET /admin/tenant_metrics/{id}/events": {summary: "A tenant's events, newest first", status: http.StatusOK, key: "events", out: store.TenantEvent{}, list: true,
+		"GET /admin/tenant_metrics/{id}/events": {summary: "A tenant's events, newest first, a page at a time with next_cursor leading to the following page", status: http.StatusOK, out: eventsPage{},
 			params: []param{
+				{name: "cursor", description: "the next_cursor of the previous page; without it, the newest events", schema: map[string]any{"type": "string"}},
+				{name: "per_page", schema: map[string]any{"type": "integer", "minimum": 1, "maximum": maxPerPage}},
+				{name: "page", description: "only 1 (the first page): later pages are read with cursor", schema: map[string]any{"type": "integer", "minimum": 1, "maximum": 1}},
 				{name: "event_type", schema: map[string]any{"type": "string", "enum": eventTypes()}},
 				{name: "start_date", description: "a day (YYYY-MM-DD) or an RFC 3339 time", schema: map[string]any{"type": "string"}},
 				{name: "end_date", description: "a day (the whole day) or an RFC 3339 time", schema: map[string]any{"type": "string"}},

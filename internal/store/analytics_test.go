@@ -151,11 +151,11 @@ func TestPruneKeepsUsageFigures(t *testing.T) {
 	if n != 6 { // A: 5 events on 11-10, B: 1
 		t.Errorf("pruned %d events, want 6", n)
 	}
-	list, total, err := s.db.Events(ctx, store.EventFilter{}, 100, 0)
+	page, err := s.db.Events(ctx, store.EventFilter{}, 100)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if total != 7 || len(list) != 7 {
+	if total, list := page.Total, page.Events; total != 7 || len(list) != 7 {
 		t.Errorf("%d events left (listed %d), want 7", total, len(list))
 	}
 	rows, size, err := s.db.TenantStorage(ctx)
@@ -180,25 +180,35 @@ func TestPruneKeepsUsageFigures(t *testing.T) {
 func TestEventsListing(t *testing.T) {
 	s := seedEvents(t)
 	ctx := tenancy.WithTenant(context.Background(), s.a.ID)
-	list, total, err := s.db.Events(ctx, store.EventFilter{Type: "api_request", From: at("2026-11-20 00:00:00")}, 2, 0)
+	f := store.EventFilter{Type: "api_request", From: at("2026-11-20 00:00:00")}
+	page, err := s.db.Events(ctx, f, 2)
 	if err != nil {
 		t.Fatal(err)
 	}
+	list, total := page.Events, page.Total
 	if total != 3 || len(list) != 2 || !list[0].CreatedAt.Equal(at("2026-11-20 12:29:00")) || !list[1].CreatedAt.Equal(at("2026-11-20 12:10:00")) {
 		t.Fatalf("page 1: total %d, %+v", total, list)
 	}
-	list, _, err = s.db.Events(ctx, store.EventFilter{Type: "api_request", From: at("2026-11-20 00:00:00")}, 2, 2)
-	if err != nil || len(list) != 1 || !list[0].CreatedAt.Equal(at("2026-11-20 11:40:00")) {
-		t.Fatalf("page 2: %+v %v", list, err)
+	if page.Next != (store.EventCursor{At: list[1].CreatedAt, ID: list[1].ID}) {
+		t.Fatalf("page 1's next cursor %+v, want the last event listed", page.Next)
 	}
+	f.After = page.Next
+	page, err = s.db.Events(ctx, f, 2)
+	if err != nil || len(page.Events) != 1 || !page.Events[0].CreatedAt.Equal(at("2026-11-20 11:40:00")) || page.Total != 3 {
+		t.Fatalf("page 2: %+v %v", page, err)
+	}
+	if !page.Next.At.IsZero() {
+		t.Fatalf("the last page has a next cursor %+v", page.Next)
+	}
+	list = append(list, page.Events...)
 	for _, e := range list {
 		if e.RestaurantID != s.a.ID {
 			t.Fatalf("tenant A's listing holds %s's event", e.RestaurantID)
 		}
 	}
-	_, total, err = s.db.Events(ctx, store.EventFilter{To: at("2026-11-10 10:45:00")}, 10, 0)
-	if err != nil || total != 2 { // the 09:00 login and the 10:15 request
-		t.Fatalf("before 10:45: %d %v", total, err)
+	page, err = s.db.Events(ctx, store.EventFilter{To: at("2026-11-10 10:45:00")}, 10)
+	if err != nil || page.Total != 2 { // the 09:00 login and the 10:15 request
+		t.Fatalf("before 10:45: %d %v", page.Total, err)
 	}
 }
 

@@ -98,44 +98,5 @@ type EventCursor struct {
 // index, so the thousandth page costs what the first does; no OFFSET, no
 // count of the whole log.
 func (db *DB) RecentEvents(ctx context.Context, eventType string, after EventCursor, limit int) ([]TenantEvent, EventCursor, error) {
-	rid, err := tenant(ctx)
-	if err != nil {
-		return nil, EventCursor{}, err
-	}
-	where, args := "restaurant_id = $1", []any{rid}
-	if eventType != "" {
-		args = append(args, eventType)
-		where += fmt.Sprintf(" AND event_type = $%d", len(args))
-	}
-	if !after.At.IsZero() {
-		args = append(args, after.At.UTC(), after.ID)
-		where += fmt.Sprintf(" AND (created_at < $%[1]d OR (created_at = $%[1]d AND id < $%[2]d))", len(args)-1, len(args))
-	}
-	args = append(args, limit+1)
-	rows, err := db.sql.QueryContext(ctx, fmt.Sprintf(`SELECT restaurant_id, id, event_type, event_data, created_at FROM tenant_events
-		WHERE %s ORDER BY created_at DESC, id DESC LIMIT $%d`, where, len(args)), args...)
-	if err != nil {
-		return nil, EventCursor{}, wrap("recent events", err)
-	}
-	defer rows.Close()
-	out := []TenantEvent{}
-	for rows.Next() {
-		var e TenantEvent
-		var data string
-		if err := rows.Scan(&e.RestaurantID, &e.ID, &e.Type, &data, &e.CreatedAt); err != nil {
-			return nil, EventCursor{}, wrap("recent events", err)
-		}
-		e.Data, e.CreatedAt = []byte(data), e.CreatedAt.UTC()
-		out = append(out, e)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, EventCursor{}, wrap("recent events", err)
-	}
-	var next EventCursor
-	if len(out) > limit {
-		out = out[:limit]
-		last := out[limit-1]
-		next = EventCursor{At: last.CreatedAt, ID: last.ID}
-	}
-	return out, next, nil
+	return db.listEvents(ctx, EventFilter{Type: eventType, After: after}, limit)
 }

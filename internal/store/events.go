@@ -75,22 +75,54 @@ func multiRowInsert(d dialect, prefix string, cols, rows int) (string, []any) {
 
 // EventsOfType lists the tenant's events of one type, newest first.
 func (db *DB) EventsOfType(ctx context.Context, eventType string, limit int) ([]TenantEvent, error) {
-	events, _, err := db.Events(ctx, EventFilter{Type: eventType}, limit, 0)
+	events, _, err := db.listEvents(ctx, EventFilter{Type: eventType}, limit)
 	return events, err
 }
 
 // EventFilter narrows an events listing; zero fields do not filter. The
-// time range is [From, To).
+// time range is [From, To). After continues a listing: only events older
+// than that cursor (the Next of the previous page) are listed.
 type EventFilter struct {
 	Type     string
 	From, To time.Time
+	After    EventCursor
 }
 
-// Events lists the tenant's events newest first, with the number matching.
-func (db *DB) Events(ctx context.Context, f EventFilter, limit, offset int) ([]TenantEvent, int, error) {
+// EventPage is one page of an events listing, newest first.
+type EventPage struct {
+	Events []TenantEvent
+	// Next is the cursor of the following page; zero on the last page.
+	Next EventCursor
+	// Total is how many events match the filter, cursor aside.
+	Total int
+}
+
+// Events lists up to limit of the tenant's events matching f, newest first,
+// the cursor of the next page and the number matching. Pages follow
+// (created_at, id) down the index from the cursor, so a deep page costs what
+// the first does (no OFFSET), and the total comes from the rollups.
+func (db *DB) Events(ctx context.Context, f EventFilter, limit int) (EventPage, error) {
 	rid, err := tenant(ctx)
 	if err != nil {
-		return nil, 0, err
+		return EventPage{}, err
+	}
+	total, err := db.countEvents(ctx, rid, f)
+	if err != nil {
+		return EventPage{}, fmt.Errorf("store: count events: %w", err)
+	}
+	list, next, err := db.listEvents(ctx, f, limit)
+	if err != nil {
+		return EventPage{}, err
+	}
+	return EventPage{Events: list, Next: next, Total: total}, nil
+}
+
+// listEvents reads one page of the listing f describes, and the cursor of
+// the next page (zero when there is none).
+func (db *DB) listEvents(ctx context.Context, f EventFilter, limit int) ([]TenantEvent, EventCursor, error) {
+	rid, err := tenant(ctx)
+	if err != nil {
+		return nil, EventCursor{}, err
 	}
 	where := []string{"restaurant_id = $1"}
 	args := []any{rid}
@@ -106,16 +138,15 @@ func (db *DB) Events(ctx context.Context, f EventFilter, limit, offset int) ([]T
 		args = append(args, f.To.UTC())
 		where = append(where, fmt.Sprintf("created_at < $%d", len(args)))
 	}
-	cond := strings.Join(where, " AND ")
-	total, err := db.countEvents(ctx, rid, f)
-	if err != nil {
-		return nil, 0, fmt.Errorf("store: count events: %w", err)
+	if !f.After.At.IsZero() {
+		args = append(args, f.After.At.UTC(), f.After.ID)
+		where = append(where, fmt.Sprintf("(created_at < $%[1]d OR (created_at = $%[1]d AND id < $%[2]d))", len(args)-1, len(args)))
 	}
-	args = append(args, limit, offset)
+	args = append(args, limit+1)
 	rows, err := db.sql.QueryContext(ctx, fmt.Sprintf(`SELECT restaurant_id, id, event_type, event_data, created_at FROM tenant_events
-		WHERE %s ORDER BY created_at DESC, id DESC LIMIT $%d OFFSET $%d`, cond, len(args)-1, len(args)), args...)
+		WHERE %s ORDER BY created_at DESC, id DESC LIMIT $%d`, strings.Join(where, " AND "), len(args)), args...)
 	if err != nil {
-		return nil, 0, fmt.Errorf("store: list events: %w", err)
+		return nil, EventCursor{}, wrap("list events", err)
 	}
 	defer rows.Close()
 	out := []TenantEvent{}
@@ -123,12 +154,21 @@ func (db *DB) Events(ctx context.Context, f EventFilter, limit, offset int) ([]T
 		var e TenantEvent
 		var data string
 		if err := rows.Scan(&e.RestaurantID, &e.ID, &e.Type, &data, &e.CreatedAt); err != nil {
-			return nil, 0, fmt.Errorf("store: list events: %w", err)
+			return nil, EventCursor{}, wrap("list events", err)
 		}
 		e.Data, e.CreatedAt = json.RawMessage(data), e.CreatedAt.UTC()
 		out = append(out, e)
 	}
-	return out, total, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, EventCursor{}, wrap("list events", err)
+	}
+	var next EventCursor
+	if len(out) > limit {
+		out = out[:limit]
+		last := out[limit-1]
+		next = EventCursor{At: last.CreatedAt, ID: last.ID}
+	}
+	return out, next, nil
 }
 
 // countEvents counts the tenant's events matching f without reading them:
