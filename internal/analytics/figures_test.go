@@ -83,65 +83,13 @@ func writeLive(t *testing.T, dbs []*store.DB, r *rand.Rand, evs []store.TenantEv
 	}
 }
 
-// rawFigures are the figures worked out by plain SQL over the raw events,
-// written here independently of the rollups and of the analytics package.
-type rawFigures struct {
-	requests, serverErrors, durationSum, errorEvents int64
-	durations                                        []int64 // sorted
-}
-
-func jsonNum(db *store.DB, field string) string {
-	if db.Engine == store.Postgres {
-		return fmt.Sprintf(`(event_data->>'%s')::bigint`, field)
-	}
-	return fmt.Sprintf(`json_extract(event_data, '$.%s')`, field)
-}
-
-func raw(t *testing.T, db *store.DB, rid string, from, to time.Time) rawFigures {
-	t.Helper()
-	ctx := context.Background()
-	var f rawFigures
-	var sum sql.NullInt64
-	q := fmt.Sprintf(`SELECT COUNT(*), SUM(CASE WHEN %[1]s >= 500 THEN 1 ELSE 0 END), SUM(%[2]s) FROM tenant_events
-		WHERE restaurant_id = $1 AND event_type = 'api_request' AND created_at >= $2 AND created_at < $3`, jsonNum(db, "status"), jsonNum(db, "duration_ms"))
-	var errs sql.NullInt64
-	if err := db.SQL().QueryRowContext(ctx, q, rid, from, to).Scan(&f.requests, &errs, &sum); err != nil {
-		t.Fatal(err)
-	}
-	f.serverErrors, f.durationSum = errs.Int64, sum.Int64
-	if err := db.SQL().QueryRowContext(ctx, `SELECT COUNT(*) FROM tenant_events WHERE restaurant_id = $1 AND event_type = 'error'
-		AND created_at >= $2 AND created_at < $3`, rid, from, to).Scan(&f.errorEvents); err != nil {
-		t.Fatal(err)
-	}
-	rows, err := db.SQL().QueryContext(ctx, fmt.Sprintf(`SELECT %s FROM tenant_events WHERE restaurant_id = $1 AND event_type = 'api_request'
-		AND created_at >= $2 AND created_at < $3 ORDER BY 1`, jsonNum(db, "duration_ms")), rid, from, to)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var d int64
-		if err := rows.Scan(&d); err != nil {
-			t.Fatal(err)
-		}
-		f.durations = append(f.durations, d)
-	}
-	return f
-}
-
-func pct(part, whole int64) float64 {
-	if whole == 0 {
-		return 0
-	}
-	return math.Round(float64(part)*100*100/float64(whole)) / 100
-}
-
-func meanOf(sum, n int64) float64 {
-	if n == 0 {
-		return 0
-	}
-	return math.Round(float64(sum)*100/float64(n)) / 100
-}
+// raw, pct and meanOf are the independent SQL and arithmetic of
+// storetest, which the figures are held to.
+var (
+	raw    = storetest.Raw
+	pct    = storetest.Pct
+	meanOf = storetest.Mean
+)
 
 // checkPercentile holds a percentile read from the rollups to what the raw
 // durations say: it lies in the bucket that holds the ceil(q·n)-th smallest
@@ -246,15 +194,15 @@ func TestFiguresMatchRawSQL(t *testing.T) {
 					t.Fatal(err)
 				}
 				d24, d1 := raw(t, db, rid, dayFrom, end), raw(t, db, rid, hourFrom, end)
-				if h.Requests24h != d24.requests || h.ServerErrors != d24.serverErrors || h.ErrorRate != pct(d24.serverErrors, d24.requests) ||
-					h.Requests1h != d1.requests || h.ResponseTime != meanOf(d1.durationSum, d1.requests) {
-					t.Errorf("health %+v; raw 24h %d req %d 5xx, 1h %d req %d ms", h, d24.requests, d24.serverErrors, d1.requests, d1.durationSum)
+				if h.Requests24h != d24.Requests || h.ServerErrors != d24.ServerErrors || h.ErrorRate != pct(d24.ServerErrors, d24.Requests) ||
+					h.Requests1h != d1.Requests || h.ResponseTime != meanOf(d1.DurationSum, d1.Requests) {
+					t.Errorf("health %+v; raw 24h %d req %d 5xx, 1h %d req %d ms", h, d24.Requests, d24.ServerErrors, d1.Requests, d1.DurationSum)
 				}
-				if want := analytics.StatusOf(pct(d24.serverErrors, d24.requests), meanOf(d1.durationSum, d1.requests)); h.Status != want {
+				if want := analytics.StatusOf(pct(d24.ServerErrors, d24.Requests), meanOf(d1.DurationSum, d1.Requests)); h.Status != want {
 					t.Errorf("health status %s, want %s", h.Status, want)
 				}
-				checkPercentile(t, "health p95", h.P95MS, d1.durations, 0.95)
-				checkPercentile(t, "health p99", h.P99MS, d1.durations, 0.99)
+				checkPercentile(t, "health p95", h.P95MS, d1.Durations, 0.95)
+				checkPercentile(t, "health p99", h.P99MS, d1.Durations, 0.99)
 
 				// The current hour alone, and closed hours alone.
 				for _, w := range []struct {
@@ -269,12 +217,12 @@ func TestFiguresMatchRawSQL(t *testing.T) {
 						t.Fatal(err)
 					}
 					rw := raw(t, db, rid, w.from, w.to)
-					if analytics.Requests(st) != rw.requests || analytics.ServerErrors(st) != rw.serverErrors ||
-						analytics.ErrorRate(st) != pct(rw.serverErrors, rw.requests) || analytics.MeanDurationMS(st) != meanOf(rw.durationSum, rw.requests) ||
-						st.Counts["error"] != rw.errorEvents {
+					if analytics.Requests(st) != rw.Requests || analytics.ServerErrors(st) != rw.ServerErrors ||
+						analytics.ErrorRate(st) != pct(rw.ServerErrors, rw.Requests) || analytics.MeanDurationMS(st) != meanOf(rw.DurationSum, rw.Requests) ||
+						st.Counts["error"] != rw.ErrorEvents {
 						t.Errorf("%s: %+v, raw %+v", w.name, st, rw)
 					}
-					checkPercentile(t, w.name+" p95", analytics.DurationPercentileMS(st, 0.95), rw.durations, 0.95)
+					checkPercentile(t, w.name+" p95", analytics.DurationPercentileMS(st, 0.95), rw.Durations, 0.95)
 				}
 
 				// Usage over days: today (the current hour in it) and closed days.
@@ -306,53 +254,72 @@ func TestFiguresMatchRawSQL(t *testing.T) {
 					if err := db.SQL().QueryRowContext(ctx, `SELECT COUNT(*) FROM users WHERE restaurant_id = $1`, rid).Scan(&users); err != nil {
 						t.Fatal(err)
 					}
-					if u.APIRequests.Count != rw.requests || u.APIRequests.AverageDurationMS != meanOf(rw.durationSum, rw.requests) ||
-						u.APIRequests.ServerErrors != rw.serverErrors || u.APIRequests.ErrorRate != pct(rw.serverErrors, rw.requests) ||
-						u.Errors.Count != rw.errorEvents || u.Orders.Count != orders || u.Orders.TotalAmountCents != cents ||
+					if u.APIRequests.Count != rw.Requests || u.APIRequests.AverageDurationMS != meanOf(rw.DurationSum, rw.Requests) ||
+						u.APIRequests.ServerErrors != rw.ServerErrors || u.APIRequests.ErrorRate != pct(rw.ServerErrors, rw.Requests) ||
+						u.Errors.Count != rw.ErrorEvents || u.Orders.Count != orders || u.Orders.TotalAmountCents != cents ||
 						u.Users.ActiveCount != active || u.Users.TotalCount != users ||
 						u.Orders.Currency != "USD" || u.Orders.TotalAmount != money.Format(cents, "USD") {
 						t.Errorf("usage %v..%v: %+v; raw %+v, orders %d/%d, active %d, users %d", start, stop, u, rw, orders, cents, active, users)
 					}
-					checkPercentile(t, "usage p95", u.APIRequests.P95MS, rw.durations, 0.95)
+					checkPercentile(t, "usage p95", u.APIRequests.P95MS, rw.Durations, 0.95)
 				}
 
 				dash, err := svc.Dashboard(tctx)
 				if err != nil {
 					t.Fatal(err)
 				}
-				if dash.Requests24h != d24.requests {
-					t.Errorf("dashboard requests %d, raw %d", dash.Requests24h, d24.requests)
+				if dash.Requests24h != d24.Requests {
+					t.Errorf("dashboard requests %d, raw %d", dash.Requests24h, d24.Requests)
 				}
-				checkPercentile(t, "dashboard p95", dash.P95MS, d24.durations, 0.95)
+				checkPercentile(t, "dashboard p95", dash.P95MS, d24.Durations, 0.95)
 				for _, p := range dash.ErrorRate {
 					rw := raw(t, db, rid, p.At, p.At.Add(time.Hour))
-					if p.Value != pct(rw.serverErrors, rw.requests) {
-						t.Errorf("error rate at %s: %v, raw %d of %d", p.At, p.Value, rw.serverErrors, rw.requests)
+					if p.Value != pct(rw.ServerErrors, rw.Requests) {
+						t.Errorf("error rate at %s: %v, raw %d of %d", p.At, p.Value, rw.ServerErrors, rw.Requests)
 					}
 				}
 			}
 
-			// The comparison and the overview, over every tenant at once.
-			cmp, err := svc.Tenants(ctx, rids, analytics.Day(now), analytics.Day(now), true)
-			if err != nil {
-				t.Fatal(err)
+			// The comparison, every figure of every tenant, for today (the
+			// current hour in it) and for two closed days.
+			for _, days := range [][2]int{{0, 0}, {-2, -1}} {
+				start, stop := analytics.Day(now).AddDate(0, 0, days[0]), analytics.Day(now).AddDate(0, 0, days[1])
+				cmp, err := svc.Tenants(ctx, rids, start, stop, true)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for i, rid := range rids {
+					c, rw := cmp[i], raw(t, db, rid, start, stop.AddDate(0, 0, 1))
+					d24, d1 := raw(t, db, rid, dayFrom, end), raw(t, db, rid, hourFrom, end)
+					u := c.Usage
+					if c.RestaurantID != rid || u.APIRequests.Count != rw.Requests || u.APIRequests.AverageDurationMS != meanOf(rw.DurationSum, rw.Requests) ||
+						u.APIRequests.ServerErrors != rw.ServerErrors || u.APIRequests.ErrorRate != pct(rw.ServerErrors, rw.Requests) ||
+						u.Errors.Count != rw.ErrorEvents || u.Orders.Count != rw.Orders || u.Orders.TotalAmountCents != rw.RevenueCents ||
+						u.Orders.TotalAmount != money.Format(rw.RevenueCents, "USD") || u.Users.ActiveCount != rw.ActiveUsers {
+						t.Errorf("comparison %s %v..%v: %+v; raw %+v", rid, start, stop, u, rw)
+					}
+					checkPercentile(t, "comparison p95", u.APIRequests.P95MS, rw.Durations, 0.95)
+					h := c.Health
+					if h == nil || h.Requests24h != d24.Requests || h.ServerErrors != d24.ServerErrors || h.ErrorRate != pct(d24.ServerErrors, d24.Requests) ||
+						h.Requests1h != d1.Requests || h.ResponseTime != meanOf(d1.DurationSum, d1.Requests) ||
+						h.Status != analytics.StatusOf(pct(d24.ServerErrors, d24.Requests), meanOf(d1.DurationSum, d1.Requests)) {
+						t.Errorf("comparison health %s: %+v; raw 24h %+v", rid, h, d24)
+					}
+				}
 			}
+
+			// The overview, over every tenant at once.
 			o, err := svc.Overview(ctx)
 			if err != nil {
 				t.Fatal(err)
 			}
 			var total24, errs24 int64
-			for i, rid := range rids {
+			for _, rid := range rids {
 				d24 := raw(t, db, rid, dayFrom, end)
-				today := raw(t, db, rid, analytics.Day(now), end)
-				total24 += d24.requests
-				errs24 += d24.serverErrors
-				if c := cmp[i]; c.Usage.APIRequests.Count != today.requests || c.Usage.APIRequests.ServerErrors != today.serverErrors ||
-					c.Health.ServerErrors != d24.serverErrors || c.Health.ErrorRate != pct(d24.serverErrors, d24.requests) {
-					t.Errorf("comparison %s: %+v", rid, c)
-				}
+				total24 += d24.Requests
+				errs24 += d24.ServerErrors
 				for _, ts := range o.Tenants {
-					if ts.RestaurantID == rid && (ts.Requests24h != d24.requests || ts.ErrorRate != pct(d24.serverErrors, d24.requests)) {
+					if ts.RestaurantID == rid && (ts.Requests24h != d24.Requests || ts.ErrorRate != pct(d24.ServerErrors, d24.Requests)) {
 						t.Errorf("overview %s: %+v, raw %+v", rid, ts, d24)
 					}
 				}
@@ -448,7 +415,7 @@ func TestRebuildAfterBulkLoad(t *testing.T) {
 	for _, c := range st.Counts {
 		total += c
 	}
-	if total != n || analytics.Requests(st) != rw.requests || analytics.ServerErrors(st) != rw.serverErrors || st.DurationMSSum != rw.durationSum {
-		t.Errorf("rebuilt: %d events, %+v; raw %d requests, %d 5xx, %d ms", total, st, rw.requests, rw.serverErrors, rw.durationSum)
+	if total != n || analytics.Requests(st) != rw.Requests || analytics.ServerErrors(st) != rw.ServerErrors || st.DurationMSSum != rw.DurationSum {
+		t.Errorf("rebuilt: %d events, %+v; raw %d requests, %d 5xx, %d ms", total, st, rw.Requests, rw.ServerErrors, rw.DurationSum)
 	}
 }
