@@ -139,8 +139,12 @@ func (db *DB) listEvents(ctx context.Context, f EventFilter, limit int) ([]Tenan
 		where = append(where, fmt.Sprintf("created_at < $%d", len(args)))
 	}
 	if !f.After.At.IsZero() {
+		// created_at <= cursor bounds the index range; the OR, which the
+		// planner cannot use as one, then only sorts out the cursor's own
+		// instant. Without the bound PostgreSQL walked the index from the
+		// newest event down to the cursor: 0.4 s for a page 900,000 deep.
 		args = append(args, f.After.At.UTC(), f.After.ID)
-		where = append(where, fmt.Sprintf("(created_at < $%[1]d OR (created_at = $%[1]d AND id < $%[2]d))", len(args)-1, len(args)))
+		where = append(where, fmt.Sprintf("created_at <= $%[1]d AND (created_at < $%[1]d OR id < $%[2]d)", len(args)-1, len(args)))
 	}
 	args = append(args, limit+1)
 	rows, err := db.sql.QueryContext(ctx, fmt.Sprintf(`SELECT restaurant_id, id, event_type, event_data, created_at FROM tenant_events
