@@ -261,6 +261,22 @@ func (s *Service) Authenticate(ctx context.Context, token string) (tenancy.Princ
 	}, nil
 }
 
+// User is the caller's own row, as GET /api/v1/me shows it: from memory
+// while token state is (the row is read with it and every change to it is
+// announced like a revocation), else from the database. ctx carries the
+// caller's tenant.
+func (s *Service) User(ctx context.Context, p tenancy.Principal) (tenancy.User, error) {
+	if c := s.liveCache(); c != nil {
+		if u, ok := c.user(p.RestaurantID, p.UserID); ok {
+			return u, nil
+		}
+	}
+	if p.Role == tenancy.SuperAdmin {
+		return s.DB.SuperAdmin(ctx, p.UserID)
+	}
+	return s.DB.User(ctx, p.UserID)
+}
+
 // Logout revokes the caller's own token.
 func (s *Service) Logout(ctx context.Context, p tenancy.Principal) error {
 	return s.DB.RevokeToken(ctx, p.TokenID, p.TokenExpiry)

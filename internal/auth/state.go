@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/shimizu-tech/ordersuite/internal/store"
+	"github.com/shimizu-tech/ordersuite/internal/tenancy"
 )
 
 // DefaultCheckInterval is how often each instance compares the database's
@@ -148,6 +149,18 @@ func (c *stateCache) tokenState(ctx context.Context, userID, restaurantID, jti s
 		u.TenantStatus, u.TenantValidAfter = t.Status, t.ValidAfter
 	}
 	return u, nil
+}
+
+// user is the cached row of a user whose token state is held, as
+// DB.TokenStateFor read it; ok is false when it is not held.
+func (c *stateCache) user(restaurantID, userID string) (tenancy.User, bool) {
+	c.mu.RLock()
+	u, ok := c.users[restaurantID][userID]
+	c.mu.RUnlock()
+	if !ok || !u.UserExists {
+		return tenancy.User{}, false
+	}
+	return u.User, true
 }
 
 // tenant is DB.TenantAuthState from memory.
