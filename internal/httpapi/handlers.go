@@ -144,7 +144,9 @@ func (s *Server) me(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"user": u})
+	writeJSON(w, http.StatusOK, struct {
+		User tenancy.User `json:"user"`
+	}{u})
 	return nil
 }
 
