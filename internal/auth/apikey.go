@@ -8,6 +8,8 @@ import (
 	"encoding/hex"
 	"strings"
 
+	"github.com/shimizu-tech/ordersuite/internal/apperr"
+	"github.com/shimizu-tech/ordersuite/internal/store"
 	"github.com/shimizu-tech/ordersuite/internal/tenancy"
 )
 
@@ -44,9 +46,28 @@ func (s *Service) authenticateAPIKey(ctx context.Context, key string) (tenancy.P
 	if !strings.HasPrefix(key, APIKeyPrefix) {
 		return tenancy.Principal{}, errBadToken
 	}
-	k, err := s.DB.APIKeyByHash(ctx, HashAPIKey(key))
-	if err != nil {
-		return tenancy.Principal{}, errBadToken
+	var k store.APIKeyAuth
+	if cache := s.liveCache(); cache != nil {
+		// From memory: revocations are announced like every other change,
+		// and the last use is written in batches.
+		found, ok, err := cache.apiKey(ctx, HashAPIKey(key))
+		if err != nil {
+			return tenancy.Principal{}, err
+		}
+		if !ok {
+			return tenancy.Principal{}, errBadToken
+		}
+		cache.apiKeyUsed(found.ID, s.DB.Now())
+		k = found
+	} else {
+		found, err := s.DB.APIKeyByHash(ctx, HashAPIKey(key))
+		if err != nil {
+			if apperr.Is(err, apperr.Unauthorized) {
+				return tenancy.Principal{}, errBadToken
+			}
+			return tenancy.Principal{}, err
+		}
+		k = store.APIKeyAuth{ID: found.ID, Name: found.Name}
 	}
 	// The role opens the routes marked for keys; everything else about a key
 	// (what it may do there, how it is audited) goes by APIKeyName.

@@ -70,6 +70,8 @@ type Service struct {
 	// Throttle, when set, slows password and API-key guessing.
 	Throttle *Throttle
 
+	verified verifiedTokens
+
 	cache  atomic.Pointer[stateCache]
 	stop   context.CancelFunc
 	done   sync.WaitGroup
@@ -215,26 +217,23 @@ func (s *Service) Authenticate(ctx context.Context, token string) (tenancy.Princ
 	if strings.HasPrefix(token, APIKeyPrefix) {
 		return s.authenticateAPIKey(ctx, token)
 	}
-	var c Claims
-	_, err := jwt.ParseWithClaims(token, &c, func(*jwt.Token) (any, error) { return s.Secret, nil },
-		jwt.WithValidMethods([]string{"HS256"}), jwt.WithExpirationRequired(),
-		jwt.WithTimeFunc(s.DB.Now))
+	c, err := s.verify(token)
 	if err != nil {
-		return tenancy.Principal{}, errBadToken
+		return tenancy.Principal{}, err
 	}
-	role := tenancy.Role(c.Role)
-	if !role.Valid() || (role == tenancy.SuperAdmin) != (c.RestaurantID == "") {
+	role := tenancy.Role(c.role)
+	if !role.Valid() || (role == tenancy.SuperAdmin) != (c.restaurantID == "") {
 		return tenancy.Principal{}, errBadToken
 	}
 	var st store.TokenState
 	if cache := s.liveCache(); cache != nil {
-		st, err = cache.tokenState(ctx, c.UserID, c.RestaurantID, c.ID)
+		st, err = cache.tokenState(ctx, c.userID, c.restaurantID, c.jti)
 	} else {
-		st, err = s.DB.TokenStateFor(ctx, c.UserID, c.RestaurantID, c.ID)
+		st, err = s.DB.TokenStateFor(ctx, c.userID, c.restaurantID, c.jti)
 	}
 	if err != nil && staleAllowed(ctx, err) {
 		if cache := s.cache.Load(); cache != nil {
-			if known, ok := cache.staleTokenState(c.UserID, c.RestaurantID, c.ID); ok {
+			if known, ok := cache.staleTokenState(c.userID, c.restaurantID, c.jti); ok {
 				st, err = known, nil
 			}
 		}
@@ -242,7 +241,7 @@ func (s *Service) Authenticate(ctx context.Context, token string) (tenancy.Princ
 	if err != nil {
 		return tenancy.Principal{}, err
 	}
-	issued := time.UnixMicro(c.IssuedMicros)
+	issued := time.UnixMicro(c.issuedMicros)
 	if !st.UserExists || st.Role != role || st.Revoked ||
 		(!st.UserValidAfter.IsZero() && issued.Before(st.UserValidAfter)) ||
 		(!st.TenantValidAfter.IsZero() && issued.Before(st.TenantValidAfter)) {
@@ -252,13 +251,57 @@ func (s *Service) Authenticate(ctx context.Context, token string) (tenancy.Princ
 		return tenancy.Principal{}, apperr.Errorf(apperr.Forbidden, "restaurant is suspended")
 	}
 	return tenancy.Principal{
-		UserID:       c.UserID,
-		RestaurantID: c.RestaurantID,
+		UserID:       c.userID,
+		RestaurantID: c.restaurantID,
 		Role:         role,
-		TokenID:      c.ID,
-		TokenExpiry:  c.ExpiresAt.Time,
+		TokenID:      c.jti,
+		TokenExpiry:  c.expires,
 		Status:       st.TenantStatus,
 	}, nil
+}
+
+// verify checks a token's signature, algorithm and expiry and returns its
+// claims. A token verified before is not parsed again (verifiedTokens);
+// its expiry is checked against the clock all the same, as the parser does
+// (valid while now is before exp).
+func (s *Service) verify(token string) (verifiedClaims, error) {
+	if c, ok := s.verified.get(token); ok {
+		if !s.DB.Now().Before(c.expires) {
+			return verifiedClaims{}, errBadToken
+		}
+		return c, nil
+	}
+	var c Claims
+	_, err := jwt.ParseWithClaims(token, &c, func(*jwt.Token) (any, error) { return s.Secret, nil },
+		jwt.WithValidMethods([]string{"HS256"}), jwt.WithExpirationRequired(),
+		jwt.WithTimeFunc(s.DB.Now))
+	if err != nil {
+		return verifiedClaims{}, errBadToken
+	}
+	v := verifiedClaims{userID: c.UserID, restaurantID: c.RestaurantID, role: c.Role, jti: c.ID,
+		issuedMicros: c.IssuedMicros, expires: c.ExpiresAt.Time}
+	// Only tokens whose validity is their expiry alone are kept; ours carry
+	// no not-before.
+	if c.NotBefore == nil {
+		s.verified.put(token, v)
+	}
+	return v, nil
+}
+
+// User is the caller's own row, as GET /api/v1/me shows it: from memory
+// while token state is (the row is read with it and every change to it is
+// announced like a revocation), else from the database. ctx carries the
+// caller's tenant.
+func (s *Service) User(ctx context.Context, p tenancy.Principal) (tenancy.User, error) {
+	if c := s.liveCache(); c != nil {
+		if u, ok := c.user(p.RestaurantID, p.UserID); ok {
+			return u, nil
+		}
+	}
+	if p.Role == tenancy.SuperAdmin {
+		return s.DB.SuperAdmin(ctx, p.UserID)
+	}
+	return s.DB.User(ctx, p.UserID)
 }
 
 // Logout revokes the caller's own token.

@@ -8,15 +8,19 @@ import (
 	"time"
 
 	"github.com/shimizu-tech/ordersuite/internal/store"
+	"github.com/shimizu-tech/ordersuite/internal/tenancy"
 )
 
 // DefaultCheckInterval is how often each instance compares the database's
 // auth state version with what it has applied: the longest a change can go
-// unnoticed when notifications fail silently.
-const DefaultCheckInterval = time.Second
+// unnoticed when notifications fail silently, and how a change made by
+// another process on SQLite (the command line) is heard: twice a second,
+// so either is in force within a second.
+const DefaultCheckInterval = 500 * time.Millisecond
 
-// touchInterval is how often the last use of SDK keys is written.
-const touchInterval = 10 * time.Second
+// touchInterval is how often the last use of SDK and API keys is written:
+// once per interval per key at most, whatever the traffic.
+const touchInterval = 5 * time.Second
 
 // stateCache serves the state behind tokens and SDK keys from memory: users'
 // roles and token cut-offs, restaurants' status and cut-offs, logged-out
@@ -44,14 +48,16 @@ type stateCache struct {
 	tenants map[string]store.TenantAuth
 	revoked map[string]time.Time        // nil until loaded
 	keys    map[string]store.SDKKeyAuth // by hash; nil until loaded
+	apiKeys map[string]store.APIKeyAuth // by hash; nil until loaded
 
-	usedMu sync.Mutex
-	used   map[string]time.Time // SDK key id → last use not yet written
+	usedMu  sync.Mutex
+	used    map[string]time.Time // SDK key id → last use not yet written
+	apiUsed map[string]time.Time // API key id → last use not yet written
 }
 
 func newStateCache(db *store.DB, log *slog.Logger) *stateCache {
 	return &stateCache{db: db, log: log, users: map[string]map[string]store.TokenState{},
-		tenants: map[string]store.TenantAuth{}, used: map[string]time.Time{}}
+		tenants: map[string]store.TenantAuth{}, used: map[string]time.Time{}, apiUsed: map[string]time.Time{}}
 }
 
 // apply drops what a change makes stale.
@@ -75,6 +81,8 @@ func (c *stateCache) apply(ch store.AuthChange) {
 		}
 	case store.AuthSDKKey:
 		c.keys = nil
+	case store.AuthAPIKey:
+		c.apiKeys = nil
 	default:
 		c.dropLocked(c.applied)
 	}
@@ -96,7 +104,7 @@ func (c *stateCache) dropLocked(version int64) {
 	c.applied = version
 	c.users = map[string]map[string]store.TokenState{}
 	c.tenants = map[string]store.TenantAuth{}
-	c.revoked, c.keys = nil, nil
+	c.revoked, c.keys, c.apiKeys = nil, nil, nil
 }
 
 // tokenState is DB.TokenStateFor from memory.
@@ -148,6 +156,18 @@ func (c *stateCache) tokenState(ctx context.Context, userID, restaurantID, jti s
 		u.TenantStatus, u.TenantValidAfter = t.Status, t.ValidAfter
 	}
 	return u, nil
+}
+
+// user is the cached row of a user whose token state is held, as
+// DB.TokenStateFor read it; ok is false when it is not held.
+func (c *stateCache) user(restaurantID, userID string) (tenancy.User, bool) {
+	c.mu.RLock()
+	u, ok := c.users[restaurantID][userID]
+	c.mu.RUnlock()
+	if !ok || !u.UserExists {
+		return tenancy.User{}, false
+	}
+	return u.User, true
 }
 
 // tenant is DB.TenantAuthState from memory.
@@ -214,6 +234,56 @@ func (c *stateCache) sdkKey(ctx context.Context, hash string) (store.SDKKeyAuth,
 	return k, true, nil
 }
 
+// apiKey finds a live installation API key by hash from memory.
+func (c *stateCache) apiKey(ctx context.Context, hash string) (store.APIKeyAuth, bool, error) {
+	c.mu.RLock()
+	loaded := c.apiKeys != nil
+	k, found := c.apiKeys[hash]
+	epoch := c.epoch
+	c.mu.RUnlock()
+	if found {
+		return k, true, nil
+	}
+	if !loaded {
+		list, err := c.db.LiveAPIKeys(ctx)
+		if err != nil {
+			return store.APIKeyAuth{}, false, err
+		}
+		keys := make(map[string]store.APIKeyAuth, len(list))
+		for _, k := range list {
+			keys[k.Hash] = k
+		}
+		k, found = keys[hash]
+		c.mu.Lock()
+		if c.epoch == epoch {
+			c.apiKeys = keys
+		}
+		c.mu.Unlock()
+		if found {
+			return k, true, nil
+		}
+	}
+	// As for SDK keys: a key created elsewhere a moment ago (another
+	// instance, or the command line) is looked up before it is refused.
+	k, ok, err := c.db.LiveAPIKeyByHash(ctx, hash)
+	if err != nil || !ok {
+		return k, false, err
+	}
+	c.mu.Lock()
+	if c.epoch == epoch && c.apiKeys != nil {
+		c.apiKeys[hash] = k
+	}
+	c.mu.Unlock()
+	return k, true, nil
+}
+
+// apiKeyUsed notes an API key's use for the next batched write.
+func (c *stateCache) apiKeyUsed(id string, at time.Time) {
+	c.usedMu.Lock()
+	c.apiUsed[id] = at
+	c.usedMu.Unlock()
+}
+
 // used notes a key's use for the next batched write.
 func (c *stateCache) keyUsed(id string, at time.Time) {
 	c.usedMu.Lock()
@@ -223,11 +293,15 @@ func (c *stateCache) keyUsed(id string, at time.Time) {
 
 func (c *stateCache) flushUses(ctx context.Context) {
 	c.usedMu.Lock()
-	batch := c.used
+	batch, apiBatch := c.used, c.apiUsed
 	c.used = make(map[string]time.Time, len(batch))
+	c.apiUsed = make(map[string]time.Time, len(apiBatch))
 	c.usedMu.Unlock()
 	if err := c.db.TouchSDKKeys(ctx, batch); err != nil {
 		c.log.Warn("auth: record SDK key use", "err", err, "keys", len(batch))
+	}
+	if err := c.db.TouchAPIKeys(ctx, apiBatch); err != nil {
+		c.log.Warn("auth: record API key use", "err", err, "keys", len(apiBatch))
 	}
 }
 

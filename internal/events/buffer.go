@@ -98,13 +98,27 @@ func NewBuffer(db *store.DB, m *metrics.Metrics, log *slog.Logger, opt BufferOpt
 func (b *Buffer) Start() { go b.run() }
 
 // Record queues the event, or drops and counts it when the queue is full.
+//
+// The event's id is given by the writer (store.InsertEvents), off the
+// request path; a request's own event (RequestData) is encoded without
+// reflection and carries its figures to the rollups.
 func (b *Buffer) Record(_ context.Context, restaurantID string, t Type, data any) {
-	payload, err := json.Marshal(data)
+	var payload []byte
+	var figures *store.RequestFigures
+	var err error
+	if d, ok := data.(RequestData); ok {
+		payload = d.AppendJSON(make([]byte, 0, 192))
+		if t == APIRequest {
+			figures = d.figures()
+		}
+	} else {
+		payload, err = json.Marshal(data)
+	}
 	if err != nil || !t.Valid() {
 		b.drop("write_failed", restaurantID, t)
 		return
 	}
-	e := store.TenantEvent{RestaurantID: restaurantID, ID: store.NewID(), Type: string(t), Data: payload, CreatedAt: b.db.Now()}
+	e := store.TenantEvent{RestaurantID: restaurantID, Type: string(t), Data: payload, CreatedAt: b.db.Now(), Figures: figures}
 	b.mu.RLock()
 	defer b.mu.RUnlock()
 	if b.closed {

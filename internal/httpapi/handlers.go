@@ -140,17 +140,13 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Server) me(w http.ResponseWriter, r *http.Request) error {
 	p, _ := tenancy.PrincipalFrom(r.Context())
-	var u tenancy.User
-	var err error
-	if p.Role == tenancy.SuperAdmin {
-		u, err = s.DB.SuperAdmin(r.Context(), p.UserID)
-	} else {
-		u, err = s.DB.User(r.Context(), p.UserID)
-	}
+	u, err := s.Auth.User(r.Context(), p)
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"user": u})
+	writeJSON(w, http.StatusOK, struct {
+		User tenancy.User `json:"user"`
+	}{u})
 	return nil
 }
 

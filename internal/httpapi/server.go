@@ -199,6 +199,7 @@ func (s *Server) recoverPanics(next http.Handler) http.Handler {
 // route wraps one handler with authentication, authorization, tenant
 // resolution, the tenant status checks, logging and metrics.
 func (s *Server) route(rt Route) http.Handler {
+	series := newRouteSeries(s.Metrics, rt.Pattern, rt.Method)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		w.Header().Set("X-Content-Type-Options", "nosniff")
@@ -214,7 +215,7 @@ func (s *Server) route(rt Route) http.Handler {
 			// still gets the request and error events.
 			if v := recover(); v != nil {
 				if who.restaurantID != "" && !s.SkipTenantRequests && !untracked(r.URL.Path) && v != http.ErrAbortHandler {
-					s.recordTenantRequest(r, rt, who, http.StatusInternalServerError, time.Since(start))
+					s.recordTenantRequest(r, rt, series, who, http.StatusInternalServerError, time.Since(start))
 				}
 				panic(v)
 			}
@@ -235,10 +236,9 @@ func (s *Server) route(rt Route) http.Handler {
 		if status == 0 {
 			status = http.StatusOK
 		}
-		s.Metrics.HTTPRequests.WithLabelValues(rt.Pattern, rt.Method, strconv.Itoa(status)).Inc()
-		s.Metrics.HTTPDuration.WithLabelValues(rt.Pattern, rt.Method).Observe(elapsed.Seconds())
+		series.observe(status, elapsed.Seconds())
 		if who.restaurantID != "" && !s.SkipTenantRequests && !untracked(r.URL.Path) {
-			s.recordTenantRequest(r, rt, who, status, elapsed)
+			s.recordTenantRequest(r, rt, series, who, status, elapsed)
 		}
 		// A 503 is the database's outage, reported by Outages; only the
 		// product's own failures are errors.

@@ -3,7 +3,6 @@ package httpapi
 import (
 	"errors"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
@@ -23,24 +22,16 @@ func untracked(path string) bool {
 	return false
 }
 
-// apiRequest is the api_request event's payload.
-type apiRequest struct {
-	Path       string `json:"path"`
-	Route      string `json:"route"`
-	Method     string `json:"method"`
-	DurationMS int64  `json:"duration_ms"`
-	Status     int    `json:"status"`
-	UserID     string `json:"user_id,omitempty"`
-}
-
 // recordTenantRequest is the tenant metrics middleware: an api_request event
 // (queued, never written on the request path), the per-tenant series, and
 // for 5xx answers an error event.
-func (s *Server) recordTenantRequest(r *http.Request, rt Route, who requestTenant, status int, elapsed time.Duration) {
-	code := strconv.Itoa(status)
-	s.Metrics.TenantRequests.WithLabelValues(who.restaurantID, rt.Pattern, rt.Method, code).Inc()
-	s.Metrics.TenantDuration.WithLabelValues(who.restaurantID, rt.Pattern, rt.Method).Observe(elapsed.Seconds())
-	s.Events.Record(r.Context(), who.restaurantID, events.APIRequest, apiRequest{
+// The route's series handles are kept in rs (nil: looked up afresh).
+func (s *Server) recordTenantRequest(r *http.Request, rt Route, rs *routeSeries, who requestTenant, status int, elapsed time.Duration) {
+	if rs == nil {
+		rs = newRouteSeries(s.Metrics, rt.Pattern, rt.Method)
+	}
+	rs.observeTenant(who.restaurantID, status, elapsed.Seconds())
+	s.Events.Record(r.Context(), who.restaurantID, events.APIRequest, events.RequestData{
 		Path: store.EscapeText(r.URL.Path), Route: rt.Pattern, Method: r.Method, DurationMS: elapsed.Milliseconds(), Status: status, UserID: who.userID,
 	})
 	if status >= 500 {

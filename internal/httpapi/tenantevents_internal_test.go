@@ -52,7 +52,7 @@ func TestServerErrorRecordsErrorEvent(t *testing.T) {
 	// The wrapper records once the tenant is known; simulate a resolved one.
 	who := requestTenant{restaurantID: "r1", userID: "u1"}
 	r := httptest.NewRequest("GET", "/boom", nil)
-	s.recordTenantRequest(r.WithContext(tenancy.WithTenant(r.Context(), "r1")), Route{Method: "GET", Pattern: "/boom"}, who, 500, 0)
+	s.recordTenantRequest(r.WithContext(tenancy.WithTenant(r.Context(), "r1")), Route{Method: "GET", Pattern: "/boom"}, nil, who, 500, 0)
 	if len(sink.got) != 2 || sink.got[0].t != events.APIRequest || sink.got[1].t != events.Error {
 		t.Fatalf("recorded %+v, want api_request then error", sink.got)
 	}

@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/shimizu-tech/ordersuite/internal/apperr"
@@ -39,13 +40,28 @@ func textProblem(s string) string {
 // inputHeaders are the request headers the API reads as input.
 var inputHeaders = []string{TenantHeader, "Idempotency-Key"}
 
+// paramsOfPattern caches each route pattern's parameter names: matching the
+// pattern on every request cost more than the rest of the check.
+var paramsOfPattern sync.Map // pattern → []string
+
+func patternParams(pattern string) []string {
+	if v, ok := paramsOfPattern.Load(pattern); ok {
+		return v.([]string)
+	}
+	var names []string
+	for _, m := range pathParams.FindAllStringSubmatch(pattern, -1) {
+		names = append(names, m[1])
+	}
+	paramsOfPattern.Store(pattern, names)
+	return names
+}
+
 // checkRequestText refuses a request whose path parameters, query
 // parameters or input headers are not text, and writes upper-case UUIDs
 // in them in lower case: ids are compared as text on SQLite and as UUIDs
 // on PostgreSQL, so one spelling makes both engines answer alike.
 func checkRequestText(rt Route, r *http.Request) error {
-	for _, m := range pathParams.FindAllStringSubmatch(rt.Pattern, -1) {
-		name := m[1]
+	for _, name := range patternParams(rt.Pattern) {
 		v := r.PathValue(name)
 		if p := textProblem(v); p != "" {
 			return apperr.InvalidField(name, "%s", p)

@@ -40,15 +40,18 @@ func scanAPIKey(row interface{ Scan(...any) error }) (APIKey, error) {
 // Errors: Conflict when a key has the name.
 func (db *DB) CreateAPIKey(ctx context.Context, name, keyHash string) (APIKey, error) {
 	k := APIKey{ID: NewID(), Name: name, CreatedAt: db.Now()}
-	_, err := db.sql.ExecContext(ctx, `INSERT INTO api_keys (id, name, key_hash, created_at) VALUES ($1, $2, $3, $4)`,
-		k.ID, name, keyHash, k.CreatedAt)
-	if db.isUniqueViolation(err) {
-		return k, apperr.Errorf(apperr.Conflict, "an API key named %q exists", name)
-	}
-	if err != nil {
-		return k, fmt.Errorf("store: create api key: %w", err)
-	}
-	return k, nil
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO api_keys (id, name, key_hash, created_at) VALUES ($1, $2, $3, $4)`,
+			k.ID, name, keyHash, k.CreatedAt)
+		if db.isUniqueViolation(err) {
+			return apperr.Errorf(apperr.Conflict, "an API key named %q exists", name)
+		}
+		if err != nil {
+			return fmt.Errorf("store: create api key: %w", err)
+		}
+		return db.authChanged(ctx, tx, AuthChange{Kind: AuthAPIKey, ID: k.ID})
+	})
+	return k, err
 }
 
 // APIKeyByHash finds a live key and records its use.
@@ -63,6 +66,60 @@ func (db *DB) APIKeyByHash(ctx context.Context, keyHash string) (APIKey, error) 
 	}
 	_, _ = db.sql.ExecContext(ctx, `UPDATE api_keys SET last_used_at = $1 WHERE id = $2`, db.Now(), k.ID)
 	return k, nil
+}
+
+// APIKeyAuth is what authentication needs of a live API key.
+type APIKeyAuth struct {
+	ID, Name, Hash string
+}
+
+// LiveAPIKeys lists the keys not revoked, for the in-memory auth state.
+func (db *DB) LiveAPIKeys(ctx context.Context) ([]APIKeyAuth, error) {
+	rows, err := db.sql.QueryContext(ctx, `SELECT id, name, key_hash FROM api_keys WHERE revoked_at IS NULL`)
+	if err != nil {
+		return nil, fmt.Errorf("store: live api keys: %w", err)
+	}
+	defer rows.Close()
+	var out []APIKeyAuth
+	for rows.Next() {
+		var k APIKeyAuth
+		if err := rows.Scan(&k.ID, &k.Name, &k.Hash); err != nil {
+			return nil, fmt.Errorf("store: live api keys: %w", err)
+		}
+		out = append(out, k)
+	}
+	return out, rows.Err()
+}
+
+// LiveAPIKeyByHash finds a live key by the hash of its secret, without
+// recording its use; ok is false for an unknown or revoked key.
+func (db *DB) LiveAPIKeyByHash(ctx context.Context, keyHash string) (k APIKeyAuth, ok bool, err error) {
+	err = db.sql.QueryRowContext(ctx, `SELECT id, name, key_hash FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL`, keyHash).
+		Scan(&k.ID, &k.Name, &k.Hash)
+	if err == sql.ErrNoRows {
+		return k, false, nil
+	}
+	if err != nil {
+		return k, false, fmt.Errorf("store: api key: %w", err)
+	}
+	return k, true, nil
+}
+
+// TouchAPIKeys records when keys were last used, in one transaction (the
+// auth state batches uses instead of writing one per request).
+func (db *DB) TouchAPIKeys(ctx context.Context, used map[string]time.Time) error {
+	if len(used) == 0 {
+		return nil
+	}
+	return db.inTx(ctx, func(tx *sql.Tx) error {
+		for id, at := range used {
+			if _, err := tx.ExecContext(ctx, `UPDATE api_keys SET last_used_at = $1 WHERE id = $2 AND (last_used_at IS NULL OR last_used_at < $1)`,
+				at.UTC().Truncate(time.Microsecond), id); err != nil {
+				return fmt.Errorf("store: api key last use: %w", err)
+			}
+		}
+		return nil
+	})
 }
 
 // APIKeys lists every key.
@@ -86,12 +143,15 @@ func (db *DB) APIKeys(ctx context.Context) ([]APIKey, error) {
 // RevokeAPIKey stops a key from working.
 // Errors: NotFound when there is no such key.
 func (db *DB) RevokeAPIKey(ctx context.Context, name string) error {
-	res, err := db.sql.ExecContext(ctx, `UPDATE api_keys SET revoked_at = $1 WHERE name = $2 AND revoked_at IS NULL`, db.Now(), name)
-	if err != nil {
-		return fmt.Errorf("store: revoke api key: %w", err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return apperr.Errorf(apperr.NotFound, "no live API key named %q", name)
-	}
-	return nil
+	return db.inTx(ctx, func(tx *sql.Tx) error {
+		var id string
+		err := tx.QueryRowContext(ctx, `UPDATE api_keys SET revoked_at = $1 WHERE name = $2 AND revoked_at IS NULL RETURNING id`, db.Now(), name).Scan(&id)
+		if err == sql.ErrNoRows {
+			return apperr.Errorf(apperr.NotFound, "no live API key named %q", name)
+		}
+		if err != nil {
+			return fmt.Errorf("store: revoke api key: %w", err)
+		}
+		return db.authChanged(ctx, tx, AuthChange{Kind: AuthAPIKey, ID: id})
+	})
 }

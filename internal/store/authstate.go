@@ -26,6 +26,8 @@ const (
 	AuthToken AuthChangeKind = "j"
 	// AuthSDKKey: an SDK key was created or revoked.
 	AuthSDKKey AuthChangeKind = "k"
+	// AuthAPIKey: an installation API key was created or revoked.
+	AuthAPIKey AuthChangeKind = "a"
 )
 
 // AuthChange is one committed change to what authentication depends on. Version

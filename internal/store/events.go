@@ -17,6 +17,10 @@ type TenantEvent struct {
 	Type         string          `json:"event_type"`
 	Data         json.RawMessage `json:"event_data"`
 	CreatedAt    time.Time       `json:"created_at"`
+	// Figures, when set, are what the rollups would read from Data: a
+	// writer that encoded Data itself hands them over so Data is not
+	// parsed back. They must agree with Data.
+	Figures *RequestFigures `json:"-"`
 }
 
 // InsertEvents writes a batch of events and their hourly rollups in one

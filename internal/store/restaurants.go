@@ -206,6 +206,10 @@ type TokenState struct {
 	TenantValidAfter time.Time
 	TenantStatus     tenancy.Status
 	Revoked          bool // the token itself was logged out
+	// User is the user's (or operator's) row as GET /api/v1/me shows it,
+	// without the password hash; read with the state, and announced as an
+	// AuthUser change whenever it changes, so it can be served from memory.
+	User tenancy.User
 }
 
 // TokenStateFor reads the current state behind a token of userID (in
@@ -218,20 +222,23 @@ func (db *DB) TokenStateFor(ctx context.Context, userID, restaurantID, jti strin
 	var userAfter, tenantAfter nullTime
 	var role, status sql.NullString
 	var revoked bool
+	var u tenancy.User
 	var err error
 	if restaurantID == "" {
 		err = db.sql.QueryRowContext(ctx, `
 			SELECT 'super_admin', s.tokens_valid_after, NULL, NULL,
-			       EXISTS (SELECT 1 FROM revoked_tokens WHERE jti = $2)
+			       EXISTS (SELECT 1 FROM revoked_tokens WHERE jti = $2),
+			       s.email, s.name, s.created_at, s.updated_at
 			FROM super_admins s WHERE s.id = $1`, userID, jti).
-			Scan(&role, &userAfter, &tenantAfter, &status, &revoked)
+			Scan(&role, &userAfter, &tenantAfter, &status, &revoked, &u.Email, &u.Name, &u.CreatedAt, &u.UpdatedAt)
 	} else {
 		err = db.sql.QueryRowContext(ctx, `
 			SELECT u.role, u.tokens_valid_after, r.tokens_valid_after, r.status,
-			       EXISTS (SELECT 1 FROM revoked_tokens WHERE jti = $3)
+			       EXISTS (SELECT 1 FROM revoked_tokens WHERE jti = $3),
+			       u.email, u.name, u.created_at, u.updated_at
 			FROM users u JOIN restaurants r ON r.id = u.restaurant_id
 			WHERE u.restaurant_id = $1 AND u.id = $2`, restaurantID, userID, jti).
-			Scan(&role, &userAfter, &tenantAfter, &status, &revoked)
+			Scan(&role, &userAfter, &tenantAfter, &status, &revoked, &u.Email, &u.Name, &u.CreatedAt, &u.UpdatedAt)
 	}
 	if err == sql.ErrNoRows {
 		return st, nil
@@ -243,6 +250,9 @@ func (db *DB) TokenStateFor(ctx context.Context, userID, restaurantID, jti strin
 	st.Role = tenancy.Role(role.String)
 	st.TenantStatus = tenancy.Status(status.String)
 	st.Revoked = revoked
+	u.ID, u.RestaurantID, u.Role = userID, restaurantID, st.Role
+	u.CreatedAt, u.UpdatedAt = u.CreatedAt.UTC(), u.UpdatedAt.UTC()
+	st.User = u
 	if userAfter.Valid {
 		st.UserValidAfter = userAfter.Time
 	}

@@ -42,9 +42,9 @@ func DurationBucket(ms int64) int {
 	return len(DurationBucketsMS)
 }
 
-// requestFigures are the fields of an event the rollups read. Numbers that
+// RequestFigures are the fields of an event the rollups read. Numbers that
 // are not JSON numbers read as 0, as in the SQL over the raw log.
-type requestFigures struct {
+type RequestFigures struct {
 	DurationMS float64 `json:"duration_ms"`
 	Status     float64 `json:"status"`
 	UserID     string  `json:"user_id"`
@@ -108,8 +108,12 @@ func (r *rollupBatch) add(e TenantEvent) {
 	if e.Type != "api_request" && e.Type != "user_login" {
 		return
 	}
-	var f requestFigures
-	_ = json.Unmarshal(e.Data, &f) // a malformed payload still counts as an event
+	var f RequestFigures
+	if e.Figures != nil {
+		f = *e.Figures
+	} else {
+		_ = json.Unmarshal(e.Data, &f) // a malformed payload still counts as an event
+	}
 	if e.Type == "user_login" {
 		if f.UserID != "" {
 			u := dailyUser{e.RestaurantID, e.CreatedAt.UTC().Format(time.DateOnly), f.UserID}

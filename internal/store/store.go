@@ -51,6 +51,7 @@ type DB struct {
 	file    string        // SQLite only: the database file
 	now     func() time.Time
 	auth    *authHub // authentication changes, published on commit
+	stmts   *preparedStatements
 }
 
 // Options tune Open.
@@ -75,7 +76,7 @@ func Open(ctx context.Context, databaseURL string, opt Options) (*DB, error) {
 	if now == nil {
 		now = time.Now
 	}
-	db := &DB{now: now, auth: newAuthHub()}
+	db := &DB{now: now, auth: newAuthHub(), stmts: &preparedStatements{byQuery: map[string]*sql.Stmt{}}}
 	if strings.HasPrefix(databaseURL, "postgres://") || strings.HasPrefix(databaseURL, "postgresql://") {
 		pool, err := openPostgres(ctx, databaseURL, opt)
 		if err != nil {

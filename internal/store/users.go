@@ -141,10 +141,10 @@ func (db *DB) UpdateUser(ctx context.Context, id string, p UserPatch) (tenancy.U
 				return fmt.Errorf("store: revoke user tokens: %w", err)
 			}
 		}
-		if p.PasswordHash != nil || after.Role != before.Role {
-			if err := db.authChanged(ctx, tx, AuthChange{Kind: AuthUser, RestaurantID: after.RestaurantID, ID: id}); err != nil {
-				return err
-			}
+		// Every change is announced, a new name or e-mail too: the user's
+		// row is served from memory with the token state (GET /api/v1/me).
+		if err := db.authChanged(ctx, tx, AuthChange{Kind: AuthUser, RestaurantID: after.RestaurantID, ID: id}); err != nil {
+			return err
 		}
 		return db.audit(ctx, tx, "update", "user", id, before, after)
 	})
