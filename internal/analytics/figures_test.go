@@ -204,7 +204,7 @@ func TestFiguresMatchRawSQL(t *testing.T) {
 			r := rand.New(rand.NewPCG(seed, 12))
 			now := time.Date(2026, 11, 20, 12, r.IntN(60), r.IntN(60), 0, time.UTC)
 			clock := func() time.Time { return now }
-			url, opts := storetest.NewDatabase(t)
+			url, opts := storetest.NewMigratedDatabase(t)
 			opts.Now = clock
 			var dbs []*store.DB
 			for i := 0; i < 2; i++ {
@@ -213,11 +213,6 @@ func TestFiguresMatchRawSQL(t *testing.T) {
 					t.Fatal(err)
 				}
 				t.Cleanup(func() { db.Close() })
-				if i == 0 {
-					if err := db.Migrate(context.Background()); err != nil {
-						t.Fatal(err)
-					}
-				}
 				dbs = append(dbs, db)
 			}
 			db := dbs[0]

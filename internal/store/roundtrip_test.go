@@ -58,9 +58,12 @@ func openWired(t *testing.T, w *wire) *store.DB {
 	if storetest.URL() == "" {
 		t.Skip("round trips are counted on PostgreSQL: set TEST_DATABASE_URL")
 	}
-	url, opts := storetest.NewDatabase(t)
+	url, opts := storetest.NewMigratedDatabase(t)
 	opts.PGConfigure = func(c *pgxpool.Config) {
 		c.MaxConns = 1
+		// Test databases commit asynchronously by default; this session
+		// starts as a production one does.
+		c.ConnConfig.RuntimeParams["synchronous_commit"] = "on"
 		// Plain text, so the test can read what was sent.
 		c.ConnConfig.TLSConfig, c.ConnConfig.Fallbacks = nil, nil
 		dial := c.ConnConfig.DialFunc
@@ -77,9 +80,6 @@ func openWired(t *testing.T, w *wire) *store.DB {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	if err := db.Migrate(context.Background()); err != nil {
-		t.Fatal(err)
-	}
 	return db
 }
 

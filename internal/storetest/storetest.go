@@ -138,15 +138,12 @@ func OpenBehindProxy(tb testing.TB) (direct, proxied *store.DB, p *faultproxy.Pr
 		tb.Skip("a database connection to cut needs PostgreSQL (TEST_DATABASE_URL)")
 	}
 	ctx := context.Background()
-	url, opts := NewDatabase(tb)
+	url, opts := copyTemplate(tb)
 	direct, err := store.Open(ctx, url, opts)
 	if err != nil {
 		tb.Fatalf("open test database: %v", err)
 	}
 	tb.Cleanup(func() { direct.Close() })
-	if err := direct.Migrate(ctx); err != nil {
-		tb.Fatalf("migrate test database: %v", err)
-	}
 	p, proxiedURL := faultproxy.ForDatabaseURL(tb, url)
 	proxied, err = store.Open(ctx, proxiedURL, opts)
 	if err != nil {

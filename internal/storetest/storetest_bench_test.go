@@ -128,6 +128,7 @@ func TestReusedCopyIsEmpty(t *testing.T) {
 	})
 	defer leaked.Close()
 	t.Run("reads", func(t *testing.T) {
+		renewed()
 		db := Open(t)
 		if oid(db) != first {
 			t.Fatal("the copy the last test released was not reused")
@@ -148,6 +149,7 @@ func TestReusedCopyIsEmpty(t *testing.T) {
 		}
 	})
 	t.Run("changes the schema", func(t *testing.T) {
+		renewed()
 		db := Open(t)
 		if oid(db) != first {
 			t.Fatal("the copy the last test released was not reused")
@@ -157,6 +159,7 @@ func TestReusedCopyIsEmpty(t *testing.T) {
 		}
 	})
 	t.Run("gets a clean schema", func(t *testing.T) {
+		renewed()
 		db := Open(t)
 		if oid(db) == first {
 			t.Fatal("a copy whose schema a test changed was reused")
@@ -166,4 +169,14 @@ func TestReusedCopyIsEmpty(t *testing.T) {
 			t.Fatalf("scratch table visible: %v %v", exists, err)
 		}
 	})
+}
+
+// renewed waits until every copy released so far is ready again, so that the
+// next test gets the copy released last.
+func renewed() {
+	free.Lock()
+	for free.renewing > 0 {
+		free.cond.Wait()
+	}
+	free.Unlock()
 }
