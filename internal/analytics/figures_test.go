@@ -199,6 +199,7 @@ func checkPercentile(t *testing.T, name string, got float64, durations []int64, 
 // hour and in closed hours; and rebuilding the rollups from the raw log
 // gives back, row for row, what the live writers kept.
 func TestFiguresMatchRawSQL(t *testing.T) {
+	t.Parallel()
 	for seed := uint64(1); seed <= 4; seed++ {
 		t.Run(fmt.Sprint("seed ", seed), func(t *testing.T) {
 			r := rand.New(rand.NewPCG(seed, 12))
@@ -425,6 +426,7 @@ func rollupRows(t *testing.T, db *store.DB, rid string) []string {
 // than one page of the rebuild, times stored in the database's own text
 // form) are counted exactly once by rebuild-rollups.
 func TestRebuildAfterBulkLoad(t *testing.T) {
+	t.Parallel()
 	now := time.Date(2026, 11, 20, 12, 50, 0, 0, time.UTC)
 	db := storetest.OpenWithClock(t, func() time.Time { return now })
 	rest, err := db.CreateRestaurant(context.Background(), "Bulk", "BK")

@@ -32,6 +32,7 @@ func (discardEvents) Record(context.Context, string, events.Type, any) {}
 // the state they need is in memory. The same requests before the auth
 // state is served from memory take more (the counter sees them).
 func TestRoundTripsPerRequest(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	url, opts := storetest.NewMigratedDatabase(t)
 	var count atomic.Int64

@@ -116,6 +116,7 @@ func TestReusedCopyIsEmpty(t *testing.T) {
 	var first int64
 	var leaked *sql.DB
 	t.Run("writes", func(t *testing.T) {
+		renewed()
 		url, db := OpenWithURL(t)
 		first = oid(db)
 		if _, err := db.CreateRestaurant(ctx, "Left Behind", "LFB"); err != nil {
