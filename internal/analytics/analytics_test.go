@@ -39,6 +39,7 @@ func setup(t *testing.T) (*store.DB, tenancy.Restaurant, tenancy.Restaurant) {
 }
 
 func TestHealthHandComputed(t *testing.T) {
+	t.Parallel()
 	db, a, b := setup(t)
 	A, B := a.ID, b.ID
 	var evs []store.TenantEvent
@@ -90,6 +91,7 @@ func TestHealthHandComputed(t *testing.T) {
 }
 
 func TestStatusThresholds(t *testing.T) {
+	t.Parallel()
 	for _, c := range []struct {
 		rate, ms float64
 		want     string
@@ -107,6 +109,7 @@ func TestStatusThresholds(t *testing.T) {
 // the installed one, or else one with the columns of the order schema that
 // analytics and this test use.
 func TestUsageWithOrders(t *testing.T) {
+	t.Parallel()
 	db, a, b := setup(t)
 	ctx := context.Background()
 	var n int
@@ -143,6 +146,7 @@ func TestUsageWithOrders(t *testing.T) {
 }
 
 func TestLoginBursts(t *testing.T) {
+	t.Parallel()
 	clock := now
 	db := storetest.OpenWithClock(t, func() time.Time { return clock })
 	b := &analytics.LoginBursts{DB: db, Threshold: 3, Window: time.Minute}
@@ -190,6 +194,7 @@ func TestLoginBursts(t *testing.T) {
 // TestPruneOneInstanceAtATime: retention deletes old events only, and on
 // PostgreSQL a second instance backs off while the first holds the lock.
 func TestPruneOneInstanceAtATime(t *testing.T) {
+	t.Parallel()
 	db, a, _ := setup(t)
 	evs := []store.TenantEvent{req(a.ID, 100*24*time.Hour, 1, 200), req(a.ID, 95*24*time.Hour, 1, 200), req(a.ID, time.Hour, 1, 200)}
 	if err := db.InsertEvents(context.Background(), evs); err != nil {

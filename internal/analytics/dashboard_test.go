@@ -37,6 +37,7 @@ func addOrder(t *testing.T, db *store.DB, rid, number string, cents int64, at ti
 // TestDashboardHandComputed checks every figure of the advanced dashboard
 // against values worked out by hand from the events and orders written.
 func TestDashboardHandComputed(t *testing.T) {
+	t.Parallel()
 	db, a, b := setup(t)
 	ctx := context.Background()
 	// A: 20 requests, one an hour back from now (12:30), taking 10, 20, …,
@@ -132,6 +133,7 @@ func TestDashboardHandComputed(t *testing.T) {
 // TestDashboardEmpty: a tenant with no traffic gets zero-filled series, not
 // an error.
 func TestDashboardEmpty(t *testing.T) {
+	t.Parallel()
 	db, a, _ := setup(t)
 	d, err := (&analytics.Service{DB: db}).Dashboard(tenancy.WithTenant(context.Background(), a.ID))
 	if err != nil {

@@ -147,12 +147,13 @@ func checkPercentile(t *testing.T, name string, got float64, durations []int64, 
 // hour and in closed hours; and rebuilding the rollups from the raw log
 // gives back, row for row, what the live writers kept.
 func TestFiguresMatchRawSQL(t *testing.T) {
+	t.Parallel()
 	for seed := uint64(1); seed <= 4; seed++ {
 		t.Run(fmt.Sprint("seed ", seed), func(t *testing.T) {
 			r := rand.New(rand.NewPCG(seed, 12))
 			now := time.Date(2026, 11, 20, 12, r.IntN(60), r.IntN(60), 0, time.UTC)
 			clock := func() time.Time { return now }
-			url, opts := storetest.NewDatabase(t)
+			url, opts := storetest.NewMigratedDatabase(t)
 			opts.Now = clock
 			var dbs []*store.DB
 			for i := 0; i < 2; i++ {
@@ -161,11 +162,6 @@ func TestFiguresMatchRawSQL(t *testing.T) {
 					t.Fatal(err)
 				}
 				t.Cleanup(func() { db.Close() })
-				if i == 0 {
-					if err := db.Migrate(context.Background()); err != nil {
-						t.Fatal(err)
-					}
-				}
 				dbs = append(dbs, db)
 			}
 			db := dbs[0]
@@ -397,6 +393,7 @@ func rollupRows(t *testing.T, db *store.DB, rid string) []string {
 // than one page of the rebuild, times stored in the database's own text
 // form) are counted exactly once by rebuild-rollups.
 func TestRebuildAfterBulkLoad(t *testing.T) {
+	t.Parallel()
 	now := time.Date(2026, 11, 20, 12, 50, 0, 0, time.UTC)
 	db := storetest.OpenWithClock(t, func() time.Time { return now })
 	rest, err := db.CreateRestaurant(context.Background(), "Bulk", "BK")

@@ -19,6 +19,7 @@ import (
 )
 
 func TestMonitorReadyOnAHealthyDatabase(t *testing.T) {
+	t.Parallel()
 	db := storetest.Open(t)
 	m := metrics.New()
 	mon := availability.NewMonitor(db, availability.Options{Metrics: m})
@@ -36,6 +37,7 @@ func TestMonitorReadyOnAHealthyDatabase(t *testing.T) {
 // error) and one that refuses connections are both seen as down within a
 // second, and as up within a second of their return.
 func TestMonitorSeesAStallAndACut(t *testing.T) {
+	t.Parallel()
 	_, db, proxy := storetest.OpenBehindProxy(t)
 	m := metrics.New()
 	mon := availability.NewMonitor(db, availability.Options{Metrics: m})
@@ -77,6 +79,7 @@ func TestMonitorSeesAStallAndACut(t *testing.T) {
 // warning a second, each with the number refused since the previous one,
 // while the counter counts every refusal.
 func TestReporterLogsOnceASecondWithACount(t *testing.T) {
+	t.Parallel()
 	var buf lockedBuffer
 	m := metrics.New()
 	r := &availability.Reporter{Log: slog.New(slog.NewJSONHandler(&buf, nil)), Metrics: m}

@@ -118,6 +118,7 @@ func agree(t testing.TB, s *backup.Service, data []byte) bool {
 // hostile corpus — the cases, the committed archives and archives that
 // must stay importable — and holds their answers equal.
 func TestValidateAndImportAgree(t *testing.T) {
+	t.Parallel()
 	s := newService(t)
 	victim := seedTenant(t, s.DB, "Victim Diner", 20)
 	valid := validArchive(t, s, victim.ID)
@@ -312,6 +313,7 @@ func demoArchive(t testing.TB, s *backup.Service) ([]byte, map[string][]string, 
 // tenant's archive (seeded, so a failure repeats) each validate and import
 // alike.
 func TestMutatedArchivesAgree(t *testing.T) {
+	t.Parallel()
 	s := newService(t)
 	valid, tables, counts := demoArchive(t, s)
 	// At least 40 cases however slow the machine; beyond those, the
@@ -406,6 +408,7 @@ func addCheck(t *testing.T, db *store.DB, expr string) {
 // validation cannot evaluate makes it refuse to answer rather than call an
 // archive valid.
 func TestValidationFollowsTheCatalog(t *testing.T) {
+	t.Parallel()
 	s := newService(t)
 	ctx := context.Background()
 	r := seedTenant(t, s.DB, "Catalog Cafe", 5)

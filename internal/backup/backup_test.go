@@ -128,6 +128,7 @@ func countRestaurants(t testing.TB, db *store.DB) int {
 }
 
 func TestRoundTripIntoNewRestaurant(t *testing.T) {
+	t.Parallel()
 	s := newService(t)
 	ctx := context.Background()
 	src := seedTenant(t, s.DB, "Source Sushi", 250)
@@ -190,6 +191,7 @@ func TestRoundTripIntoNewRestaurant(t *testing.T) {
 }
 
 func TestCloneTwice(t *testing.T) {
+	t.Parallel()
 	s := newService(t)
 	ctx := context.Background()
 	src := seedTenant(t, s.DB, "Clone Source", 40)
@@ -222,6 +224,7 @@ func TestCloneTwice(t *testing.T) {
 }
 
 func TestRestoreReplacesExistingTenant(t *testing.T) {
+	t.Parallel()
 	s := newService(t)
 	ctx := context.Background()
 	src := seedTenant(t, s.DB, "Replace Me", 30)
@@ -272,6 +275,7 @@ func TestRestoreReplacesExistingTenant(t *testing.T) {
 }
 
 func TestCleanupKeepsNewestPerTenant(t *testing.T) {
+	t.Parallel()
 	s := newService(t)
 	ctx := context.Background()
 	a := seedTenant(t, s.DB, "A", 1)
@@ -305,6 +309,7 @@ func TestCleanupKeepsNewestPerTenant(t *testing.T) {
 }
 
 func TestEncryptedBackups(t *testing.T) {
+	t.Parallel()
 	s := newService(t)
 	ctx := context.Background()
 	key, err := backup.NewKey()
@@ -342,6 +347,7 @@ func TestEncryptedBackups(t *testing.T) {
 }
 
 func TestDrill(t *testing.T) {
+	t.Parallel()
 	s := newService(t)
 	ctx := context.Background()
 	r := seedTenant(t, s.DB, "Drill Hall", 120)
@@ -399,6 +405,7 @@ func BenchmarkExportImport(b *testing.B) {
 // reservations, loyalty, feedback, notifications — exports, imports as a
 // new tenant and clones twice with every table equal except restaurant_id.
 func TestDemoTenantRoundTrip(t *testing.T) {
+	t.Parallel()
 	s := newService(t)
 	ctx := context.Background()
 	creds, err := demo.Seed(ctx, s.DB)

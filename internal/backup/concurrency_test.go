@@ -15,6 +15,7 @@ import (
 // succeed, one after the other on the restaurant's row lock, and the
 // restaurant ends up exactly as its backup — never a duplicate key.
 func TestTwoRestoresOfOneRestaurantTakeTurns(t *testing.T) {
+	t.Parallel()
 	svc := newService(t)
 	ctx := context.Background()
 	r := seedTenant(t, svc.DB, "Twice Restored", 3000)
@@ -49,6 +50,7 @@ func TestTwoRestoresOfOneRestaurantTakeTurns(t *testing.T) {
 // TestRestoreJobKindsMatchTheStore: the store's one-restore-per-restaurant
 // rule covers exactly the job kinds that replace a restaurant.
 func TestRestoreJobKindsMatchTheStore(t *testing.T) {
+	t.Parallel()
 	if len(store.RestoreJobKinds) != 2 || store.RestoreJobKinds[0] != backup.KindImport || store.RestoreJobKinds[1] != backup.KindRestoreLatest {
 		t.Errorf("store.RestoreJobKinds = %v, want [%s %s]", store.RestoreJobKinds, backup.KindImport, backup.KindRestoreLatest)
 	}

@@ -43,6 +43,7 @@ func deadS3(t testing.TB) *backup.S3 {
 // validating, restoring and deleting use the local copy; every failure is
 // counted under the destination's kind.
 func TestDeadDestinationFailsAlone(t *testing.T) {
+	t.Parallel()
 	s := newService(t)
 	s.Metrics = metrics.New()
 	local := s.Storage.(backup.Dir)
@@ -108,6 +109,7 @@ func TestDeadDestinationFailsAlone(t *testing.T) {
 // TestMirrorListsWhatAnswers: a listing is the union of the destinations
 // that answer, with the others reported; it fails only when none answers.
 func TestMirrorListsWhatAnswers(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	local := backup.Dir{Path: t.TempDir()}
 	name := "tenant_export_01960000-0000-7000-8000-000000000001_20261123020000.zip"

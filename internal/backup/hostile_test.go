@@ -259,6 +259,7 @@ func validArchive(t testing.TB, s *backup.Service, rid string) []byte {
 // existing tenant, which stays as it was. The committed corpus in
 // testdata/hostile gets the same treatment.
 func TestHostileArchivesAreRefused(t *testing.T) {
+	t.Parallel()
 	s := newService(t)
 	ctx := context.Background()
 	victim := seedTenant(t, s.DB, "Victim Diner", 20)
@@ -345,6 +346,7 @@ func TestHostileArchivesAreRefused(t *testing.T) {
 // TestCorruptNewestBackupIsSkipped: emergency restore takes the newest
 // backup that validates.
 func TestCorruptNewestBackupIsSkipped(t *testing.T) {
+	t.Parallel()
 	s := newService(t)
 	ctx := context.Background()
 	r := seedTenant(t, s.DB, "Skipper", 5)

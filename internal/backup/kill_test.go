@@ -42,6 +42,7 @@ func (p *pausingSource) Rows(ctx context.Context, table string, fn func(map[stri
 }
 
 func TestImportChild(t *testing.T) {
+	t.Parallel()
 	spec := os.Getenv(childEnv)
 	if spec == "" {
 		t.Skip("runs only as the child of TestKilledImportChangesNothing")
@@ -73,6 +74,7 @@ func TestImportChild(t *testing.T) {
 // database is as before: no new restaurant, the replaced tenant intact, and
 // the next import works.
 func TestKilledImportChangesNothing(t *testing.T) {
+	t.Parallel()
 	if os.Getenv(childEnv) != "" {
 		t.Skip("child process")
 	}

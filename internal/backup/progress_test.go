@@ -64,6 +64,7 @@ func (l *progressLog) check(t *testing.T, verb, table string, total int) {
 // TestProgressMovesWithinATable: exports and imports report rows done of
 // rows total within a table, not only as each table starts.
 func TestProgressMovesWithinATable(t *testing.T) {
+	t.Parallel()
 	s := newService(t)
 	ctx := context.Background()
 	const events = 5000
@@ -85,6 +86,7 @@ func TestProgressMovesWithinATable(t *testing.T) {
 // TestDrillComparesSideBySide: the drill's row-by-row comparison streams
 // both tenants in step and sees a table whose row counts differ to its end.
 func TestDrillComparesSideBySide(t *testing.T) {
+	t.Parallel()
 	s := newService(t)
 	ctx := context.Background()
 	a := seedTenant(t, s.DB, "Side A", 30)

@@ -68,6 +68,7 @@ func ids(list []backup.Backup) []string {
 // counts them: both genuine backups survive cleanup --keep 2 and restore
 // latest uses the newest genuine one.
 func TestForgedArchivesNeverTakeOverHistory(t *testing.T) {
+	t.Parallel()
 	s := newService(t)
 	t0 := time.Date(2026, 11, 30, 2, 0, 0, 0, time.UTC)
 	c := withClock(s, t0)
@@ -171,6 +172,7 @@ func reportText(rep backup.Report) string {
 // database loses only detail, and a tampered one cannot make a received
 // archive an own backup.
 func TestProvenanceIsRecorded(t *testing.T) {
+	t.Parallel()
 	s := newService(t)
 	t0 := time.Date(2026, 11, 30, 2, 0, 0, 0, time.UTC)
 	c := withClock(s, t0)
@@ -285,6 +287,7 @@ func TestProvenanceIsRecorded(t *testing.T) {
 // TestCleanupKeepsNewestValidBackup: when the newest backups are broken,
 // cleanup keeps the newest one that validates besides the keep newest.
 func TestCleanupKeepsNewestValidBackup(t *testing.T) {
+	t.Parallel()
 	s := newService(t)
 	t0 := time.Date(2026, 11, 30, 2, 0, 0, 0, time.UTC)
 	c := withClock(s, t0)
@@ -336,6 +339,7 @@ func TestCleanupKeepsNewestValidBackup(t *testing.T) {
 // TestRestoreLatestExplainsFailure: with no backup that validates, restore
 // latest fails and names each backup it skipped and why.
 func TestRestoreLatestExplainsFailure(t *testing.T) {
+	t.Parallel()
 	s := newService(t)
 	ctx := context.Background()
 	r := seedTenant(t, s.DB, "Nothing Good", 1)
@@ -356,6 +360,7 @@ func TestRestoreLatestExplainsFailure(t *testing.T) {
 // TestClockSteppedBack: a backup made here stays usable when the clock is
 // later stepped back: only arriving archives are held to the clock.
 func TestClockSteppedBack(t *testing.T) {
+	t.Parallel()
 	s := newService(t)
 	t0 := time.Date(2026, 11, 30, 2, 0, 0, 0, time.UTC)
 	c := withClock(s, t0.Add(time.Hour))

@@ -34,6 +34,7 @@ func newFakeS3(t testing.TB, prefix string) *backup.S3 {
 
 // TestStorageBehaviour runs one behaviour suite on every kind of destination.
 func TestStorageBehaviour(t *testing.T) {
+	t.Parallel()
 	kinds := map[string]func(t *testing.T) backup.Storage{
 		"dir": func(t *testing.T) backup.Storage { return backup.Dir{Path: t.TempDir()} },
 		"s3":  func(t *testing.T) backup.Storage { return newFakeS3(t, "ordersuite/backups") },
@@ -89,6 +90,7 @@ func TestStorageBehaviour(t *testing.T) {
 // TestRoundTripThroughS3: export to S3 and a local mirror, lose the local
 // copy, restore from S3.
 func TestRoundTripThroughS3(t *testing.T) {
+	t.Parallel()
 	s := newService(t)
 	ctx := context.Background()
 	local := s.Storage.(backup.Dir)

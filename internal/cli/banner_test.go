@@ -10,6 +10,7 @@ import (
 // TestBaseURL: the start banner's curl hint names the address the server
 // really listens on.
 func TestBaseURL(t *testing.T) {
+	t.Parallel()
 	for addr, want := range map[string]string{
 		"127.0.0.1:8080": "http://127.0.0.1:8080",
 		":9090":          "http://localhost:9090",
@@ -27,6 +28,7 @@ func TestBaseURL(t *testing.T) {
 // TestCLIRefusesBadText: an argument that is not UTF-8 text stops the
 // command before it touches the database.
 func TestCLIRefusesBadText(t *testing.T) {
+	t.Parallel()
 	var out, errOut strings.Builder
 	code := Execute(context.Background(), []string{"restore", "clone", "01a2a000-0000-7000-8000-000000000000", "Bad \xff name",
 		"--database-url", filepath.Join(t.TempDir(), "x.db")}, &out, &errOut)

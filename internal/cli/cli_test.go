@@ -49,6 +49,7 @@ func run(t *testing.T, args ...string) (int, string, string) {
 }
 
 func TestVersion(t *testing.T) {
+	t.Parallel()
 	code, out, _ := run(t, "version")
 	if code != 0 || !strings.HasPrefix(out, "ordersuite ") {
 		t.Fatalf("version: %d %q", code, out)
@@ -56,12 +57,14 @@ func TestVersion(t *testing.T) {
 }
 
 func TestUnknownCommandFails(t *testing.T) {
+	t.Parallel()
 	if code, _, errOut := run(t, "frobnicate"); code == 0 || !strings.Contains(errOut, "unknown command") {
 		t.Fatalf("code %d, stderr %q", code, errOut)
 	}
 }
 
 func TestMigrateThenServeRefusesNothing(t *testing.T) {
+	t.Parallel()
 	args := dbArgs(t)
 	code, out, errOut := run(t, append([]string{"migrate"}, args...)...)
 	if code != 0 || !strings.Contains(out, "schema at version") {
@@ -74,6 +77,7 @@ func TestMigrateThenServeRefusesNothing(t *testing.T) {
 }
 
 func TestServeRefusesOutdatedSchemaWithoutAutoMigrate(t *testing.T) {
+	t.Parallel()
 	args := append([]string{"serve", "--auto-migrate=false", "--listen-addr", "127.0.0.1:0"}, dbArgs(t)...)
 	code, _, errOut := run(t, args...)
 	if code == 0 || !strings.Contains(errOut, "outdated") {
@@ -98,6 +102,7 @@ func TestEnvironmentConfiguresCommands(t *testing.T) {
 var passwordLine = regexp.MustCompile(`restaurant admin:\s+(\S+)\s+password: (\S+)`)
 
 func TestSeedDemoPrintsWorkingLoginAndResetsOnRerun(t *testing.T) {
+	t.Parallel()
 	args := dbArgs(t)
 	code, out1, errOut := run(t, append([]string{"seed-demo"}, args...)...)
 	if code != 0 {
@@ -119,6 +124,7 @@ func TestSeedDemoPrintsWorkingLoginAndResetsOnRerun(t *testing.T) {
 }
 
 func TestCreateAdmin(t *testing.T) {
+	t.Parallel()
 	args := dbArgs(t)
 	code, out, errOut := run(t, append([]string{"create-admin", "--email", "Ops@Example.com"}, args...)...)
 	if code != 0 || !strings.Contains(out, "password: ") {
@@ -137,6 +143,7 @@ func TestCreateAdmin(t *testing.T) {
 // TestFirstStartOnEmbeddedSQLite is what a new user does: serve with no
 // configuration at all, read the printed login, log in, get a token.
 func TestFirstStartOnEmbeddedSQLite(t *testing.T) {
+	t.Parallel()
 	if storetest.URL() != "" {
 		t.Log("PostgreSQL run: the embedded default is covered by the SQLite run")
 	}
@@ -164,6 +171,7 @@ func TestFirstStartOnEmbeddedSQLite(t *testing.T) {
 // TestPostgresIsNeverSeededImplicitly: on PostgreSQL the operator comes from
 // configuration, and no demo data appears.
 func TestPostgresIsNeverSeededImplicitly(t *testing.T) {
+	t.Parallel()
 	if storetest.URL() == "" {
 		t.Skip("needs TEST_DATABASE_URL; the PostgreSQL run covers it")
 	}

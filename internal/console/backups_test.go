@@ -58,6 +58,7 @@ func (b *browser) waitJob(jobPage string) jobState {
 var backupRow = regexp.MustCompile(`data-backup="(tenant_export_[^"]+)"`)
 
 func TestBackupPages(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.startJobs()
 	b := e.browser()
@@ -208,6 +209,7 @@ func TestBackupPages(t *testing.T) {
 
 // TestBackupOnReadOnlyTenant: export works while a restaurant is read-only.
 func TestBackupOnReadOnlyTenant(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	if _, err := e.db.SetRestaurantStatus(tenancy.WithTenant(context.Background(), e.A.ID), tenancy.ReadOnly); err != nil {
 		t.Fatal(err)

@@ -55,6 +55,7 @@ func seedBusiness(t *testing.T, e *env, rid string) {
 // whose raw JSON opens on demand, pages that fit a 390 px screen. Screenshots
 // of each page at both widths go to $CONSOLE_SCREENSHOTS.
 func TestBrowserAnalyticsReadsWell(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	seedTraffic(t, e, e.A.ID)
 	seedBusiness(t, e, e.A.ID)

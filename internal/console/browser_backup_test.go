@@ -13,6 +13,7 @@ import (
 // TestBrowserBackups runs an export, watches its job complete, validates
 // the backup and restores it as a new restaurant, all through the pages.
 func TestBrowserBackups(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.startJobs()
 	b := newTab(t, e.srv.URL)

@@ -178,6 +178,7 @@ func seedTraffic(t *testing.T, e *env, rid string) {
 
 // TestBrowser walks the console as its two kinds of users.
 func TestBrowser(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	seedTraffic(t, e, e.A.ID)
 	b := newTab(t, e.srv.URL)

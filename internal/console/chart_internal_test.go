@@ -13,6 +13,7 @@ import (
 // decimals as they need and the unit, whatever the range: a 0.04 % peak is
 // not drawn under "0.0 % / 0.0 % / 0 %".
 func TestChartAxisReadsTheRealScale(t *testing.T) {
+	t.Parallel()
 	at := time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC)
 	series := func(vals ...float64) []analytics.Point {
 		var out []analytics.Point

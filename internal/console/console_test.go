@@ -186,6 +186,7 @@ func (b *browser) login(email string, restaurantID ...string) {
 func tenantPath(rid, rest string) string { return "/console/t/" + rid + rest }
 
 func TestLogin(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	t.Run("operator lands on the restaurant list with a switcher", func(t *testing.T) {
 		b := e.browser()
@@ -280,6 +281,7 @@ func TestLogin(t *testing.T) {
 
 // TestSessionCookie checks the cookie's attributes.
 func TestSessionCookie(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	b := e.browser()
 	b.get("/console/login")
@@ -309,6 +311,7 @@ func TestSessionCookie(t *testing.T) {
 // TestCSRF: a form posted without the session's token, or from another
 // site, changes nothing.
 func TestCSRF(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	b := e.browser()
 	b.login("root@platform.test")
@@ -383,6 +386,7 @@ func (e *env) pagePath(p console.Page, rid string, resources map[string]string) 
 // pages gets "not found" and B is unchanged; an admin asking for an
 // operator page gets "not found"; nobody signed out gets anything.
 func TestIsolation(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ctx := tenancy.WithTenant(context.Background(), e.B.ID)
 	on := true
@@ -471,6 +475,7 @@ func TestIsolation(t *testing.T) {
 // TestFlagsPage: the operator toggles and sets a rollout, and the page's
 // evaluation follows; bad input is a form error, not a crash.
 func TestFlagsPage(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	b := e.browser()
 	b.login("root@platform.test")
@@ -571,6 +576,7 @@ func TestFlagsPage(t *testing.T) {
 // TestReadOnlyTenant: a read-only restaurant's pages show, its forms are
 // refused with the reason.
 func TestReadOnlyTenant(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	if _, err := e.db.SetRestaurantStatus(tenancy.WithTenant(context.Background(), e.A.ID), tenancy.ReadOnly); err != nil {
 		t.Fatal(err)
@@ -588,6 +594,7 @@ func TestReadOnlyTenant(t *testing.T) {
 
 // TestAnalyticsPage: basic by default, advanced with the flag.
 func TestAnalyticsPage(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ctx := tenancy.WithTenant(context.Background(), e.A.ID)
 	if err := e.db.InsertEvents(ctx, []store.TenantEvent{
@@ -628,6 +635,7 @@ func TestAnalyticsPage(t *testing.T) {
 
 // TestAssets: the stylesheet and script are served from the binary.
 func TestAssets(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	b := e.browser()
 	for _, path := range []string{"/assets/console.css", "/assets/console.js"} {

@@ -8,6 +8,7 @@ import (
 )
 
 func TestFavicon(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	for _, path := range []string{"/favicon.ico", "/assets/favicon.svg"} {
 		resp, err := http.Get(e.srv.URL + path)

@@ -37,6 +37,7 @@ func (e *env) sameEmailElsewhere(t *testing.T) tenancy.Restaurant {
 }
 
 func TestLoginChoosesRestaurantByName(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	clone := e.sameEmailElsewhere(t)
 

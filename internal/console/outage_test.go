@@ -27,6 +27,7 @@ import (
 // unavailable and reloads itself (not an error page, not the sign-in
 // form), and once the database is back the same session sees its pages.
 func TestConsoleShowsDatabaseUnavailable(t *testing.T) {
+	t.Parallel()
 	direct, db, proxy := storetest.OpenBehindProxy(t)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	m := metrics.New()

@@ -14,6 +14,7 @@ import (
 // TestBackupPageMarksReceived: the operator tells an uploaded archive from
 // the restaurant's own backups on the backups page.
 func TestBackupPageMarksReceived(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
 	own, err := e.backups.Export(ctx, e.A.ID, "tester", nil)

@@ -15,6 +15,7 @@ import (
 // without its secret, and revokes it; another restaurant's admin sees none
 // of it.
 func TestSDKKeysPage(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	b := e.browser()
 	b.login(e.admin[e.A.ID].Email)

@@ -14,6 +14,7 @@ import (
 // platform's audit trail, where a global flag change appears; a
 // restaurant admin may not open the page.
 func TestSecurityPage(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
 	if _, err := e.db.RecordLoginThrottle(ctx, store.LoginThrottle{Kind: "account", Subject: "victim@example.test",

@@ -16,6 +16,7 @@ import (
 func init() { auth.SetFastHashingForTests() }
 
 func TestSeedFillsTheDemoRestaurantOnce(t *testing.T) {
+	t.Parallel()
 	db := storetest.Open(t)
 	ctx := context.Background()
 	creds, err := demo.Seed(ctx, db)

@@ -46,6 +46,7 @@ func countEvents(t *testing.T, db *store.DB, rid, typ string) int {
 // TestBufferWritesEverythingBelowCapacity: many goroutines recording at once
 // lose nothing, and Close flushes what is still queued.
 func TestBufferWritesEverythingBelowCapacity(t *testing.T) {
+	t.Parallel()
 	db := storetest.Open(t)
 	m := metrics.New()
 	rid := newTenant(t, db)
@@ -85,6 +86,7 @@ func TestBufferWritesEverythingBelowCapacity(t *testing.T) {
 // TestBufferCountsDropsWhenFull blocks the writer on a table lock, overfills
 // the buffer, and checks stored + dropped == recorded.
 func TestBufferCountsDropsWhenFull(t *testing.T) {
+	t.Parallel()
 	db := storetest.Open(t)
 	m := metrics.New()
 	rid := newTenant(t, db)
@@ -146,6 +148,7 @@ func lockEvents(t *testing.T, db *store.DB) (unlock func()) {
 }
 
 func TestCountingSink(t *testing.T) {
+	t.Parallel()
 	db := storetest.Open(t)
 	m := metrics.New()
 	rid := newTenant(t, db)
@@ -181,6 +184,7 @@ func TestCountingSink(t *testing.T) {
 // batch, the depth gauge counts that batch too (queued + in flight), and it
 // returns to 0 once everything is written.
 func TestBufferDepthCountsTheBatchInFlight(t *testing.T) {
+	t.Parallel()
 	db := storetest.Open(t)
 	m := metrics.New()
 	rid := newTenant(t, db)
@@ -209,6 +213,7 @@ func TestBufferDepthCountsTheBatchInFlight(t *testing.T) {
 }
 
 func TestBufferOptionsRefuseABatchLargerThanTheBuffer(t *testing.T) {
+	t.Parallel()
 	if err := (events.BufferOptions{Capacity: 100, BatchSize: 101}).Check(); err == nil {
 		t.Error("batch 101 > buffer 100 accepted")
 	}

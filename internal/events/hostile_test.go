@@ -24,6 +24,7 @@ import (
 // \u0000; before, the batch failed and fell back to one row at a time,
 // losing the hostile event). Each is stored with what it carried escaped.
 func TestHostileTextKeepsTheBatch(t *testing.T) {
+	t.Parallel()
 	db := storetest.Open(t)
 	m := metrics.New()
 	rid := newTenant(t, db)

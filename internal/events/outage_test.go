@@ -17,6 +17,7 @@ import (
 // queueing up to capacity; beyond it they are counted as buffer_full; and
 // everything held is written once the database is back.
 func TestBufferHoldsEventsThroughAnOutage(t *testing.T) {
+	t.Parallel()
 	direct, db, proxy := storetest.OpenBehindProxy(t)
 	m := metrics.New()
 	rid := newTenant(t, direct)

@@ -23,6 +23,7 @@ import (
 // TestBucketsMatchIndependentTable checks Bucket against triples computed by
 // testdata/gen_buckets.sh with md5sum and python3, not with Go.
 func TestBucketsMatchIndependentTable(t *testing.T) {
+	t.Parallel()
 	f, err := os.Open("testdata/buckets.txt")
 	if err != nil {
 		t.Fatal(err)
@@ -97,6 +98,7 @@ func newFixture(t *testing.T) fixture {
 func pct(n int) *int { return &n }
 
 func TestEvaluationFollowsTheSeed(t *testing.T) {
+	t.Parallel()
 	fx := newFixture(t)
 	on, off := true, false
 	mustCreate := func(key string, c flags.Change) {
@@ -162,6 +164,7 @@ func TestEvaluationFollowsTheSeed(t *testing.T) {
 }
 
 func TestGlobalDefaultAndTenantOverride(t *testing.T) {
+	t.Parallel()
 	fx := newFixture(t)
 	if _, err := fx.svc.Enable(fx.a, "advanced_analytics", true, nil); err != nil {
 		t.Fatal(err)
@@ -222,6 +225,7 @@ func TestGlobalDefaultAndTenantOverride(t *testing.T) {
 }
 
 func TestValidation(t *testing.T) {
+	t.Parallel()
 	fx := newFixture(t)
 	cases := []struct {
 		key   string
@@ -252,6 +256,7 @@ func TestValidation(t *testing.T) {
 func asErr(err error, target **apperr.Error) bool { return errors.As(err, target) }
 
 func TestVariantsFollowWeights(t *testing.T) {
+	t.Parallel()
 	fx := newFixture(t)
 	on := true
 	vs := []store.FlagVariant{{Key: "control", Weight: 3}, {Key: "treatment", Weight: 1}}
@@ -276,6 +281,7 @@ func TestVariantsFollowWeights(t *testing.T) {
 }
 
 func TestCountersAndStaleFlags(t *testing.T) {
+	t.Parallel()
 	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 	clock := func() time.Time { return now }
 	db := storetest.OpenWithClock(t, clock)
@@ -346,6 +352,7 @@ func TestCountersAndStaleFlags(t *testing.T) {
 }
 
 func TestDevBypassIsOffByDefault(t *testing.T) {
+	t.Parallel()
 	fx := newFixture(t)
 	if fx.svc.Enabled(fx.a, "anything", "") {
 		t.Fatal("a super_admin sees a missing flag as on without the development bypass")
@@ -365,6 +372,7 @@ func TestDevBypassIsOffByDefault(t *testing.T) {
 // the notifications carry it; on SQLite (one server, plus the command line
 // as the other process) the poll does.
 func TestChangesReachOtherInstances(t *testing.T) {
+	t.Parallel()
 	url, opts := storetest.NewMigratedDatabase(t)
 	ctx := context.Background()
 	open := func() *store.DB {
@@ -436,6 +444,7 @@ func TestChangesReachOtherInstances(t *testing.T) {
 // TestCountsSurviveConcurrentChanges evaluates from several goroutines while
 // the cache is being dropped and flushed: no evaluation goes uncounted.
 func TestCountsSurviveConcurrentChanges(t *testing.T) {
+	t.Parallel()
 	fx := newFixture(t)
 	on := true
 	if _, err := fx.svc.Create(fx.a, "busy", false, flags.Change{Enabled: &on, Percentage: pct(50)}); err != nil {
@@ -482,6 +491,7 @@ func TestCountsSurviveConcurrentChanges(t *testing.T) {
 // TestListenerReconnects terminates the change listener's connection on the
 // server: the instance reconnects and still sees changes within a second.
 func TestListenerReconnects(t *testing.T) {
+	t.Parallel()
 	if storetest.URL() == "" {
 		t.Skip("LISTEN/NOTIFY is PostgreSQL's; SQLite has no other instance")
 	}
@@ -541,6 +551,7 @@ func TestListenerReconnects(t *testing.T) {
 // TestTenantsSharingAnIndexKey: two tenant ids with the same last 8
 // characters (the cache's index key) keep their own flags.
 func TestTenantsSharingAnIndexKey(t *testing.T) {
+	t.Parallel()
 	fx := newFixture(t)
 	on := true
 	if _, err := fx.svc.Create(fx.a, "mine", false, flags.Change{Enabled: &on}); err != nil {
@@ -561,6 +572,7 @@ func TestTenantsSharingAnIndexKey(t *testing.T) {
 
 // TestManyFlags covers snapshots too large for the linear scan.
 func TestManyFlags(t *testing.T) {
+	t.Parallel()
 	fx := newFixture(t)
 	for i := range 12 {
 		on := i%2 == 0

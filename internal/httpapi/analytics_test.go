@@ -47,6 +47,7 @@ func typedEvent(rid, typ string, at time.Time, data map[string]any) store.Tenant
 // requests of the test itself, recorded today, stay out of the range) and
 // checks every figure; an admin of A gets A's figures only, whatever id.
 func TestUsageStatsHandComputed(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	today := time.Now().UTC().Truncate(24 * time.Hour)
 	d := func(days int, hour int) time.Time {
@@ -133,6 +134,7 @@ func TestUsageStatsHandComputed(t *testing.T) {
 // the old page=1 still reads the first page and a later page number is
 // refused naming the cursor.
 func TestTenantEventsEndpoint(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	A := e.A.R.ID
 	base := time.Now().UTC().Add(-72 * time.Hour).Truncate(time.Second)
@@ -213,6 +215,7 @@ func TestTenantEventsEndpoint(t *testing.T) {
 // TestRequestEvents: tenant requests are recorded with their figures;
 // requests without a tenant, probes and failed logins are not.
 func TestRequestEvents(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	admin := e.A.Users[tenancy.Admin]
 	if res := e.do("GET", "/api/v1/me", e.token(admin), nil); res.Status != 200 {
@@ -248,6 +251,7 @@ func TestRequestEvents(t *testing.T) {
 // TestFailedLoginBurst: the Nth failure for one address raises one
 // security_alert in the tenant that owns it.
 func TestFailedLoginBurst(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	srv := &httpapi.Server{DB: e.db, Auth: e.auth, Events: events.StoreSink{DB: e.db, Log: log}, Metrics: e.metrics, Log: log,
@@ -281,6 +285,7 @@ func TestFailedLoginBurst(t *testing.T) {
 // buffered sink: below capacity every request served is one stored event;
 // above it (writer held up) stored + dropped == served.
 func TestLoadNoEventLost(t *testing.T) {
+	t.Parallel()
 	for _, c := range []struct {
 		name     string
 		capacity int
@@ -377,6 +382,7 @@ func blockEventWrites(t *testing.T, db *store.DB) func() {
 // TestServerErrorEvent breaks the audit log table under a real server: the
 // 500 answer becomes an api_request with status 500 and an error event.
 func TestServerErrorEvent(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	if _, err := e.db.SQL().Exec(`DROP TABLE audit_log`); err != nil {
 		t.Fatal(err)

@@ -37,6 +37,7 @@ func (e *env) newAPIKey(name string) (string, store.APIKey) {
 // every route of the table except the two of the migration flow, and the
 // table marks no other route for keys. Nothing of the tenant changes.
 func TestBackupAPIKeyScopeFromRouteTable(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	key, _ := e.newAPIKey("from-staging")
 	paths := map[string]string{} // fixtures first: they add rows of their own
@@ -70,6 +71,7 @@ func TestBackupAPIKeyScopeFromRouteTable(t *testing.T) {
 // read another job. The import is audited under the key, never as an
 // operator.
 func TestBackupAPIKeyMigrationFlowOnly(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.startJobs()
 	ctx := context.Background()

@@ -26,6 +26,7 @@ func (e *env) login(t *testing.T, email, password, restaurantID string) (int, st
 }
 
 func TestLogin(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	t.Run("tenant user gets a token carrying the tenant and role", func(t *testing.T) {
 		status, tok, m := e.login(t, "ADMIN@as.test ", testPassword, "")
@@ -110,6 +111,7 @@ func TestLogin(t *testing.T) {
 }
 
 func TestRevocation(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ok := func(tok string) bool { return e.do("GET", "/api/v1/me", tok, nil).Status == http.StatusOK }
 
@@ -198,6 +200,7 @@ func TestRevocation(t *testing.T) {
 }
 
 func TestAuditLog(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	admin := e.token(e.A.Users[tenancy.Admin])
 	res := e.do("PATCH", "/api/v1/restaurants/"+e.A.R.ID, admin, map[string]any{"name": "Alpha Sushi Bar"})
@@ -254,6 +257,7 @@ func TestAuditLog(t *testing.T) {
 }
 
 func TestBadInput(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	admin := e.token(e.A.Users[tenancy.Admin])
 	cases := []struct {
@@ -308,6 +312,7 @@ func TestBadInput(t *testing.T) {
 }
 
 func TestHealthReadyMetrics(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	if res := e.do("GET", "/health", "", nil); res.Status != 200 {
 		t.Errorf("health: %d", res.Status)

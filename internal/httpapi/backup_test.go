@@ -139,6 +139,7 @@ func tenantDump(t testing.TB, db *store.DB, rid string) map[string][]map[string]
 // TestBackupAPIFlow: an admin exports their restaurant and follows the job;
 // the operator lists, validates, downloads, clones, restores and deletes.
 func TestBackupAPIFlow(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.startJobs()
 	admin := e.tokenFor(tenancy.Admin, e.A)
@@ -231,6 +232,7 @@ func TestBackupAPIFlow(t *testing.T) {
 // TestInvalidUploadImportsNothing: an uploaded archive that fails
 // validation is answered with its problems and leaves no trace.
 func TestInvalidUploadImportsNothing(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	before, _ := e.db.Restaurants(context.Background())
 	res := e.do("POST", "/admin/tenant_backup/import_tenant", e.tokenFor(tenancy.SuperAdmin, e.A), []byte("PK not really a zip"), "Content-Type", "application/zip")
@@ -255,6 +257,7 @@ func TestInvalidUploadImportsNothing(t *testing.T) {
 // API with an API key, checks the target's validation answer and follows
 // its import job; the tenant arrives intact.
 func TestMigrateBetweenTwoServers(t *testing.T) {
+	t.Parallel()
 	target := newEnv(t)
 	target.startJobs()
 	key, hash, err := auth.NewAPIKey()

@@ -15,6 +15,7 @@ import (
 // the field; usage_stats writes the order total in the currency, and the
 // tenant's currency series follows.
 func TestRestaurantCurrency(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	admin := e.token(e.A.Users[tenancy.Admin])
 	path := "/api/v1/restaurants/" + e.A.R.ID

@@ -39,6 +39,7 @@ func FuzzDecodeJSON(f *testing.F) {
 }
 
 func TestDecodeJSONNamesTheField(t *testing.T) {
+	t.Parallel()
 	var dst struct {
 		Nested struct {
 			Qty int `json:"qty"`

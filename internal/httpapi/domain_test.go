@@ -75,6 +75,7 @@ func line(id string, qty int) map[string]any {
 }
 
 func TestOrderPricingPromotionAndLifecycle(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ramen, gyoza := e.menuItem(e.A, 1250), e.menuItem(e.A, 600)
 	e.promotion(e.A, func(f *promoFields) { f.Code, f.DiscountValue = "TENOFF", 10 })
@@ -134,6 +135,7 @@ func TestOrderPricingPromotionAndLifecycle(t *testing.T) {
 }
 
 func TestPromotionRules(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	item := e.menuItem(e.A, 1000)
 	now := time.Now().UTC()
@@ -163,6 +165,7 @@ func TestPromotionRules(t *testing.T) {
 }
 
 func TestCustomersSeeOnlyTheirOwnOrders(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	item := e.menuItem(e.A, 800)
 	cust := e.tokenFor(tenancy.Customer, e.A)
@@ -191,6 +194,7 @@ func TestCustomersSeeOnlyTheirOwnOrders(t *testing.T) {
 // a request body is refused as "not found", leaks nothing of B and changes
 // neither tenant.
 func TestCrossTenantReferencesInBodies(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	bItem := e.menuItem(e.B, 1500)
 	bCust, bTable, bOrder := e.customer(e.B), e.table(e.B, 4), e.order(e.B, "")
@@ -239,6 +243,7 @@ func TestCrossTenantReferencesInBodies(t *testing.T) {
 }
 
 func TestHostileInput(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	item := e.menuItem(e.A, 1000)
 	tok := e.admin(e.A)
@@ -294,6 +299,7 @@ func TestHostileInput(t *testing.T) {
 }
 
 func TestPaymentsAndRefunds(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	gw := &payments.TestGateway{Decline: map[int64]bool{777: true}}
 	e.useServer(func(s *httpapi.Server) { s.Gateway = gw })
@@ -366,6 +372,7 @@ func (c *recordingChannel) Deliver(_ context.Context, _ string, n notify.Notific
 }
 
 func TestNotificationChannelsArePluggable(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	o := e.order(e.A, "")
 	tok := e.tokenFor(tenancy.Staff, e.A)
@@ -387,6 +394,7 @@ func TestNotificationChannelsArePluggable(t *testing.T) {
 }
 
 func TestReservationRules(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	small, big := e.table(e.A, 2), e.table(e.A, 8)
 	tok := e.tokenFor(tenancy.Customer, e.A)
@@ -426,6 +434,7 @@ func TestReservationRules(t *testing.T) {
 }
 
 func TestLoyaltyEarnedOnCompletionAndRedeemed(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	staffTok := e.tokenFor(tenancy.Staff, e.A)
 	admin := e.admin(e.A)
@@ -490,6 +499,7 @@ func (e *env) loyaltyTopUp(customerID, programID string, pts int) {
 }
 
 func TestMenuCrudAndFilters(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	admin := e.admin(e.A)
 	cat := obj(e.expect(e.do("POST", "/api/v1/menu_categories", admin, map[string]any{"name": "Noodles"}), 201, "category"), "menu_category")

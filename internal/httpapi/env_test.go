@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/shimizu-tech/ordersuite/internal/analytics"
@@ -26,6 +27,11 @@ import (
 func init() { auth.SetFastHashingForTests() }
 
 const testPassword = "correct horse battery"
+
+// testPasswordHash is testPassword's hash, computed once per test binary:
+// hashing is deliberately slow, even at the tests' cost, and every env
+// creates nine users. A hash verifies the same whichever user it is stored for.
+var testPasswordHash = sync.OnceValues(func() (string, error) { return auth.HashPassword(testPassword) })
 
 // env is a real server on a loopback port over a fresh database, with two
 // tenants, a user of every role in each, and a platform operator.
@@ -66,7 +72,7 @@ func newEnv(t testing.TB) *env {
 	t.Cleanup(e.srv.Close)
 	e.A = e.newTenant("Alpha Sushi", "AS")
 	e.B = e.newTenant("Beta Burgers", "BB")
-	hash, err := auth.HashPassword(testPassword)
+	hash, err := testPasswordHash()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,7 +98,7 @@ func (e *env) newTenant(name, prefix string) tenant {
 
 func (e *env) newUser(restaurantID, email string, role tenancy.Role) tenancy.User {
 	e.t.Helper()
-	hash, err := auth.HashPassword(testPassword)
+	hash, err := testPasswordHash()
 	if err != nil {
 		e.t.Fatal(err)
 	}

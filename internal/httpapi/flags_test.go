@@ -65,6 +65,7 @@ func (e *env) evaluate(tn tenant, key, entity string) bool {
 }
 
 func TestFlagAdminAPI(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	super := e.token(e.super)
 	onA := []string{httpapi.TenantHeader, e.A.R.ID}
@@ -137,6 +138,7 @@ func TestFlagAdminAPI(t *testing.T) {
 }
 
 func TestFlagValidation(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	super := e.token(e.super)
 	onA := []string{httpapi.TenantHeader, e.A.R.ID}
@@ -186,6 +188,7 @@ func TestFlagValidation(t *testing.T) {
 }
 
 func TestGlobalDefaultsOverTheAPI(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	super := e.token(e.super)
 	if res := e.do("POST", "/admin/feature_flags/enable_globally", super, map[string]any{"key": "advanced_analytics"}); res.Status != 200 {
@@ -235,6 +238,7 @@ func TestGlobalDefaultsOverTheAPI(t *testing.T) {
 // TestOFREPWithOpenFeatureSDK evaluates through the OpenFeature Go SDK and
 // its OFREP provider against the real server.
 func TestOFREPWithOpenFeatureSDK(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.newFlag(e.A, "static_on", true, nil)
 	e.newFlag(e.A, "switched_off", false, intp(50))
@@ -292,6 +296,7 @@ func TestOFREPWithOpenFeatureSDK(t *testing.T) {
 func intp(n int) *int { return &n }
 
 func TestOFREPProtocol(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.newFlag(e.A, "static_on", true, nil)
 	e.newFlag(e.A, "rollout", true, intp(40))
@@ -353,6 +358,7 @@ func TestOFREPProtocol(t *testing.T) {
 }
 
 func TestStaleFlagsEndpoint(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	res := e.do("GET", "/admin/feature_flags/stale?days=7", e.tokenFor(tenancy.Admin, e.A), nil)
 	if res.Status != 200 || !strings.Contains(string(res.Body), `"stale_flags":[]`) {

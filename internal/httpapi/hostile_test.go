@@ -218,6 +218,7 @@ func queryParamsOf(t *testing.T, e *env) map[string][]string {
 // PostgreSQL, so the two engines give the same answers. Regenerate it with
 // -update-hostile after a deliberate change, and read the diff.
 func TestHostileInputEveryRoute(t *testing.T) {
+	t.Parallel()
 	setup := newEnv(t)
 	params := queryParamsOf(t, setup)
 	var mu sync.Mutex

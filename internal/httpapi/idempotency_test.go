@@ -86,6 +86,7 @@ func allEqual(t *testing.T, answers []response, want int) {
 }
 
 func TestIdempotentOrderCreation(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	staff := e.tokenFor(tenancy.Staff, e.A)
 	mi := e.menuItem(e.A, 1450)
@@ -205,6 +206,7 @@ func TestIdempotentOrderCreation(t *testing.T) {
 }
 
 func TestIdempotentPaymentsRefundsReservations(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	admin := e.admin(e.A)
 	method := e.paymentMethod(e.A)
@@ -273,6 +275,7 @@ func TestIdempotentPaymentsRefundsReservations(t *testing.T) {
 // is still writing the order (it waits on the restaurant's counter, held by
 // the test), then retries: one order, and the retry answers with it.
 func TestIdempotentRetryAfterCut(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	staff := e.tokenFor(tenancy.Staff, e.A)
 	e.order(e.A, "") // today's counter row exists
@@ -351,6 +354,7 @@ func TestIdempotentRetryAfterCut(t *testing.T) {
 // TestOpenAPIDescribesIdempotencyKey: exactly the four writes that take the
 // header say so, each with its 422.
 func TestOpenAPIDescribesIdempotencyKey(t *testing.T) {
+	t.Parallel()
 	doc := httpapi.OpenAPI("test")
 	enc, err := json.Marshal(doc)
 	if err != nil {

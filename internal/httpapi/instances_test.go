@@ -148,6 +148,7 @@ func (c *cluster) token(u tenancy.User) string {
 // what carries the change), each kind of revocation made on the first makes
 // the credential refused on the other two within a second — 20 tries each.
 func TestRevocationReachesEveryInstance(t *testing.T) {
+	t.Parallel()
 	c := newCluster(t, 3, time.Hour)
 	first, others := c.instances[0], c.instances[1:]
 	const tries = 20
@@ -260,6 +261,7 @@ func TestRevocationReachesEveryInstance(t *testing.T) {
 // from memory and follows changes again. A change that is never announced
 // at all is caught by the version check within its interval.
 func TestLostListenerFailsSafe(t *testing.T) {
+	t.Parallel()
 	const interval = 300 * time.Millisecond
 	c := newCluster(t, 2, interval)
 	first, second := c.instances[0], c.instances[1]

@@ -46,6 +46,7 @@ func (e *env) cloneRestaurant(t *testing.T, sourceID, newName string) tenancy.Re
 }
 
 func TestLoginAfterCloneOffersTheRestaurants(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
 	owner := e.newUser(e.A.R.ID, "owner@example.test", tenancy.Admin)
@@ -143,6 +144,7 @@ func TestLoginAfterCloneOffersTheRestaurants(t *testing.T) {
 }
 
 func TestLoginPlatformOperatorSharingAnEmail(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.newUser(e.A.R.ID, "root@platform.test", tenancy.Admin)
 	e.newUser(e.B.R.ID, "root@platform.test", tenancy.Admin)
@@ -157,6 +159,7 @@ func TestLoginPlatformOperatorSharingAnEmail(t *testing.T) {
 }
 
 func TestLoginAnswersMatchOpenAPI(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	_, router := e.apiDoc()
 	e.newUser(e.A.R.ID, "twice@example.test", tenancy.Admin)

@@ -24,6 +24,7 @@ func refusedRole(rt httpapi.Route) (tenancy.Role, bool) {
 // without a token, with a forged one and by a role it refuses, answers
 // what the document says it does.
 func TestEveryRouteRefusalMatchesOpenAPI(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	_, router := e.apiDoc()
 	for _, rt := range httpapi.Routes() {
@@ -47,6 +48,7 @@ func TestEveryRouteRefusalMatchesOpenAPI(t *testing.T) {
 // (the admin API, tenant metrics, tenant backup, OFREP, probes) with real
 // data, and checks every answer, success or error, against the document.
 func TestAdminAndBackupAnswersMatchOpenAPI(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	_, router := e.apiDoc()
 	for _, rt := range httpapi.Routes() {

@@ -12,6 +12,7 @@ import (
 // a tag, and every shape belongs to a route, so a route added without its
 // description fails here, naming where to add it.
 func TestOpenAPIDocumentsEveryRoute(t *testing.T) {
+	t.Parallel()
 	shapes := apiShapes()
 	seen := map[string]bool{}
 	for _, rt := range Routes() {
@@ -42,6 +43,7 @@ func TestOpenAPIDocumentsEveryRoute(t *testing.T) {
 // TestOpenAPIDerivesFromTheRoute: security, the tenant header and the
 // error answers of an operation follow the Route's fields.
 func TestOpenAPIDerivesFromTheRoute(t *testing.T) {
+	t.Parallel()
 	doc := OpenAPI("test")
 	paths := doc["paths"].(map[string]map[string]any)
 	ids := map[string]string{}

@@ -46,6 +46,7 @@ func (e *env) apiDoc() (*openapi3.T, routers.Router) {
 // route table in both directions: every route is an operation with its
 // method, and every operation is a route.
 func TestOpenAPIDescribesEveryRoute(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	doc, _ := e.apiDoc()
 	routes := map[string]httpapi.Route{}
@@ -125,6 +126,7 @@ func (e *env) validated(router routers.Router, method, path, token string, body 
 // TestResponsesMatchOpenAPI calls every documented route with real data and
 // checks every answer, success or error, against the document.
 func TestResponsesMatchOpenAPI(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	_, router := e.apiDoc()
 	for _, rt := range httpapi.Routes() {
@@ -158,6 +160,7 @@ func TestResponsesMatchOpenAPI(t *testing.T) {
 // TestOpenAPIRejectsWrongAnswers shows the document is strict enough for
 // TestResponsesMatchOpenAPI to catch a drifting answer.
 func TestOpenAPIRejectsWrongAnswers(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	_, router := e.apiDoc()
 	req, _ := http.NewRequest("GET", e.srv.URL+"/api/v1/orders/"+e.order(e.A, "").ID, nil)
@@ -180,6 +183,7 @@ func TestOpenAPIRejectsWrongAnswers(t *testing.T) {
 }
 
 func TestOpenAPIEnumsMatchTheCode(t *testing.T) {
+	t.Parallel()
 	for _, s := range ordering.Statuses {
 		if !strings.Contains(string(mustJSON(t, httpapi.OpenAPI(""))), `"`+string(s)+`"`) {
 			t.Errorf("order status %s missing from the document", s)

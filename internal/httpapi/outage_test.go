@@ -92,6 +92,7 @@ type answer struct {
 // the cut and 200 within a second of the restore; after that every
 // request succeeds within a second; and no tenant event is lost.
 func TestOutageUnderLoad(t *testing.T) {
+	t.Parallel()
 	o := newOutageEnv(t)
 	itemA, itemB := o.menuItem(o.A, 1200), o.menuItem(o.B, 900)
 	staffA, staffB := o.tokenFor(tenancy.Staff, o.A), o.tokenFor(tenancy.Staff, o.B)
@@ -343,6 +344,7 @@ func TestOutageUnderLoad(t *testing.T) {
 // that waited out SQLite's busy timeout would be a 503 with Retry-After,
 // never a 500.
 func TestBackupLongRestoreLeavesOtherRestaurantsTakingOrders(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.startJobs()
 	ctx := context.Background()

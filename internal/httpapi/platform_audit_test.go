@@ -28,6 +28,7 @@ type platformPage struct {
 // trail, filtered by actor, action and time and paged by cursor; nobody
 // else may read it.
 func TestPlatformAuditLog(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	super := e.tokenFor(tenancy.SuperAdmin, e.A)
 	if res := e.do("POST", "/admin/feature_flags/enable_globally", super, map[string]any{"key": "advanced_analytics"}); res.Status != http.StatusOK {

@@ -22,6 +22,7 @@ import (
 // stored as a received archive, listed with its origin beside the
 // restaurant's own backup, and never counted as that restaurant's backup.
 func TestUploadIsStoredAsReceived(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	op := e.tokenFor(tenancy.SuperAdmin, e.A)
 	ctx := context.Background()

@@ -108,6 +108,7 @@ func waitUntil(limit time.Duration, cond func() bool) bool {
 // log in, every time. On PostgreSQL the test sees each change queue on the
 // restore's row lock, so the interleaving is the real one, not luck.
 func TestBackupRestoreKeepsChangesSentDuringIt(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.startJobs()
 	ctx := context.Background()
@@ -247,6 +248,7 @@ func (n *nullTimestamp) Scan(v any) error {
 // restaurants and imports into new restaurants are not held up, and once
 // the first restore ends the next one is accepted.
 func TestBackupSecondRestoreIsRefused(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
 	b, err := envBackups[e].Export(ctx, e.A.R.ID, "tester", nil)

@@ -32,8 +32,9 @@ func (discardEvents) Record(context.Context, string, events.Type, any) {}
 // the state they need is in memory. The same requests before the auth
 // state is served from memory take more (the counter sees them).
 func TestRoundTripsPerRequest(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
-	url, opts := storetest.NewDatabase(t)
+	url, opts := storetest.NewMigratedDatabase(t)
 	var count atomic.Int64
 	opts.CountStatements = &count
 	db, err := store.Open(ctx, url, opts)
@@ -41,9 +42,6 @@ func TestRoundTripsPerRequest(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	if err := db.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	a := &auth.Service{DB: db, Secret: []byte("test-secret-test-secret-test-secret!")}
 	fl := flags.New(db, flags.Options{Log: log})

@@ -69,6 +69,7 @@ func routeName(rt httpapi.Route) string { return rt.Method + " " + rt.Pattern }
 // TestAuthorizationTable checks every route against every role: each role
 // gets exactly what the table says, and no token gets 401.
 func TestAuthorizationTable(t *testing.T) {
+	t.Parallel()
 	for _, rt := range httpapi.Routes() {
 		t.Run(routeName(rt), func(t *testing.T) {
 			t.Parallel() // each subtest has its own server and database
@@ -105,6 +106,7 @@ func TestAuthorizationTable(t *testing.T) {
 // A) ask every route for tenant B's resources: the answer is "not found" or
 // A's own data, never B's, and B's rows are unchanged.
 func TestTenantIsolation(t *testing.T) {
+	t.Parallel()
 	for _, rt := range protectedRoutes() {
 		if rt.Scope == httpapi.NoTenant {
 			continue
@@ -144,6 +146,7 @@ func TestTenantIsolation(t *testing.T) {
 // TestPinnedUserCannotChooseAnotherTenant: naming another restaurant is
 // refused (403), counted and recorded as a security alert, on every route.
 func TestPinnedUserCannotChooseAnotherTenant(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	attempts := 0
 	for _, rt := range protectedRoutes() {
@@ -179,6 +182,7 @@ func TestPinnedUserCannotChooseAnotherTenant(t *testing.T) {
 
 // TestReadOnlyAndSuspendedTenants applies the tenant status to every route.
 func TestReadOnlyAndSuspendedTenants(t *testing.T) {
+	t.Parallel()
 	for _, status := range []tenancy.Status{tenancy.ReadOnly, tenancy.Suspended} {
 		t.Run(string(status), func(t *testing.T) {
 			for _, rt := range protectedRoutes() {
@@ -220,6 +224,7 @@ func TestReadOnlyAndSuspendedTenants(t *testing.T) {
 
 // TestEveryRouteAnswersJSONErrors: wrong methods and unknown paths get JSON.
 func TestEveryRouteAnswersJSONErrors(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	for _, rt := range httpapi.Routes() {
 		res := e.do("PUT", e.pathFor(rt, e.A), "", nil)

@@ -37,6 +37,7 @@ func (e *env) newSDKKey(tn tenant, name string) (id, key string) {
 // TestSDKKeyScope: an SDK key reaches exactly the routes the table marks
 // for it, and every other protected route answers 403.
 func TestSDKKeyScope(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	_, key := e.newSDKKey(e.A, "scope")
 	marked := 0
@@ -66,6 +67,7 @@ func TestSDKKeyScope(t *testing.T) {
 // secret, refused once revoked, its use recorded later in a batch, and both
 // the creation and the revocation audited.
 func TestSDKKeyLifecycle(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.newFlag(e.A, "static_on", true, nil)
 	admin := e.tokenFor(tenancy.Admin, e.A)
@@ -129,6 +131,7 @@ func TestSDKKeyLifecycle(t *testing.T) {
 // key gets 403 on the orders API, and every OFREP error reaches the
 // provider as the error it stands for.
 func TestOpenFeatureWithSDKKey(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.newFlag(e.A, "static_on", true, nil)
 	e.newFlag(e.A, "rollout", true, intp(40))
@@ -212,6 +215,7 @@ func TestOpenFeatureWithSDKKey(t *testing.T) {
 // TestSuspensionSignsOut: suspending a restaurant revokes every token
 // issued before; reactivating it does not revive them.
 func TestSuspensionSignsOut(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ctx := tenancy.WithTenant(context.Background(), e.A.R.ID)
 	before := map[tenancy.Role]string{}

@@ -38,6 +38,7 @@ func (m *memorySink) Record(_ context.Context, rid string, t events.Type, _ any)
 // TestServerErrorRecordsErrorEvent: a 5xx answer in a tenant is an
 // api_request and an error event, and counts in tenant_errors_total.
 func TestServerErrorRecordsErrorEvent(t *testing.T) {
+	t.Parallel()
 	m := metrics.New()
 	sink := &memorySink{}
 	s := &Server{Events: events.Counting{Next: sink, Metrics: m}, Metrics: m, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
@@ -72,6 +73,7 @@ func TestServerErrorRecordsErrorEvent(t *testing.T) {
 // TestPanicRecordsErrorEvent: a handler that panics in a tenant still
 // leaves its api_request (status 500) and error events.
 func TestPanicRecordsErrorEvent(t *testing.T) {
+	t.Parallel()
 	db := storetest.Open(t)
 	ctx := context.Background()
 	r, err := db.CreateRestaurant(ctx, "Panic Palace", "PP")

@@ -11,6 +11,7 @@ import (
 // TestRequiredFieldsAreRequired: a menu item without a price, or with a
 // null one, is refused instead of costing 0; an explicit 0 is a price.
 func TestRequiredFieldsAreRequired(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	admin := e.tokenFor(tenancy.Admin, e.A)
 	cat := e.category(e.A).ID
@@ -37,6 +38,7 @@ func TestRequiredFieldsAreRequired(t *testing.T) {
 // TestJSONContentType: JSON bodies must say so; a charset parameter naming
 // UTF-8 is fine; a body-less request needs no Content-Type.
 func TestJSONContentType(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	admin := e.tokenFor(tenancy.Admin, e.A)
 	body := `{"name":"Hana","email":"hana@example.test"}`
@@ -76,6 +78,7 @@ func TestJSONContentType(t *testing.T) {
 // both engines (PostgreSQL compares UUIDs, SQLite text): the API reads ids
 // in lower case, in paths, filters and the tenant header.
 func TestUpperCaseIDs(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	admin := e.tokenFor(tenancy.Admin, e.A)
 	item := e.menuItem(e.A, 700)
@@ -104,6 +107,7 @@ func TestUpperCaseIDs(t *testing.T) {
 // TestSecurityHeaders: JSON answers are never sniffed as another type, and
 // answers to a credential are not cached.
 func TestSecurityHeaders(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	for _, c := range []struct {
 		name, method, path, token string

@@ -44,6 +44,7 @@ func (e *env) tryLogin(email, password string) response {
 // the window is a 429 with Retry-After — for an e-mail nobody has, the
 // same answer — and once the window has passed the right password works.
 func TestLoginThrottlePerAccount(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	clock := &testClock{now: time.Now().UTC()}
 	p := testPolicy
@@ -110,6 +111,7 @@ func TestLoginThrottlePerAccount(t *testing.T) {
 // TestLoginThrottlePerAddress: one address trying one password on many
 // accounts is throttled, whatever account it tries next.
 func TestLoginThrottlePerAddress(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	clock := &testClock{now: time.Now().UTC()}
 	e.throttled(clock, testPolicy)
@@ -134,6 +136,7 @@ func TestLoginThrottlePerAddress(t *testing.T) {
 // TestAPIKeyThrottle: refused API keys from one address close its throttle;
 // then even a valid key waits.
 func TestAPIKeyThrottle(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	clock := &testClock{now: time.Now().UTC()}
 	e.throttled(clock, testPolicy)

@@ -14,6 +14,7 @@ import (
 // posted to the import endpoint, is answered valid:false with its
 // problems, and nothing is created or stored.
 func TestHostileUploadsAnswerInvalid(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	var files []string
 	for _, dir := range []string{"hostile", "hostile-rows"} {

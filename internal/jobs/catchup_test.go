@@ -17,6 +17,7 @@ import (
 // missed hour — and checking again does not run it again. A schedule that
 // never ran is not caught up.
 func TestScheduleCatchesUpOnAMissedRunOnce(t *testing.T) {
+	t.Parallel()
 	// River itself runs the hourly job at the top of the hour; keep clear.
 	if now := time.Now(); now.Minute() == 59 || now.Minute() == 0 {
 		time.Sleep(time.Until(now.Truncate(time.Hour).Add(time.Hour + 5*time.Second)))

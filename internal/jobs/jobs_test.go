@@ -47,6 +47,7 @@ func wait(t *testing.T, q *jobs.Queue, id string) jobs.Job {
 }
 
 func TestJobLifecycle(t *testing.T) {
+	t.Parallel()
 	db := open(t)
 	ctx := context.Background()
 	q := jobs.New(db, jobs.Options{PollInterval: 100 * time.Millisecond})
@@ -108,6 +109,7 @@ func TestJobLifecycle(t *testing.T) {
 // TestJobsSurviveRestart: a job enqueued while no worker runs is worked by
 // the next instance, and its outcome is readable from a fresh process view.
 func TestJobsSurviveRestart(t *testing.T) {
+	t.Parallel()
 	db := open(t)
 	ctx := context.Background()
 	producer := jobs.New(db, jobs.Options{})
@@ -145,6 +147,7 @@ func TestJobsSurviveRestart(t *testing.T) {
 // TestPeriodicRunsOncePerPeriod: two instances on one database share one
 // schedule; River's elected leader alone enqueues it.
 func TestPeriodicRunsOncePerPeriod(t *testing.T) {
+	t.Parallel()
 	db := open(t)
 	var runs atomic.Int64
 	period := time.Second
@@ -169,6 +172,7 @@ func TestPeriodicRunsOncePerPeriod(t *testing.T) {
 // TestQueueTablesAreListed: River's tables, created at the migrate step,
 // are accounted for as platform tables like every other table.
 func TestQueueTablesAreListed(t *testing.T) {
+	t.Parallel()
 	db := open(t)
 	tables, err := db.Schema(context.Background())
 	if err != nil {

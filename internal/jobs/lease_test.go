@@ -26,6 +26,7 @@ const testLease = time.Second
 // the job never ends (the parent kills the process); in mode "long" it
 // takes several leases and then completes.
 func TestWorkerChild(t *testing.T) {
+	t.Parallel()
 	spec := os.Getenv(workerChildEnv)
 	if spec == "" {
 		t.Skip("runs only as the child of the lease tests")
@@ -159,6 +160,7 @@ func watch(db *store.DB, id string) (stop func() []string) {
 // working a job; another instance records it as interrupted within about a
 // lease and runs it again, once.
 func TestKilledWorkerJobIsInterruptedAndRunAgain(t *testing.T) {
+	t.Parallel()
 	if os.Getenv(workerChildEnv) != "" {
 		t.Skip("child process")
 	}
@@ -219,6 +221,7 @@ func TestKilledWorkerJobIsInterruptedAndRunAgain(t *testing.T) {
 // another instance, renewing its lease, is left alone by an instance that
 // looks for dead jobs.
 func TestLiveLongJobIsNotTakenForDead(t *testing.T) {
+	t.Parallel()
 	if os.Getenv(workerChildEnv) != "" {
 		t.Skip("child process")
 	}
@@ -255,6 +258,7 @@ func TestLiveLongJobIsNotTakenForDead(t *testing.T) {
 // reports to the same record, so a failed attempt leaves no "queued" record
 // behind once a retry succeeds.
 func TestRetriedPeriodicJobKeepsOneRecord(t *testing.T) {
+	t.Parallel()
 	db := open(t)
 	ctx := context.Background()
 	failed := make(chan string, 10)
@@ -293,6 +297,7 @@ func TestRetriedPeriodicJobKeepsOneRecord(t *testing.T) {
 // instance shuts down (past the drain time) is recorded as interrupted,
 // not failed, and the next instance runs it to the end.
 func TestJobCutShortByShutdownIsRunAgain(t *testing.T) {
+	t.Parallel()
 	db := open(t)
 	ctx := context.Background()
 	working := make(chan struct{}, 1)

@@ -17,6 +17,7 @@ import (
 // database and queued again; once the database is back it runs again and
 // completes.
 func TestJobInterruptedByAnOutageRunsAgain(t *testing.T) {
+	t.Parallel()
 	direct, db, proxy := storetest.OpenBehindProxy(t)
 	ctx := context.Background()
 	if err := jobs.Migrate(ctx, direct); err != nil {

@@ -95,6 +95,7 @@ func scrape(t *testing.T) (string, *metrics.Metrics) {
 }
 
 func TestScrapePassesPromtool(t *testing.T) {
+	t.Parallel()
 	tool := promtool(t)
 	body, _ := scrape(t)
 	for _, want := range []string{
@@ -122,6 +123,7 @@ func TestScrapePassesPromtool(t *testing.T) {
 }
 
 func TestAlertRules(t *testing.T) {
+	t.Parallel()
 	tool := promtool(t)
 	dir := filepath.Join(deployDir, "prometheus")
 	for _, args := range [][]string{
@@ -143,6 +145,7 @@ var metricName = regexp.MustCompile(`\b(tenant_[a-z_]+|login_failures_total)\b`)
 // rules query is one the server exports, and the dashboard has its tenant
 // variable and the panels it promises.
 func TestDeployFilesUseRealMetrics(t *testing.T) {
+	t.Parallel()
 	_, m := scrape(t)
 	families, err := m.Registry.Gather()
 	if err != nil {
@@ -206,6 +209,7 @@ func TestDeployFilesUseRealMetrics(t *testing.T) {
 // histogram, under the fixed route labels console and unmatched (a scan of
 // random paths adds no label values).
 func TestHTTPRequestsCountEveryRequest(t *testing.T) {
+	t.Parallel()
 	db := storetest.Open(t)
 	m := metrics.New()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))

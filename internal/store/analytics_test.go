@@ -81,6 +81,7 @@ func seedEvents(t *testing.T) seeded {
 }
 
 func TestEventStatsHandComputed(t *testing.T) {
+	t.Parallel()
 	s := seedEvents(t)
 	ctx := tenancy.WithTenant(context.Background(), s.a.ID)
 	cases := []struct {
@@ -138,6 +139,7 @@ func TestEventStatsHandComputed(t *testing.T) {
 // TestPruneKeepsUsageFigures: retention deletes raw events, never the
 // rollups, and rebuilding rollups afterwards loses nothing.
 func TestPruneKeepsUsageFigures(t *testing.T) {
+	t.Parallel()
 	s := seedEvents(t)
 	ctx := tenancy.WithTenant(context.Background(), s.a.ID)
 	before, err := s.db.EventStats(ctx, at("2026-11-01 00:00:00"), at("2026-11-21 00:00:00"))
@@ -178,6 +180,7 @@ func TestPruneKeepsUsageFigures(t *testing.T) {
 }
 
 func TestEventsListing(t *testing.T) {
+	t.Parallel()
 	s := seedEvents(t)
 	ctx := tenancy.WithTenant(context.Background(), s.a.ID)
 	f := store.EventFilter{Type: "api_request", From: at("2026-11-20 00:00:00")}
@@ -215,6 +218,7 @@ func TestEventsListing(t *testing.T) {
 // TestLargeBatch crosses the multi-row statement size on SQLite and checks
 // every row and rollup arrives.
 func TestLargeBatch(t *testing.T) {
+	t.Parallel()
 	db := storetest.Open(t)
 	ctx := context.Background()
 	r, err := db.CreateRestaurant(ctx, "A", "AA")

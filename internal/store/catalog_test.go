@@ -18,6 +18,7 @@ import (
 // constraints and unique keys are read, and every CHECK is one archive
 // validation can evaluate.
 func TestCatalogCoversEveryCopyTable(t *testing.T) {
+	t.Parallel()
 	db := storetest.Open(t)
 	cat, err := db.Catalog(context.Background())
 	if err != nil {
@@ -59,6 +60,7 @@ func TestCatalogCoversEveryCopyTable(t *testing.T) {
 // date — declared TEXT on SQLite), CHECK constraints and unique keys, so an
 // archive validates alike on both.
 func TestCatalogAgreesAcrossEngines(t *testing.T) {
+	t.Parallel()
 	if storetest.URL() == "" {
 		t.Skip("needs TEST_DATABASE_URL (PostgreSQL) beside SQLite")
 	}
@@ -129,6 +131,7 @@ func TestCatalogAgreesAcrossEngines(t *testing.T) {
 }
 
 func TestCheckClauses(t *testing.T) {
+	t.Parallel()
 	ddl := `CREATE TABLE t (
     a TEXT NOT NULL DEFAULT 'check (x)' CHECK (a IN ('x', 'it''s )')), -- check (in a comment)
     b INTEGER CHECK(b > 0) /* CHECK (b < 0) */,

@@ -33,6 +33,7 @@ const distributeScript = "../../deploy/citus/distribute.sql"
 // TestCitusRules holds the migrated schema and the distribution script to
 // Citus's rules.
 func TestCitusRules(t *testing.T) {
+	t.Parallel()
 	if storetest.URL() == "" {
 		t.Skip("the Citus rules are read from the PostgreSQL catalog: set TEST_DATABASE_URL")
 	}
@@ -54,6 +55,7 @@ func TestCitusRules(t *testing.T) {
 // each rule, made in the test's own schema, and scripts that distribute the
 // wrong tables, are all reported.
 func TestCitusRulesCatchWrongSchema(t *testing.T) {
+	t.Parallel()
 	if storetest.URL() == "" {
 		t.Skip("the Citus rules are read from the PostgreSQL catalog: set TEST_DATABASE_URL")
 	}
@@ -330,6 +332,7 @@ var citusQueryExceptions = map[string]string{
 // routes it to one shard), locks rows only so, and resolves conflicts on
 // keys that include restaurant_id.
 func TestCitusQueries(t *testing.T) {
+	t.Parallel()
 	fset := token.NewFileSet()
 	names, err := filepath.Glob("*.go")
 	if err != nil {
@@ -359,6 +362,7 @@ func TestCitusQueries(t *testing.T) {
 
 // TestCitusQueryRulesCatchWrongSQL is the test of the test for the scan.
 func TestCitusQueryRulesCatchWrongSQL(t *testing.T) {
+	t.Parallel()
 	src := `package store
 func (db *DB) wrong(rid, id string) {
 	db.sql.QueryRowContext(ctx, ` + "`SELECT name FROM orders WHERE id = $1`" + `, id)

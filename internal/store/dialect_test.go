@@ -46,6 +46,7 @@ func openEngine(t testing.TB) *DB {
 // TestDialectClassifiesErrorsByCode holds each engine's reading of its
 // driver's error codes to the failures the product acts on.
 func TestDialectClassifiesErrorsByCode(t *testing.T) {
+	t.Parallel()
 	db := openEngine(t)
 	ctx := context.Background()
 	now := db.Now()

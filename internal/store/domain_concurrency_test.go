@@ -68,6 +68,7 @@ func parallel(n int, fn func(i int) error) []error {
 }
 
 func TestConcurrentOrdersGetDistinctNumbers(t *testing.T) {
+	t.Parallel()
 	db := storetest.Open(t)
 	a := newKitchen(t, db, "Alpha", "AS")
 	b := newKitchen(t, db, "Beta", "BB")
@@ -114,6 +115,7 @@ func TestConcurrentOrdersGetDistinctNumbers(t *testing.T) {
 }
 
 func TestPromotionMaxUsesUnderConcurrency(t *testing.T) {
+	t.Parallel()
 	db := storetest.Open(t)
 	k := newKitchen(t, db, "Alpha", "AS")
 	maxUses := 5
@@ -152,6 +154,7 @@ func TestPromotionMaxUsesUnderConcurrency(t *testing.T) {
 }
 
 func TestTableNeverDoubleBooked(t *testing.T) {
+	t.Parallel()
 	db := storetest.Open(t)
 	k := newKitchen(t, db, "Alpha", "AS")
 	var tables []reservations.Table
@@ -208,6 +211,7 @@ func TestTableNeverDoubleBooked(t *testing.T) {
 // TestCustomerRecordOfALoginIsCreatedOnce: a guest's first requests may
 // race; they all get the same customer record.
 func TestCustomerRecordOfALoginIsCreatedOnce(t *testing.T) {
+	t.Parallel()
 	db := storetest.Open(t)
 	k := newKitchen(t, db, "Alpha", "AS")
 	u, err := db.CreateUser(k.ctx, tenancy.User{Email: "guest@example.test", Name: "Guest", Role: tenancy.Customer, PasswordHash: "h"})
@@ -234,6 +238,7 @@ func TestCustomerRecordOfALoginIsCreatedOnce(t *testing.T) {
 // TestDatabaseRefusesCrossTenantOrderLine: even a write that skipped the
 // application's checks cannot put tenant B's menu item into A's order.
 func TestDatabaseRefusesCrossTenantOrderLine(t *testing.T) {
+	t.Parallel()
 	db := storetest.Open(t)
 	a := newKitchen(t, db, "Alpha", "AS")
 	b := newKitchen(t, db, "Beta", "BB")

@@ -20,6 +20,7 @@ import (
 // own orders, reservations and loyalty accounts, another guest's are not
 // found, and the team sees them all.
 func TestGuestSeesOnlyOwnRecords(t *testing.T) {
+	t.Parallel()
 	db := storetest.Open(t)
 	k := newKitchen(t, db, "Alpha", "AS")
 	program, err := store.Create(k.ctx, db, store.LoyaltyPrograms, loyalty.Program{ProgramFields: loyalty.NewProgramFields()})

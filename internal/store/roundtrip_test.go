@@ -58,9 +58,12 @@ func openWired(t *testing.T, w *wire) *store.DB {
 	if storetest.URL() == "" {
 		t.Skip("round trips are counted on PostgreSQL: set TEST_DATABASE_URL")
 	}
-	url, opts := storetest.NewDatabase(t)
+	url, opts := storetest.NewMigratedDatabase(t)
 	opts.PGConfigure = func(c *pgxpool.Config) {
 		c.MaxConns = 1
+		// Test databases commit asynchronously by default; this session
+		// starts as a production one does.
+		c.ConnConfig.RuntimeParams["synchronous_commit"] = "on"
 		// Plain text, so the test can read what was sent.
 		c.ConnConfig.TLSConfig, c.ConnConfig.Fallbacks = nil, nil
 		dial := c.ConnConfig.DialFunc
@@ -77,9 +80,6 @@ func openWired(t *testing.T, w *wire) *store.DB {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	if err := db.Migrate(context.Background()); err != nil {
-		t.Fatal(err)
-	}
 	return db
 }
 
@@ -89,6 +89,7 @@ func openWired(t *testing.T, w *wire) *store.DB {
 // Idempotency-Key. (Orders by admins also write the audit log, in a
 // transaction of their own.)
 func TestOrderRoundTrips(t *testing.T) {
+	t.Parallel()
 	w := &wire{}
 	db := openWired(t, w)
 	k := newKitchen(t, db, "Round Trip Ramen", "RT")
@@ -136,6 +137,7 @@ func TestOrderRoundTrips(t *testing.T) {
 // disk, and is then followed by a flush of the WAL before CreateOrder
 // returns, so an answered order is on disk. The session's setting stays on.
 func TestCommitsWaitForTheDiskWhereTheyMust(t *testing.T) {
+	t.Parallel()
 	w := &wire{}
 	db := openWired(t, w)
 	k := newKitchen(t, db, "Async Events", "AE")
@@ -170,6 +172,7 @@ func TestCommitsWaitForTheDiskWhereTheyMust(t *testing.T) {
 // (in SQL on PostgreSQL), the number is ordering.Number's, at every width
 // the counter passes through, and has no gap.
 func TestOrderNumbersAcrossWidths(t *testing.T) {
+	t.Parallel()
 	db := storetest.Open(t)
 	k := newKitchen(t, db, "Width Works", "WW7")
 	first, err := k.order("")
@@ -197,6 +200,7 @@ func TestOrderNumbersAcrossWidths(t *testing.T) {
 // TestIdempotencyKeysKeptADay: a kept answer is found for a day, and the
 // prune after that removes it (and only it), so the key can be used again.
 func TestIdempotencyKeysKeptADay(t *testing.T) {
+	t.Parallel()
 	now := time.Date(2030, 5, 1, 12, 0, 0, 0, time.UTC)
 	db := storetest.OpenWithClock(t, func() time.Time { return now })
 	k := newKitchen(t, db, "Kept Keys", "KK")

@@ -29,6 +29,7 @@ var deliberateDifferences = map[string]string{
 // other: the same tables, columns, nullability, primary keys, unique
 // constraints and foreign keys, so the two migration sets cannot drift.
 func TestSchemaParity(t *testing.T) {
+	t.Parallel()
 	pgURL, pgOpts := postgresDatabase(t)
 	lite := schemaOf(t, migratedSQLite(t, nil))
 	pg := schemaOf(t, openMigrated(t, pgURL, pgOpts))
@@ -48,6 +49,7 @@ func TestSchemaParity(t *testing.T) {
 // migration applied to SQLite alone must show up, whichever part of the
 // schema it changes.
 func TestSchemaParityCatchesDivergentMigration(t *testing.T) {
+	t.Parallel()
 	pgURL, pgOpts := postgresDatabase(t)
 	pg := schemaOf(t, openMigrated(t, pgURL, pgOpts))
 	for _, tc := range []struct {

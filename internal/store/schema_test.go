@@ -14,6 +14,7 @@ import (
 // TestStructuralTenancy holds every table of the migrated schema to the
 // tenancy rules, so a table added later cannot slip through.
 func TestStructuralTenancy(t *testing.T) {
+	t.Parallel()
 	db := storetest.Open(t)
 	tables, err := db.Schema(context.Background())
 	if err != nil {
@@ -80,6 +81,7 @@ func checkTenantTable(t *testing.T, table store.TableInfo) {
 // TestDatabaseRefusesCrossTenantReference proves the database itself, not
 // the application, stops a row of tenant B from pointing at tenant A's row.
 func TestDatabaseRefusesCrossTenantReference(t *testing.T) {
+	t.Parallel()
 	db := storetest.Open(t)
 	ctx := context.Background()
 	a, err := db.CreateRestaurant(ctx, "A", "AA")

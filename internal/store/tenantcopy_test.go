@@ -55,6 +55,7 @@ func (s eventSource) Rows(_ context.Context, table string, fn func(map[string]an
 // failing, a row with a column the schema lacks — the import returns that
 // reason and nothing is written.
 func TestImportFailureMidTableChangesNothing(t *testing.T) {
+	t.Parallel()
 	db := storetest.Open(t)
 	ctx := context.Background()
 	broken := errors.New("archive truncated")

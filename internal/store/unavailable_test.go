@@ -22,6 +22,7 @@ import (
 // them — and to recognising none of the errors that mean a bug or bad
 // input, which must stay 500s and 4xxs.
 func TestUnavailableClassifiesRealDriverErrors(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	type errCase struct {
 		name        string

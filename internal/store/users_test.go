@@ -17,6 +17,7 @@ import (
 // longer does this (Citus refuses ON DELETE SET NULL on a key that includes
 // restaurant_id), so the deletion's own transaction must.
 func TestDeleteUserUnlinksPeople(t *testing.T) {
+	t.Parallel()
 	db := storetest.Open(t)
 	bg := context.Background()
 	r, err := db.CreateRestaurant(bg, "Unlink", "UL")

@@ -9,6 +9,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -23,7 +24,27 @@ import (
 )
 
 // URL is the PostgreSQL server under test, empty for SQLite.
-func URL() string { return os.Getenv("TEST_DATABASE_URL") }
+//
+// A server on this host is reached without TLS unless the URL asks for it
+// (sslmode): the driver's default negotiates TLS on every connection, a
+// handshake that cost both sides more CPU than the test work of a short test.
+func URL() string { return withoutLoopbackTLS(os.Getenv("TEST_DATABASE_URL")) }
+
+func withoutLoopbackTLS(pgURL string) string {
+	u, err := url.Parse(pgURL)
+	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") || u.Query().Has("sslmode") {
+		return pgURL
+	}
+	switch u.Hostname() {
+	case "127.0.0.1", "::1", "localhost":
+	default:
+		return pgURL
+	}
+	q := u.Query()
+	q.Set("sslmode", "disable")
+	u.RawQuery = q.Encode()
+	return u.String()
+}
 
 var schemaSeq atomic.Int64
 
@@ -138,15 +159,12 @@ func OpenBehindProxy(tb testing.TB) (direct, proxied *store.DB, p *faultproxy.Pr
 		tb.Skip("a database connection to cut needs PostgreSQL (TEST_DATABASE_URL)")
 	}
 	ctx := context.Background()
-	url, opts := NewDatabase(tb)
+	url, opts := copyTemplate(tb)
 	direct, err := store.Open(ctx, url, opts)
 	if err != nil {
 		tb.Fatalf("open test database: %v", err)
 	}
 	tb.Cleanup(func() { direct.Close() })
-	if err := direct.Migrate(ctx); err != nil {
-		tb.Fatalf("migrate test database: %v", err)
-	}
 	p, proxiedURL := faultproxy.ForDatabaseURL(tb, url)
 	proxied, err = store.Open(ctx, proxiedURL, opts)
 	if err != nil {

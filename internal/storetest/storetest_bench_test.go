@@ -116,6 +116,7 @@ func TestReusedCopyIsEmpty(t *testing.T) {
 	var first int64
 	var leaked *sql.DB
 	t.Run("writes", func(t *testing.T) {
+		renewed()
 		url, db := OpenWithURL(t)
 		first = oid(db)
 		if _, err := db.CreateRestaurant(ctx, "Left Behind", "LFB"); err != nil {
@@ -128,6 +129,7 @@ func TestReusedCopyIsEmpty(t *testing.T) {
 	})
 	defer leaked.Close()
 	t.Run("reads", func(t *testing.T) {
+		renewed()
 		db := Open(t)
 		if oid(db) != first {
 			t.Fatal("the copy the last test released was not reused")
@@ -148,6 +150,7 @@ func TestReusedCopyIsEmpty(t *testing.T) {
 		}
 	})
 	t.Run("changes the schema", func(t *testing.T) {
+		renewed()
 		db := Open(t)
 		if oid(db) != first {
 			t.Fatal("the copy the last test released was not reused")
@@ -157,6 +160,7 @@ func TestReusedCopyIsEmpty(t *testing.T) {
 		}
 	})
 	t.Run("gets a clean schema", func(t *testing.T) {
+		renewed()
 		db := Open(t)
 		if oid(db) == first {
 			t.Fatal("a copy whose schema a test changed was reused")
@@ -166,4 +170,14 @@ func TestReusedCopyIsEmpty(t *testing.T) {
 			t.Fatalf("scratch table visible: %v %v", exists, err)
 		}
 	})
+}
+
+// renewed waits until every copy released so far is ready again, so that the
+// next test gets the copy released last.
+func renewed() {
+	free.Lock()
+	for free.renewing > 0 {
+		free.cond.Wait()
+	}
+	free.Unlock()
 }

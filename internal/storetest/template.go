@@ -27,6 +27,14 @@ import (
 // migrations), copied (CREATE DATABASE … TEMPLATE) when no copy is free, and a
 // copy is reused by emptying it (one DELETE per table, milliseconds).
 //
+// A copy is readied for its next test (renamed, emptied) in the background
+// as soon as its test ends, so the next test finds it ready; a process keeps
+// one connection to the server for this work rather than opening one per
+// test. Copies commit without waiting for the disk (synchronous_commit off,
+// set on each copy database): a test database outlives no server crash, and
+// the product's own flushes (an order's WAL flush) do not depend on the
+// setting.
+//
 // Copies outlive the test binary and are shared by the binaries of a run: a
 // process claims a copy with an advisory lock held on its connection to it,
 // so a copy is never used by two tests at once, and a process that ends
@@ -37,7 +45,7 @@ const templatePrefix = "ordersuite_tmpl_"
 
 // templateLayout changes whenever buildTemplate adds something to the
 // template, so that an older template is not taken for a current one.
-const templateLayout = "5"
+const templateLayout = "6"
 
 var tmpl struct {
 	once   sync.Once
@@ -61,13 +69,43 @@ type copyDB struct {
 	name  string
 	db    *sql.DB
 	claim *sql.Conn // holds the advisory lock that makes the copy ours
-	reset string
 }
 
-// free holds the copies this process claimed and no test uses now.
+// free holds the copies this process claimed, readied for a test, that no
+// test uses now; renewing counts those being readied in the background.
 var free struct {
 	sync.Mutex
-	list []*copyDB
+	cond     *sync.Cond
+	list     []*copyDB
+	renewing int
+}
+
+func init() { free.cond = sync.NewCond(&free.Mutex) }
+
+// server is this process's connection pool to the database TEST_DATABASE_URL
+// names, for creating, renaming and dropping copies.
+var server struct {
+	once sync.Once
+	db   *sql.DB
+	err  error
+}
+
+func adminDB(base string) (*sql.DB, error) {
+	server.once.Do(func() {
+		server.db, server.err = sql.Open("pgx", base)
+		if server.err == nil {
+			server.db.SetMaxIdleConns(2)
+			server.db.SetConnMaxIdleTime(time.Minute)
+		}
+	})
+	return server.db, server.err
+}
+
+// resetSQL is the statement that empties a copy, the same for every copy of
+// the template (a copy whose schema a test changed is dropped, not emptied).
+var resetSQL struct {
+	sync.Mutex
+	stmt string
 }
 
 const claimLock = "SELECT pg_try_advisory_lock(hashtext('ordersuite test database'))"
@@ -80,39 +118,50 @@ func acquire() (*copyDB, error) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	for {
-		free.Lock()
-		n := len(free.list)
-		if n == 0 {
-			free.Unlock()
-			break
-		}
+	free.Lock()
+	for len(free.list) == 0 && free.renewing > 0 {
+		free.cond.Wait() // a copy being readied is cheaper than a new one
+	}
+	if n := len(free.list); n > 0 {
 		d := free.list[n-1]
 		free.list = free.list[:n-1]
 		free.Unlock()
-		if d = renew(ctx, base, d); d != nil {
-			return d, nil
-		}
+		return d, nil
 	}
+	free.Unlock()
 	if d := claimUnused(ctx, base); d != nil {
 		return d, nil
 	}
 	return newCopy(ctx, base)
 }
 
+// release readies the copy for the next test in the background. A process
+// that ends meanwhile leaves the copy unclaimed; whoever claims it next
+// empties it.
 func release(d *copyDB) {
 	free.Lock()
-	free.list = append(free.list, d)
+	free.renewing++
 	free.Unlock()
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		d = renew(ctx, URL(), d)
+		free.Lock()
+		free.renewing--
+		if d != nil {
+			free.list = append(free.list, d)
+		}
+		free.cond.Broadcast()
+		free.Unlock()
+	}()
 }
 
 // claimUnused claims and empties a copy that no process holds, if any.
 func claimUnused(ctx context.Context, base string) *copyDB {
-	admin, err := sql.Open("pgx", base)
+	admin, err := adminDB(base)
 	if err != nil {
 		return nil
 	}
-	defer admin.Close()
 	rows, err := admin.QueryContext(ctx, "SELECT datname FROM pg_database WHERE starts_with(datname, $1) ORDER BY random()", tmpl.copies)
 	if err != nil {
 		return nil
@@ -146,11 +195,10 @@ func renew(ctx context.Context, base string, d *copyDB) *copyDB {
 	name := fmt.Sprintf("%s%d_%d", tmpl.copies, os.Getpid(), schemaSeq.Add(1))
 	d.claim.Close()
 	d.db.Close()
-	admin, err := sql.Open("pgx", base)
+	admin, err := adminDB(base)
 	if err != nil {
 		return nil
 	}
-	defer admin.Close()
 	for try := 0; ; try++ {
 		_, err = admin.ExecContext(ctx, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1", d.name)
 		if err == nil {
@@ -192,12 +240,7 @@ func claim(ctx context.Context, base, name string) (*copyDB, error) {
 		db.Close()
 		return nil, err
 	}
-	d := &copyDB{name: name, db: db, claim: conn}
-	if d.reset, err = resetStatement(ctx, conn); err != nil {
-		d.drop(base)
-		return nil, err
-	}
-	return d, nil
+	return &copyDB{name: name, db: db, claim: conn}, nil
 }
 
 // empty deletes every row a test wrote and puts back those the migrations
@@ -228,30 +271,44 @@ func (d *copyDB) empty(ctx context.Context) error {
 	if ddl {
 		return errors.New("a test changed the schema")
 	}
-	_, err := d.claim.ExecContext(ctx, d.reset)
+	resetSQL.Lock()
+	if resetSQL.stmt == "" {
+		stmt, err := resetStatement(ctx, d.claim)
+		if err != nil {
+			resetSQL.Unlock()
+			return err
+		}
+		resetSQL.stmt = stmt
+	}
+	reset := resetSQL.stmt
+	resetSQL.Unlock()
+	_, err := d.claim.ExecContext(ctx, reset)
 	return err
 }
 
 func (d *copyDB) drop(base string) {
 	d.claim.Close()
 	d.db.Close()
-	admin, err := sql.Open("pgx", base)
+	admin, err := adminDB(base)
 	if err != nil {
 		return
 	}
-	defer admin.Close()
 	admin.Exec("DROP DATABASE IF EXISTS " + quote(d.name) + " WITH (FORCE)") //nolint:errcheck
 }
 
 // newCopy copies the template and claims the copy.
 func newCopy(ctx context.Context, base string) (*copyDB, error) {
-	admin, err := sql.Open("pgx", base)
+	admin, err := adminDB(base)
 	if err != nil {
 		return nil, fmt.Errorf("TEST_DATABASE_URL: %w", err)
 	}
-	defer admin.Close()
 	name := fmt.Sprintf("%s%d_%d", tmpl.copies, os.Getpid(), schemaSeq.Add(1))
 	if err := createFrom(ctx, admin, name, tmpl.name); err != nil {
+		return nil, fmt.Errorf("copy the template: %w", err)
+	}
+	// Per database, so only the copies' sessions commit this way; kept
+	// across renames.
+	if _, err := admin.ExecContext(ctx, "ALTER DATABASE "+quote(name)+" SET synchronous_commit = off"); err != nil {
 		return nil, fmt.Errorf("copy the template: %w", err)
 	}
 	d, err := claim(ctx, base, name)
