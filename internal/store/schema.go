@@ -61,6 +61,8 @@ var PlatformTables = map[string]string{
 	"auth_state":           "one version for the whole installation's authentication state",
 	"sdk_keys":             "credentials are never archived with a tenant; each key names the restaurant it opens",
 	"login_throttles":      "a throttled account or client address may belong to no tenant, or to several",
+	"change_segments":      "the shipper's record of the change log segments stored; it outlives the restaurant, whose segments restore it after deletion",
+	"change_shipping":      "one cursor for the whole installation's change log shipping",
 }
 
 // TableInfo describes one table's keys, as the database reports them.
