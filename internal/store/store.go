@@ -51,6 +51,8 @@ type DB struct {
 	file    string        // SQLite only: the database file
 	now     func() time.Time
 	auth    *authHub // authentication changes, published on commit
+	// captureOff is set while the change log is turned off (SetCapture).
+	captureOff *atomic.Bool
 }
 
 // Options tune Open.
@@ -75,7 +77,7 @@ func Open(ctx context.Context, databaseURL string, opt Options) (*DB, error) {
 	if now == nil {
 		now = time.Now
 	}
-	db := &DB{now: now, auth: newAuthHub()}
+	db := &DB{now: now, auth: newAuthHub(), captureOff: &atomic.Bool{}}
 	if strings.HasPrefix(databaseURL, "postgres://") || strings.HasPrefix(databaseURL, "postgresql://") {
 		pool, err := openPostgres(ctx, databaseURL, opt)
 		if err != nil {
@@ -96,7 +98,7 @@ func Open(ctx context.Context, databaseURL string, opt Options) (*DB, error) {
 	if i := strings.IndexByte(path, '?'); i >= 0 {
 		path = path[:i]
 	}
-	sqldb, err := openSQLite(ctx, path, opt.CountStatements)
+	sqldb, err := openSQLite(ctx, path, opt.CountStatements, db.captureOff, time.Now)
 	if err != nil {
 		return nil, err
 	}
@@ -160,7 +162,8 @@ func (db *DB) Migrate(ctx context.Context) error {
 	if _, err := p.Up(ctx); err != nil {
 		return fmt.Errorf("store: migrate: %w", err)
 	}
-	return nil
+	// The change log's triggers follow the tables' columns as migrated.
+	return db.EnsureCapture(ctx)
 }
 
 // MigrationsDigest identifies the embedded migrations of both engines: two
@@ -179,6 +182,8 @@ func MigrationsDigest() string {
 		h.Write(b)
 		return nil
 	})
+	// The capture triggers are made by the migrate step too.
+	h.Write([]byte(captureDigest()))
 	return hex.EncodeToString(h.Sum(nil))
 }
 
