@@ -3,10 +3,8 @@ package store
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 )
 
@@ -37,7 +35,7 @@ type LogCut struct {
 func (db *DB) ChangeLogCut(ctx context.Context) (LogCut, error) {
 	if db.Engine == SQLite {
 		var seq sql.NullInt64
-		err := db.sql.QueryRowContext(ctx, `SELECT max(seq) FROM tenant_changes`).Scan(&seq)
+		err := db.sql.QueryRowContext(ctx, `SELECT max(id) FROM tenant_changes`).Scan(&seq)
 		return LogCut{Seq: seq.Int64, At: db.Now()}, wrap("change log cut", err)
 	}
 	var now time.Time
@@ -71,6 +69,12 @@ type ShipBatch struct {
 	To time.Time
 	// More says the batch stopped at its size limit before the cut.
 	More bool
+	// Seq is the last seq read (SQLite): the next batch starts after it.
+	Seq int64
+	// Floor is where the log must be read from for the next batch
+	// (PostgreSQL): every change of a transaction not yet shipped is
+	// after it.
+	Floor time.Time
 }
 
 // ShippableChanges returns the changes of a restaurant after from and up to
@@ -83,23 +87,23 @@ func (db *DB) ShippableChanges(ctx context.Context, restaurantID string, from Sh
 	var batch ShipBatch
 	err := db.inReadSnapshot(ctx, func(tx *sql.Tx) error {
 		// The transactions first: which ones fit, by moment.
-		rows, err := tx.QueryContext(ctx, `SELECT tx, max(changed_at), count(*) FROM tenant_changes
+		rows, err := tx.QueryContext(ctx, `SELECT tx, max(changed_at), min(changed_at), count(*) FROM tenant_changes
 			WHERE restaurant_id = $1 AND changed_at > $2 AND changed_at <= $3
-			GROUP BY tx HAVING max(changed_at) > $4 ORDER BY max(changed_at), tx`,
-			restaurantID, from.Floor, cut.At, from.To)
+			GROUP BY tx ORDER BY max(changed_at), tx`,
+			restaurantID, from.Floor, cut.At)
 		if err != nil {
 			return err
 		}
 		type txn struct {
-			at time.Time
-			n  int
+			at, first time.Time
+			n         int
 		}
 		var txs []string
 		info := map[string]txn{}
 		for rows.Next() {
 			var id string
 			var t txn
-			if err := rows.Scan(&id, &t.at, &t.n); err != nil {
+			if err := rows.Scan(&id, &t.at, &t.first, &t.n); err != nil {
 				rows.Close()
 				return err
 			}
@@ -110,48 +114,56 @@ func (db *DB) ShippableChanges(ctx context.Context, restaurantID string, from Sh
 		if err := rows.Err(); err != nil {
 			return err
 		}
-		// A transaction still going on at the cut has changes after it:
-		// those with a change beyond the cut are not complete.
-		open, err := db.openTransactions(ctx, tx, restaurantID, from.Floor, cut.At)
+		// A transaction with a change after the cut is not complete at it.
+		// It ended before the cut was read (one still running then has
+		// every change after the cut), but started before a transaction
+		// that was running: its changes straddle the cut, and the next
+		// segment reads the log from its first one (Floor).
+		open, err := db.openTransactions(ctx, tx, restaurantID, cut.At)
 		if err != nil {
 			return err
 		}
-		batch.To = cut.At
+		batch.To, batch.Floor = cut.At, cut.At
+		for id := range open {
+			if t, ok := info[id]; ok && !t.first.After(batch.Floor) {
+				batch.Floor = t.first.Add(-time.Microsecond)
+			}
+		}
 		take := map[string]time.Time{}
 		count := 0
-		for i, id := range txs {
-			if open[id] {
+		var prev time.Time
+		for _, id := range txs {
+			t := info[id]
+			if open[id] || !t.at.After(from.To) {
 				continue
 			}
-			t := info[id]
-			if count > 0 && count+t.n > limit {
+			if count > 0 && count+t.n > limit && !t.at.Equal(prev) {
 				// Stop between two moments, never inside one.
-				prev := info[txs[i-1]].at
-				if !t.at.Equal(prev) {
-					batch.To, batch.More = prev, true
-					break
-				}
+				batch.To, batch.More = prev, true
+				break
 			}
 			take[id] = t.at
 			count += t.n
+			prev = t.at
 		}
 		if count == 0 {
 			return nil
 		}
 		upTo := batch.To
-		rows, err = tx.QueryContext(ctx, `SELECT seq, tx, table_name, op, row_data, old_data FROM tenant_changes
-			WHERE restaurant_id = $1 AND changed_at > $2 AND changed_at <= $3 ORDER BY seq`, restaurantID, from.Floor, upTo)
+		rows, err = tx.QueryContext(ctx, `SELECT id, tx, changed_at, table_name, op, row_data::text, old_data::text FROM tenant_changes
+			WHERE restaurant_id = $1 AND changed_at > $2 AND changed_at <= $3 ORDER BY id`, restaurantID, from.Floor, upTo)
 		if err != nil {
 			return err
 		}
 		defer rows.Close()
+		conv := newChangeConverter(db)
 		for rows.Next() {
-			c, err := db.scanShipped(ctx, rows, restaurantID, false)
+			c, keep, err := scanShipped(ctx, conv, rows, restaurantID)
 			if err != nil {
 				return err
 			}
 			at, ok := take[c.Tx]
-			if !ok {
+			if !ok || !keep {
 				continue
 			}
 			c.TxAt = at
@@ -164,7 +176,7 @@ func (db *DB) ShippableChanges(ctx context.Context, restaurantID string, from Sh
 
 // openTransactions are the transactions with a change after the cut: not
 // complete at it.
-func (db *DB) openTransactions(ctx context.Context, tx *sql.Tx, restaurantID string, floor, cut time.Time) (map[string]bool, error) {
+func (db *DB) openTransactions(ctx context.Context, tx *sql.Tx, restaurantID string, cut time.Time) (map[string]bool, error) {
 	rows, err := tx.QueryContext(ctx, `SELECT DISTINCT tx FROM tenant_changes WHERE restaurant_id = $1 AND changed_at > $2`, restaurantID, cut)
 	if err != nil {
 		return nil, err
@@ -178,49 +190,57 @@ func (db *DB) openTransactions(ctx context.Context, tx *sql.Tx, restaurantID str
 		}
 		out[id] = true
 	}
-	_ = floor
 	return out, rows.Err()
 }
 
 func (db *DB) shippableSQLite(ctx context.Context, restaurantID string, from ShipFrom, cut LogCut, limit int) (ShipBatch, error) {
 	var batch ShipBatch
 	err := db.inReadSnapshot(ctx, func(tx *sql.Tx) error {
-		read := func(q string, args ...any) error {
+		conv := newChangeConverter(db)
+		var lastSeq int64
+		var lastTx string
+		read := func(q string, args ...any) (int, error) {
 			rows, err := tx.QueryContext(ctx, q, args...)
 			if err != nil {
-				return err
+				return 0, err
 			}
 			defer rows.Close()
+			n := 0
 			for rows.Next() {
-				c, err := db.scanShipped(ctx, rows, restaurantID, true)
+				c, keep, err := scanShipped(ctx, conv, rows, restaurantID)
 				if err != nil {
-					return err
+					return n, err
 				}
-				batch.Changes = append(batch.Changes, c)
+				n++
+				lastSeq, lastTx = c.Seq, c.Tx
+				if keep {
+					batch.Changes = append(batch.Changes, c)
+				}
 			}
-			return rows.Err()
+			return n, rows.Err()
 		}
-		if err := read(`SELECT seq, tx, changed_at, table_name, op, row_data, old_data FROM tenant_changes
-			WHERE restaurant_id = $1 AND seq > $2 AND seq <= $3 ORDER BY seq LIMIT $4`, restaurantID, from.Seq, cut.Seq, limit); err != nil {
+		n, err := read(`SELECT id, tx, changed_at, table_name, op, row_data, old_data FROM tenant_changes
+			WHERE restaurant_id = $1 AND id > $2 AND id <= $3 ORDER BY id LIMIT $4`, restaurantID, from.Seq, cut.Seq, limit)
+		if err != nil || n < limit {
 			return err
 		}
-		if len(batch.Changes) < limit {
-			return nil
-		}
 		// The limit may have cut the last transaction: read the rest of it.
-		last := batch.Changes[len(batch.Changes)-1]
-		if err := read(`SELECT seq, tx, changed_at, table_name, op, row_data, old_data FROM tenant_changes
-			WHERE restaurant_id = $1 AND seq > $2 AND seq <= $3 AND tx = $4 ORDER BY seq`, restaurantID, last.Seq, cut.Seq, last.Tx); err != nil {
+		if _, err := read(`SELECT id, tx, changed_at, table_name, op, row_data, old_data FROM tenant_changes
+			WHERE restaurant_id = $1 AND id > $2 AND id <= $3 AND tx = $4 ORDER BY id`, restaurantID, lastSeq, cut.Seq, lastTx); err != nil {
 			return err
 		}
 		var more int
-		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM tenant_changes WHERE restaurant_id = $1 AND seq > $2 AND seq <= $3`,
-			restaurantID, batch.Changes[len(batch.Changes)-1].Seq, cut.Seq).Scan(&more); err != nil {
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM tenant_changes WHERE restaurant_id = $1 AND id > $2 AND id <= $3`,
+			restaurantID, lastSeq, cut.Seq).Scan(&more); err != nil {
 			return err
 		}
 		batch.More = more > 0
+		batch.Seq = lastSeq
 		return nil
 	})
+	if batch.Seq == 0 && len(batch.Changes) > 0 {
+		batch.Seq = batch.Changes[len(batch.Changes)-1].Seq
+	}
 	if err == nil && len(batch.Changes) > 0 {
 		batch.To = batch.Changes[len(batch.Changes)-1].TxAt
 		if batch.To.Before(from.To) {
@@ -255,7 +275,7 @@ func (db *DB) ChangedRestaurants(ctx context.Context, since LogCut) ([]string, e
 	var arg any
 	switch {
 	case db.Engine == SQLite:
-		q, arg = `SELECT DISTINCT restaurant_id FROM tenant_changes WHERE seq > $1`, since.Seq
+		q, arg = `SELECT DISTINCT restaurant_id FROM tenant_changes WHERE id > $1`, since.Seq
 	case since.At.IsZero():
 		q, arg = `SELECT DISTINCT restaurant_id FROM tenant_changes WHERE $1 = 1`, 1
 	default:
@@ -399,39 +419,47 @@ func (db *DB) SetChangeShipState(ctx context.Context, st ShipState) error {
 	return wrap("set change ship state", err)
 }
 
-// scanShipped reads one change row (seq, tx, [changed_at,] table_name, op,
-// row_data, old_data) with its images in archive form.
-func (db *DB) scanShipped(ctx context.Context, rows *sql.Rows, restaurantID string, withAt bool) (Change, error) {
+// scanShipped reads one change row (id, tx, changed_at, table_name, op,
+// row_data, old_data) as ChangesSince gives it: images in archive form, an
+// update's Old holding only the columns it changed. keep is false for an
+// update that changed nothing (SQLite logs a row rewritten the same).
+func scanShipped(ctx context.Context, conv *changeConverter, rows *sql.Rows, restaurantID string) (Change, bool, error) {
 	c := Change{RestaurantID: restaurantID}
-	var row, old sql.NullString
-	var op string
+	var at any
+	var row string
+	var old sql.NullString
+	if err := rows.Scan(&c.Seq, &c.Tx, &at, &c.Table, &c.Op, &row, &old); err != nil {
+		return c, false, err
+	}
 	var err error
-	if withAt {
-		var at time.Time
-		err = rows.Scan(&c.Seq, &c.Tx, &at, &c.Table, &op, &row, &old)
-		c.TxAt = at.UTC()
-	} else {
-		err = rows.Scan(&c.Seq, &c.Tx, &c.Table, &op, &row, &old)
+	if c.TxAt, err = logTime(at); err != nil {
+		return c, false, fmt.Errorf("change %d: %w", c.Seq, err)
 	}
-	if err != nil {
-		return c, err
+	if c.Op == OpImport {
+		c.Row = map[string]any{}
+		return c, true, nil
 	}
-	c.Op = ChangeOp(op)
-	if c.Row, err = decodeImage(row.String); err != nil {
-		return c, fmt.Errorf("change %d: row: %w", c.Seq, err)
+	if c.Row, err = conv.archiveForm(ctx, c.Table, row); err != nil {
+		return c, false, fmt.Errorf("change %d: %w", c.Seq, err)
 	}
-	if old.Valid && old.String != "" {
-		if c.Old, err = decodeImage(old.String); err != nil {
-			return c, fmt.Errorf("change %d: old: %w", c.Seq, err)
+	if old.Valid && c.Op == OpUpdate {
+		all, err := conv.archiveForm(ctx, c.Table, old.String)
+		if err != nil {
+			return c, false, fmt.Errorf("change %d: %w", c.Seq, err)
+		}
+		c.Old = map[string]any{}
+		for k, v := range all {
+			if nv, ok := c.Row[k]; !ok || !sameValue(nv, v) {
+				c.Old[k] = v
+			}
+		}
+		if len(c.Old) == 0 {
+			return c, false, nil
 		}
 	}
-	return c, nil
+	return c, true, nil
 }
 
-func decodeImage(s string) (map[string]any, error) {
-	dec := json.NewDecoder(strings.NewReader(s))
-	dec.UseNumber()
-	var m map[string]any
-	err := dec.Decode(&m)
-	return m, err
-}
+// OpImport marks, in the log, a restore or import of the restaurant: its
+// writes are not logged, so the log cannot be replayed across it.
+const OpImport ChangeOp = "import"

@@ -255,11 +255,11 @@ func (v *Verifier) Covering(ctx context.Context, restaurantID string, pos store.
 	if err != nil {
 		return err
 	}
-	if ch.Links[0].Header.Number != 1 && !coversBase(ch.Links[0].Header, pos) {
+	if ch.Links[0].Header.Number != 1 && (pos == store.LogPosition{} || !coversBase(ch.Links[0].Header, pos)) {
 		return apperr.InvalidField("at", "the shipped change log of restaurant %s starts at segment %d, after the base archive's position", restaurantID, ch.Links[0].Header.Number)
 	}
 	for _, l := range ch.Links {
-		if l.Header.Engine != pos.Engine {
+		if pos.Engine != "" && l.Header.Engine != pos.Engine {
 			return &ChainError{RestaurantID: restaurantID, Number: l.Header.Number, Problem: fmt.Sprintf("was shipped from %s, the base archive from %s", l.Header.Engine, pos.Engine)}
 		}
 		if skipSegment(l.Header, pos) {
@@ -273,6 +273,9 @@ func (v *Verifier) Covering(ctx context.Context, restaurantID string, pos store.
 			if c.TxAt.After(until) || held(c) {
 				continue
 			}
+			if c.Op == store.OpImport {
+				return &store.LogResetError{RestaurantID: restaurantID, At: c.TxAt}
+			}
 			if err := fn(c); err != nil {
 				return err
 			}
@@ -285,6 +288,9 @@ func (v *Verifier) Covering(ctx context.Context, restaurantID string, pos store.
 func skipSegment(h Header, pos store.LogPosition) bool {
 	if h.Changes == 0 {
 		return true
+	}
+	if pos == (store.LogPosition{}) {
+		return false
 	}
 	switch pos.Engine {
 	case store.SQLite:
@@ -321,6 +327,9 @@ func coversBase(first Header, pos store.LogPosition) bool {
 
 // heldBy returns whether a change is held by a base archive at pos.
 func heldBy(pos store.LogPosition) (func(store.Change) bool, error) {
+	if pos == (store.LogPosition{}) {
+		return func(store.Change) bool { return false }, nil // from the start of the log
+	}
 	switch pos.Engine {
 	case store.SQLite:
 		return func(c store.Change) bool { return c.Seq <= pos.Seq }, nil

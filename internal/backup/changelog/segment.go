@@ -294,7 +294,7 @@ func checkChange(h Header, c store.Change, last int64) error {
 		return errors.New("no transaction")
 	case c.Table == "" || !store.IsCopyTable(c.Table):
 		return fmt.Errorf("unknown table %q", c.Table)
-	case c.Op != store.OpInsert && c.Op != store.OpUpdate && c.Op != store.OpDelete:
+	case c.Op != store.OpInsert && c.Op != store.OpUpdate && c.Op != store.OpDelete && c.Op != store.OpImport:
 		return fmt.Errorf("unknown op %q", c.Op)
 	case c.Row == nil:
 		return errors.New("no row image")

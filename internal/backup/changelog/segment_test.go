@@ -61,7 +61,7 @@ func TestSegmentRefusesWhatItsHeaderDoesNotSay(t *testing.T) {
 		cs   []store.Change
 		want string
 	}{
-		"moment after the span":   {h, []store.Change{change(1, 1, 11)}, "outside the segment's span"},
+		"moment after the span":    {h, []store.Change{change(1, 1, 11)}, "outside the segment's span"},
 		"moment at the span start": {h, []store.Change{change(1, 1, 0)}, "outside the segment's span"},
 		"out of order":             {h, []store.Change{change(5, 1, 1), change(4, 1, 1)}, "out of seq order"},
 		"another restaurant":       {h, []store.Change{func() store.Change { c := change(1, 1, 1); c.RestaurantID = "other"; return c }()}, "another restaurant"},

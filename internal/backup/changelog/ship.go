@@ -38,7 +38,7 @@ type Shipper struct {
 	// everything complete (RPO metric).
 	OnShipped func(store.ShipState)
 	// beforeRecord, in tests, runs between storing a segment and recording it.
-	beforeRecord func(store.ShippedSegment)
+	beforeRecord func(store.ShippedSegment) error
 }
 
 func (s *Shipper) log() *slog.Logger {
@@ -152,7 +152,7 @@ func (s *Shipper) shipRestaurant(ctx context.Context, rid string, cut store.LogC
 		seg := store.ShippedSegment{RestaurantID: rid, Number: last.Number + 1, CoversFrom: last.CoversTo, CoversTo: batch.To.UTC(),
 			Floor: last.Floor, MaxTx: last.MaxTx, MaxSeq: last.MaxSeq, Changes: len(batch.Changes), ShippedAt: s.DB.Now(), More: batch.More}
 		if !batch.More && s.DB.Engine == store.Postgres {
-			seg.Floor = cut.At
+			seg.Floor = batch.Floor
 		}
 		h := Header{Engine: s.DB.Engine, RestaurantID: rid, Number: seg.Number, From: last.CoversTo, To: seg.CoversTo,
 			PrevMaxTx: last.MaxTx, PrevLastSeq: last.MaxSeq}
@@ -171,6 +171,7 @@ func (s *Shipper) shipRestaurant(ctx context.Context, rid string, cut store.LogC
 			maxTx = max(maxTx, tx)
 			seg.MaxSeq = max(seg.MaxSeq, c.Seq)
 		}
+		seg.MaxSeq = max(seg.MaxSeq, batch.Seq)
 		h.MinTx, h.MaxTx = strconv.FormatUint(minTx, 10), strconv.FormatUint(maxTx, 10)
 		if prev, err := strconv.ParseUint(last.MaxTx, 10, 64); err != nil || maxTx > prev {
 			seg.MaxTx = h.MaxTx
@@ -187,7 +188,9 @@ func (s *Shipper) shipRestaurant(ctx context.Context, rid string, cut store.LogC
 			return out, fmt.Errorf("store segment %d: %w", seg.Number, err)
 		}
 		if s.beforeRecord != nil {
-			s.beforeRecord(seg)
+			if err := s.beforeRecord(seg); err != nil {
+				return out, err
+			}
 		}
 		if err := s.DB.RecordSegment(ctx, seg); err != nil {
 			return out, err

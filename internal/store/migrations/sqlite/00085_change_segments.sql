@@ -33,6 +33,11 @@ CREATE TABLE change_shipping (
     shipped_at TIMESTAMP NOT NULL
 );
 
+-- The shipper reads SQLite's log by seq (commit order): which restaurants
+-- have changes after its last cut.
+CREATE INDEX tenant_changes_id_idx ON tenant_changes (id);
+
 -- +goose Down
+DROP INDEX tenant_changes_id_idx;
 DROP TABLE change_shipping;
 DROP TABLE change_segments;
