@@ -263,7 +263,7 @@ func (s *Service) Diff(ctx context.Context, restaurantID string, from, to time.T
 		cols        map[string]bool
 	}
 	rows := map[string]map[string]*rowState{} // table → id → state
-	var order []string                         // tables in first-change order
+	var order []string                        // tables in first-change order
 	txs := map[string]bool{}
 	err := s.DB.ChangesSince(ctx, restaurantID, store.LogPosition{}, to, func(c store.Change) error {
 		if !c.TxAt.After(from) {
