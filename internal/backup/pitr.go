@@ -144,7 +144,7 @@ func (s *Service) PointInTimeBase(ctx context.Context, restaurantID string, at t
 		}
 		msg += " (passed over " + strings.Join(reasons, "; ") + ")"
 	}
-	return Base{}, nil, nil, skipped, apperr.InvalidField("at", "%s", msg)
+	return Base{}, nil, nil, skipped, outOfRange("at", "%s", msg)
 }
 
 // CheckMoment refuses a moment that cannot be restored to by its value
@@ -154,9 +154,13 @@ func (s *Service) CheckMoment(at time.Time) error {
 		return apperr.InvalidField("at", "is required (RFC 3339)")
 	}
 	if at.After(s.DB.Now()) {
-		return apperr.InvalidField("at", "%s is in the future", at.UTC().Format(time.RFC3339))
+		return outOfRange("at", "%s is in the future", at.UTC().Format(time.RFC3339))
 	}
 	return nil
+}
+
+func outOfRange(field, format string, args ...any) error {
+	return &apperr.Error{Code: apperr.OutOfRange, Field: field, Message: fmt.Sprintf(format, args...)}
 }
 
 // RestorePointInTime restores restaurantID as it was at opt.At: into a new
@@ -193,7 +197,7 @@ func (s *Service) RestorePointInTime(ctx context.Context, restaurantID string, o
 	}
 	stats, err := s.importArchive(ctx, a, imp, changes, progress)
 	if errors.Is(err, store.ErrLogReset) {
-		return res, apperr.InvalidField("at", "%v", err)
+		return res, outOfRange("at", "%v", err)
 	}
 	if err != nil {
 		return res, err
@@ -290,7 +294,7 @@ func (s *Service) Diff(ctx context.Context, restaurantID string, from, to time.T
 		return nil
 	})
 	if errors.Is(err, store.ErrLogReset) {
-		return d, apperr.InvalidField("from", "%v", err)
+		return d, outOfRange("from", "%v", err)
 	}
 	if err != nil {
 		return d, err

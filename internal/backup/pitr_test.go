@@ -291,12 +291,12 @@ func TestPointInTimeRestoreEqualsSnapshots(t *testing.T) {
 	// Before the first base there is nothing to start from.
 	_, err = s.RestorePointInTime(ctx, rid, backup.PointInTimeOptions{At: beforeBase}, nil)
 	var ae *apperr.Error
-	if !errors.As(err, &ae) || ae.Code != apperr.Invalid || ae.Field != "at" {
-		t.Errorf("restore to before the first backup: %v, want Invalid naming at", err)
+	if !errors.As(err, &ae) || ae.Code != apperr.OutOfRange || ae.Field != "at" {
+		t.Errorf("restore to before the first backup: %v, want OutOfRange naming at", err)
 	}
 	_, err = s.RestorePointInTime(ctx, rid, backup.PointInTimeOptions{At: time.Now().Add(time.Hour)}, nil)
-	if !errors.As(err, &ae) || ae.Code != apperr.Invalid || ae.Field != "at" {
-		t.Errorf("restore to the future: %v, want Invalid naming at", err)
+	if !errors.As(err, &ae) || ae.Code != apperr.OutOfRange || ae.Field != "at" {
+		t.Errorf("restore to the future: %v, want OutOfRange naming at", err)
 	}
 
 	// In place: the restaurant itself back to a middle moment.
