@@ -104,7 +104,13 @@ SELECT create_distributed_table('tenant_route_rollups', 'restaurant_id', colocat
 WHERE NOT EXISTS (SELECT 1 FROM pg_dist_partition WHERE logicalrelid = 'tenant_route_rollups'::regclass AND partmethod = 'h');
 SELECT create_distributed_table('idempotency_keys', 'restaurant_id', colocate_with => 'restaurants')
 WHERE NOT EXISTS (SELECT 1 FROM pg_dist_partition WHERE logicalrelid = 'idempotency_keys'::regclass AND partmethod = 'h');
+-- The change log: its capture triggers on every distributed tenant table
+-- write to the log's shard beside the changed row's (same restaurant_id,
+-- same colocation group). Citus runs triggers on distributed tables only
+-- with citus.enable_unsafe_triggers on (docs/disaster-recovery.md).
+SELECT create_distributed_table('tenant_changes', 'restaurant_id', colocate_with => 'restaurants')
+WHERE NOT EXISTS (SELECT 1 FROM pg_dist_partition WHERE logicalrelid = 'tenant_changes'::regclass AND partmethod = 'h');
 
--- A summary to read: 27 tables, one colocation group.
+-- A summary to read: 28 tables, one colocation group.
 SELECT table_name, distribution_column, colocation_id, shard_count
 FROM citus_tables ORDER BY colocation_id, table_name::text;

@@ -23,9 +23,12 @@ const (
 	UnsupportedMediaType Code = "unsupported_media_type"
 	// TooManyRequests: the caller must wait (see RetryAfter) before trying again.
 	TooManyRequests Code = "too_many_requests"
-	Mismatch        Code = "mismatch"    // an Idempotency-Key reused for a different request
-	Unavailable     Code = "unavailable" // the database is unreachable or refuses work; retry later
-	Internal        Code = "internal"    // a bug; details are logged only
+	Mismatch        Code = "mismatch" // an Idempotency-Key reused for a different request
+	// OutOfRange: well-formed, but outside what exists (a moment outside a
+	// restaurant's recovery chain); Field names which part.
+	OutOfRange  Code = "out_of_range"
+	Unavailable Code = "unavailable" // the database is unreachable or refuses work; retry later
+	Internal    Code = "internal"    // a bug; details are logged only
 )
 
 // Error is an error a caller may see.

@@ -151,6 +151,11 @@ func WriteArchive(ctx context.Context, db *store.DB, restaurantID string, w io.W
 		if m.ExportID == "" {
 			m.ExportID = archive.ExportID(restaurantID, opt.Now)
 		}
+		pos, err := snap.Position(ctx)
+		if err != nil {
+			return err
+		}
+		m.LogPosition = &pos
 		tables := exportTables()
 		var meter *store.CopyMeter
 		if opt.Progress != nil {

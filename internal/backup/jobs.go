@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"time"
 
 	"github.com/shimizu-tech/ordersuite/internal/apperr"
 	"github.com/shimizu-tech/ordersuite/internal/jobs"
@@ -20,6 +21,9 @@ const (
 	KindBackupAll     = "backup.all"
 	KindCleanup       = "backup.cleanup"
 	KindValidateAll   = "backup.validate_all"
+	// KindRestorePointInTime restores a restaurant to a moment; one of
+	// store.RestoreJobKinds.
+	KindRestorePointInTime = "backup.restore_point_in_time"
 )
 
 // Actor is who asked for a job, carried in its payload so the job's writes
@@ -88,6 +92,14 @@ type (
 	CleanupJob struct {
 		Keep int `json:"keep"`
 	}
+	PointInTimeJob struct {
+		RestaurantID string    `json:"restaurant_id"`
+		At           time.Time `json:"at"`
+		Replace      bool      `json:"replace,omitempty"`
+		NewName      string    `json:"new_restaurant_name,omitempty"`
+		NewID        string    `json:"new_restaurant_id,omitempty"`
+		Actor        Actor     `json:"actor"`
+	}
 )
 
 func decode[T any](run *jobs.Run) (T, error) {
@@ -146,6 +158,14 @@ func (s *Service) RegisterJobs(q *jobs.Queue, environments map[string]Environmen
 			return nil, err
 		}
 		return map[string]any{"backup_id": res.Backup.ID, "restaurant_id": res.Stats.RestaurantID, "rows": res.Stats.Rows, "skipped": res.Skipped}, nil
+	})
+	q.Register(KindRestorePointInTime, func(ctx context.Context, run *jobs.Run) (any, error) {
+		p, err := decode[PointInTimeJob](run)
+		if err != nil {
+			return nil, err
+		}
+		return s.RestorePointInTime(p.Actor.context(ctx), p.RestaurantID,
+			PointInTimeOptions{At: p.At, Replace: p.Replace, NewName: p.NewName, NewID: p.NewID}, progressOf(ctx, run))
 	})
 	q.Register(KindBackupAll, func(ctx context.Context, run *jobs.Run) (any, error) {
 		made, err := s.BackupAll(ctx, "schedule", progressOf(ctx, run))

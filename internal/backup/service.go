@@ -58,6 +58,9 @@ type Service struct {
 	TempDir string
 	// Metrics, when set, counts the failures of each destination.
 	Metrics *metrics.Metrics
+	// Changes gives the changes a point-in-time restore replays after its
+	// base archive; nil reads the live database's change log (LiveLog).
+	Changes ChangeSource
 
 	schemaMu sync.Mutex
 	schema   *archive.Schema // the catalog as of schema.Version
@@ -516,8 +519,14 @@ func (s *Service) importFile(ctx context.Context, f *os.File, opt ImportOptions,
 	if !rep.Valid {
 		return store.ImportStats{}, apperr.Errorf(apperr.Invalid, "%s", (&InvalidArchive{rep.Problems}).Error())
 	}
+	return s.importArchive(ctx, a, opt, nil, progress)
+}
+
+// importArchive imports a validated archive, then replays changes when
+// given (a point-in-time restore), in one transaction.
+func (s *Service) importArchive(ctx context.Context, a *archive.Archive, opt ImportOptions, changes func(fn func(store.Change) error) error, progress Progress) (store.ImportStats, error) {
 	spec := store.ImportSpec{TargetID: opt.TargetID, Replace: opt.TargetID != "", NewName: strings.TrimSpace(opt.NewName), Tables: a.Tables(exportTables()),
-		Rows: manifestRows(a), Progress: func(p store.CopyProgress) { progress.copying(30, 95, "importing", p) }}
+		Rows: manifestRows(a), Progress: func(p store.CopyProgress) { progress.copying(30, 95, "importing", p) }, Changes: changes}
 	if !spec.Replace {
 		spec.TargetID = opt.NewID
 		if spec.TargetID == "" {

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"text/tabwriter"
+	"time"
 
 	"github.com/mattn/go-isatty"
 	"github.com/spf13/cobra"
@@ -375,7 +376,121 @@ func (a *app) restoreCmd() *cobra.Command {
 			Use: "latest RESTAURANT_ID", Short: "Replace a restaurant with its newest own backup that validates", Args: cobra.ExactArgs(1),
 			RunE: func(cmd *cobra.Command, args []string) error { return a.restoreLatest(cmd, args[0]) },
 		},
+		a.restorePointInTimeCmd(),
+		a.restoreDiffCmd(),
 	)
+	return cmd
+}
+
+// parseMoment reads a moment given on the command line: RFC 3339.
+func parseMoment(flag, v string) (time.Time, error) {
+	if v == "" {
+		return time.Time{}, fmt.Errorf("--%s is required (RFC 3339, e.g. 2026-11-30T14:31:00Z)", flag)
+	}
+	t, err := time.Parse(time.RFC3339Nano, v)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("--%s: %q is not an RFC 3339 time (e.g. 2026-11-30T14:31:00Z)", flag, v)
+	}
+	return t.UTC(), nil
+}
+
+func (a *app) restorePointInTimeCmd() *cobra.Command {
+	var at, name string
+	var replace, asJSON bool
+	cmd := &cobra.Command{
+		Use:   "point-in-time RESTAURANT_ID --at TIME",
+		Short: "Restore a restaurant as it was at a moment (its newest backup before it, then its change log): into a new restaurant, or in place with --replace",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			moment, err := parseMoment("at", at)
+			if err != nil {
+				return err
+			}
+			if replace && name != "" {
+				return errors.New("--new-name applies only to a restore into a new restaurant")
+			}
+			return a.withBackups(cmd, func(ctx context.Context, db *store.DB, svc *backup.Service) error {
+				if replace {
+					if err := refuseWhileRestoring(ctx, db, args[0]); err != nil {
+						return err
+					}
+				}
+				p, done := progress(cmd, "restore")
+				if asJSON {
+					p = nil
+				}
+				res, err := svc.RestorePointInTime(ctx, args[0], backup.PointInTimeOptions{At: moment, Replace: replace, NewName: name}, p)
+				done()
+				out := cmd.OutOrStdout()
+				if asJSON && err == nil {
+					printJSON(out, res)
+					return nil
+				}
+				for _, sk := range res.Skipped {
+					fmt.Fprintf(out, "skipped %s: %s\n", sk.BackupID, sk.Reason)
+				}
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(out, "restaurant %s restored to %s into restaurant %s: base %s (snapshot %s), %d changes replayed\n",
+					args[0], res.At.Format(time.RFC3339Nano), res.RestaurantID, res.BackupID, res.BaseAt.Format(time.RFC3339Nano), res.Changes)
+				return nil
+			})
+		},
+	}
+	cmd.Flags().StringVar(&at, "at", "", "the moment to restore to (RFC 3339)")
+	cmd.Flags().StringVar(&name, "new-name", "", "name of the new restaurant (default: the restaurant's name at the moment)")
+	cmd.Flags().BoolVar(&replace, "replace", false, "replace the restaurant itself instead of restoring into a new one")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the result as JSON")
+	return cmd
+}
+
+func (a *app) restoreDiffCmd() *cobra.Command {
+	var from, to string
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "diff RESTAURANT_ID --from T1 --to T2",
+		Short: "What changed in a restaurant between two moments, per table, from its change log",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			t1, err := parseMoment("from", from)
+			if err != nil {
+				return err
+			}
+			t2, err := parseMoment("to", to)
+			if err != nil {
+				return err
+			}
+			return a.withBackups(cmd, func(ctx context.Context, _ *store.DB, svc *backup.Service) error {
+				d, err := svc.Diff(ctx, args[0], t1, t2)
+				if err != nil {
+					return err
+				}
+				out := cmd.OutOrStdout()
+				if asJSON {
+					printJSON(out, d)
+					return nil
+				}
+				fmt.Fprintf(out, "restaurant %s from %s to %s: %d transactions, %d changes\n", d.RestaurantID,
+					d.From.Format(time.RFC3339), d.To.Format(time.RFC3339), d.Transactions, d.Changes)
+				tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+				fmt.Fprintln(tw, "TABLE\tINSERTED\tUPDATED\tDELETED\tCHANGED COLUMNS")
+				for _, t := range d.Tables {
+					fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%s\n", t.Table, t.Inserted, t.Updated, t.Deleted, strings.Join(t.ChangedColumns, ", "))
+				}
+				tw.Flush()
+				for _, t := range d.Tables {
+					for _, e := range t.Examples {
+						fmt.Fprintf(out, "  %s %s %s at %s\n", t.Table, e.Op, e.ID, e.At.Format(time.RFC3339Nano))
+					}
+				}
+				return nil
+			})
+		},
+	}
+	cmd.Flags().StringVar(&from, "from", "", "the earlier moment (RFC 3339)")
+	cmd.Flags().StringVar(&to, "to", "", "the later moment (RFC 3339)")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the diff as JSON")
 	return cmd
 }
 

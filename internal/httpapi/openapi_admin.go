@@ -245,6 +245,18 @@ func adminShapes() map[string]shape {
 		"GET " + backups + "backup_status/{job_id}": {summary: "Follow a backup job", status: http.StatusOK, out: jobStatusBody{}},
 		"GET " + backups + "download/{id}":          {summary: "Download a stored backup (ZIP, or encrypted bytes)", status: http.StatusOK, downloads: binary},
 		"POST " + backups + "restore_latest/{id}":   with(started, "Replace a restaurant with its newest backup that validates", nil),
+		"POST " + backups + "restore_point_in_time": func() shape {
+			s := with(started, "Restore a restaurant as it was at a moment (its newest backup before it, then its change log): into a new restaurant, or in place with replace", pointInTimeRequest{})
+			s.errors = []int{http.StatusConflict, http.StatusUnprocessableEntity}
+			s.example = map[string]any{"restaurant_id": exampleID, "at": "2026-11-30T14:31:00Z", "new_name": "Before the menu edit"}
+			return s
+		}(),
+		"GET " + backups + "diff": {summary: "What changed in a restaurant between two moments, per table, from its change log", status: http.StatusOK, out: backup.Diff{},
+			params: []param{
+				{name: "restaurant_id", required: true, schema: map[string]any{"type": "string", "format": "uuid"}},
+				{name: "from", description: "the earlier moment (RFC 3339)", required: true, schema: map[string]any{"type": "string", "format": "date-time"}},
+				{name: "to", description: "the later moment (RFC 3339)", required: true, schema: map[string]any{"type": "string", "format": "date-time"}},
+			}},
 	}
 	return all
 }

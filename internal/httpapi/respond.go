@@ -30,6 +30,7 @@ var statusOf = map[apperr.Code]int{
 	apperr.UnsupportedMediaType: http.StatusUnsupportedMediaType,
 	apperr.TooManyRequests:      http.StatusTooManyRequests,
 	apperr.Mismatch:             http.StatusUnprocessableEntity,
+	apperr.OutOfRange:           http.StatusUnprocessableEntity,
 	apperr.Unavailable:          http.StatusServiceUnavailable,
 	apperr.Internal:             http.StatusInternalServerError,
 }

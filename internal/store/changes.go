@@ -55,4 +55,9 @@ type LogPosition struct {
 	// Seq is SQLite's: one writer at a time, so the archive holds exactly
 	// the changes up to Seq.
 	Seq int64 `json:"seq,omitempty"`
+	// At is a moment read once the snapshot was taken: every transaction
+	// the archive holds has its moment (TxAt) before At. An archive is a
+	// base for restoring to T only when At is at or before T; one read
+	// later may hold changes made after T.
+	At time.Time `json:"at"`
 }

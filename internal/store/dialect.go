@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/pressly/goose/v3"
 
@@ -93,6 +94,27 @@ type dialect interface {
 	// classify reads what kind of failure a database error is, from the
 	// driver's error codes, never from its message.
 	classify(err error) failure
+
+	// ensureCapture makes the change log's triggers of every captured
+	// table as the catalog asks, changing nothing already right.
+	ensureCapture(ctx context.Context, db *DB) error
+	// dropCapture removes every capture trigger.
+	dropCapture(ctx context.Context, db *DB) error
+	// captureProblems lists how the triggers differ from what the catalog
+	// asks for.
+	captureProblems(ctx context.Context, db *DB) ([]string, error)
+	// snapshotPosition reads the log position of the snapshot q reads.
+	snapshotPosition(ctx context.Context, q queryer) (LogPosition, error)
+	// changesQuery selects a restaurant's changes after from, of the
+	// transactions whose moment is at or before until, in seq order, as
+	// (seq, tx, moment, table, op, row JSON, old JSON).
+	changesQuery(restaurantID string, from LogPosition, until time.Time) (string, []any)
+	// suppressCapture turns the capture off (or back on) for tx's own
+	// writes: an import's and a replay's rows are not logged.
+	suppressCapture(ctx context.Context, tx *sql.Tx, off bool) error
+	// logImport records in the log that the restaurant was imported or
+	// restored in tx.
+	logImport(ctx context.Context, tx *sql.Tx, restaurantID string) error
 }
 
 // failure is a kind of database error the product acts on.

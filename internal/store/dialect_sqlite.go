@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync/atomic"
+	"time"
 
 	"github.com/pressly/goose/v3"
 	"modernc.org/sqlite"
@@ -27,7 +28,7 @@ type sqliteDialect struct{}
 const sqliteSettings = "_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=synchronous(NORMAL)&_txlock=immediate"
 
 // openSQLite opens the database file at path, creating its directory.
-func openSQLite(ctx context.Context, path string, count *atomic.Int64) (*sql.DB, error) {
+func openSQLite(ctx context.Context, path string, count *atomic.Int64, off *atomic.Bool, now func() time.Time) (*sql.DB, error) {
 	if path == "" {
 		return nil, errors.New("store: empty database path")
 	}
@@ -39,13 +40,7 @@ func openSQLite(ctx context.Context, path string, count *atomic.Int64) (*sql.DB,
 	// Foreign keys are off by default in SQLite; the product's time format
 	// keeps timestamps as UTC text that sorts and compares as time.
 	dsn := "file:" + path + "?" + sqliteSettings + "&_pragma=foreign_keys(1)&_time_format=sqlite"
-	var sqldb *sql.DB
-	var err error
-	if count != nil {
-		sqldb = sql.OpenDB(countingConnector{dsn: dsn, count: count})
-	} else if sqldb, err = sql.Open("sqlite", dsn); err != nil {
-		return nil, fmt.Errorf("store: open sqlite: %w", err)
-	}
+	sqldb := sql.OpenDB(captureConnector{dsn: dsn, count: count, off: off, now: now})
 	sqldb.SetMaxOpenConns(4)
 	if err := sqldb.PingContext(ctx); err != nil {
 		sqldb.Close()

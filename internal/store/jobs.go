@@ -41,9 +41,9 @@ func scanJob(row interface{ Scan(...any) error }) (JobRecord, error) {
 }
 
 // RestoreJobKinds are the job kinds that replace a restaurant's rows; the
-// index jobs_one_restore_per_tenant (migration 00046) allows one of them
+// index jobs_one_restore_per_tenant (migrations 00046, 00081) allows one of them
 // queued or running per restaurant.
-var RestoreJobKinds = []string{"backup.import", "backup.restore_latest"}
+var RestoreJobKinds = []string{"backup.import", "backup.restore_latest", "backup.restore_point_in_time"}
 
 // RestoreRunning refuses a restore of a restaurant while another is queued
 // or running; JobID names that one (empty if it ended meanwhile).
@@ -89,8 +89,8 @@ func (db *DB) ActiveRestoreJob(ctx context.Context, restaurantID string) (JobRec
 		return JobRecord{}, apperr.Errorf(apperr.NotFound, "job not found")
 	}
 	j, err := scanJob(db.sql.QueryRowContext(ctx, `SELECT `+jobColumns+` FROM jobs
-		WHERE restaurant_id = $1 AND kind IN ($2, $3) AND status IN ('queued', 'running')`,
-		restaurantID, RestoreJobKinds[0], RestoreJobKinds[1]))
+		WHERE restaurant_id = $1 AND kind IN ($2, $3, $4) AND status IN ('queued', 'running')`,
+		restaurantID, RestoreJobKinds[0], RestoreJobKinds[1], RestoreJobKinds[2]))
 	return j, notFound(err, "job")
 }
 

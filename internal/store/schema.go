@@ -36,6 +36,9 @@ var TenantTables = []string{
 	"tenant_daily_users",
 	"tenant_route_rollups",
 	"idempotency_keys",
+	// The change log itself (capture.go): a tenant's rows, but neither
+	// copied into archives nor captured.
+	"tenant_changes",
 }
 
 // PlatformTables are the tables that belong to no single tenant, each for a
@@ -61,6 +64,9 @@ var PlatformTables = map[string]string{
 	"auth_state":           "one version for the whole installation's authentication state",
 	"sdk_keys":             "credentials are never archived with a tenant; each key names the restaurant it opens",
 	"login_throttles":      "a throttled account or client address may belong to no tenant, or to several",
+	"change_segments":      "the shipper's record of the change log segments stored; it outlives the restaurant, whose segments restore it after deletion",
+	"change_shipping":      "one cursor for the whole installation's change log shipping",
+	"capture_clock":        "SQLite's change log clock: one transaction counter for the whole database",
 }
 
 // TableInfo describes one table's keys, as the database reports them.

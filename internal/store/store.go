@@ -52,6 +52,8 @@ type DB struct {
 	now     func() time.Time
 	auth    *authHub // authentication changes, published on commit
 	stmts   *preparedStatements
+	// captureOff is set while the change log is turned off (SetCapture).
+	captureOff *atomic.Bool
 }
 
 // Options tune Open.
@@ -76,7 +78,7 @@ func Open(ctx context.Context, databaseURL string, opt Options) (*DB, error) {
 	if now == nil {
 		now = time.Now
 	}
-	db := &DB{now: now, auth: newAuthHub(), stmts: &preparedStatements{byQuery: map[string]*sql.Stmt{}}}
+	db := &DB{now: now, auth: newAuthHub(), stmts: &preparedStatements{byQuery: map[string]*sql.Stmt{}}, captureOff: &atomic.Bool{}}
 	if strings.HasPrefix(databaseURL, "postgres://") || strings.HasPrefix(databaseURL, "postgresql://") {
 		pool, err := openPostgres(ctx, databaseURL, opt)
 		if err != nil {
@@ -97,7 +99,7 @@ func Open(ctx context.Context, databaseURL string, opt Options) (*DB, error) {
 	if i := strings.IndexByte(path, '?'); i >= 0 {
 		path = path[:i]
 	}
-	sqldb, err := openSQLite(ctx, path, opt.CountStatements)
+	sqldb, err := openSQLite(ctx, path, opt.CountStatements, db.captureOff, time.Now)
 	if err != nil {
 		return nil, err
 	}
@@ -161,7 +163,8 @@ func (db *DB) Migrate(ctx context.Context) error {
 	if _, err := p.Up(ctx); err != nil {
 		return fmt.Errorf("store: migrate: %w", err)
 	}
-	return nil
+	// The change log's triggers follow the tables' columns as migrated.
+	return db.EnsureCapture(ctx)
 }
 
 // MigrationsDigest identifies the embedded migrations of both engines: two
@@ -180,6 +183,8 @@ func MigrationsDigest() string {
 		h.Write(b)
 		return nil
 	})
+	// The capture triggers are made by the migrate step too.
+	h.Write([]byte(captureDigest()))
 	return hex.EncodeToString(h.Sum(nil))
 }
 

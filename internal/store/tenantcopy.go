@@ -48,8 +48,17 @@ type Column struct {
 }
 
 // CopyTables is every table a tenant copy covers, restaurants first, then
-// TenantTables in dependency order.
-func CopyTables() []string { return append([]string{"restaurants"}, TenantTables...) }
+// TenantTables in dependency order, without the change log's own tables
+// (LogTables): an archive records its position in the log instead.
+func CopyTables() []string {
+	out := []string{"restaurants"}
+	for _, t := range TenantTables {
+		if _, ok := LogTables[t]; !ok {
+			out = append(out, t)
+		}
+	}
+	return out
+}
 
 // IsCopyTable reports whether table is part of a tenant copy.
 func IsCopyTable(table string) bool { return slices.Contains(CopyTables(), table) }
@@ -371,12 +380,23 @@ type ImportSpec struct {
 	// Progress, when set, is told as each table starts and a few times a
 	// second within a table.
 	Progress func(CopyProgress)
+	// Changes, when set, feeds changes from the change log (ChangesSince,
+	// or shipped segments) to replay after the archive's rows, in the same
+	// transaction and in the order given: a point-in-time restore. Their
+	// restaurant_id is the target's; inserts and updates write the whole
+	// row, deletes remove it by key, and the restaurant row follows the
+	// rules of a restore (status and token cut-off kept on Replace). Any
+	// error, fn's or the source's, undoes the whole import. Rows["tenant_changes"],
+	// when known, is how many there are, for progress.
+	Changes func(fn func(Change) error) error
 }
 
 // ImportStats tells what an import wrote.
 type ImportStats struct {
 	RestaurantID string           `json:"restaurant_id"`
 	Rows         map[string]int64 `json:"rows"`
+	// Changes is how many logged changes were replayed after the rows.
+	Changes int64 `json:"changes,omitempty"`
 }
 
 // ErrImportTarget means the target restaurant is not as the spec says.
@@ -403,6 +423,12 @@ func (db *DB) ImportTenant(ctx context.Context, spec ImportSpec, src RowSource) 
 	}
 	defer conn.Close()
 	err = db.inConnTx(ctx, conn, func(tx *sql.Tx) error {
+		// The import's own writes are not logged (a million rows would be
+		// logged for nothing): the log records that the restaurant was
+		// imported, and its changes from then on.
+		if err := db.dialect.suppressCapture(ctx, tx, true); err != nil {
+			return fmt.Errorf("store: import: %w", err)
+		}
 		if spec.Replace {
 			// The restaurant row is locked for the whole restore and kept:
 			// a status change or token revocation sent meanwhile waits for
@@ -440,6 +466,20 @@ func (db *DB) ImportTenant(ctx context.Context, spec ImportSpec, src RowSource) 
 		}
 		if stats.Rows["restaurants"] != 1 {
 			return apperr.Errorf(apperr.Invalid, "the archive must hold exactly one restaurant row, not %d", stats.Rows["restaurants"])
+		}
+		if spec.Changes != nil {
+			meter.Table("tenant_changes")
+			n, err := db.applyChanges(ctx, tx, spec, meter)
+			if err != nil {
+				return err
+			}
+			stats.Changes = n
+		}
+		if err := db.dialect.suppressCapture(ctx, tx, false); err != nil {
+			return fmt.Errorf("store: import: %w", err)
+		}
+		if err := db.dialect.logImport(ctx, tx, spec.TargetID); err != nil {
+			return fmt.Errorf("store: import: log the import: %w", err)
 		}
 		actx := tenancy.WithTenant(ctx, spec.TargetID)
 		action := "import"
@@ -520,9 +560,10 @@ func (db *DB) restoreRestaurantRow(ctx context.Context, tx *sql.Tx, spec ImportS
 // clearTenantRows deletes every row the tenant owns except its restaurant
 // row, children before the tables they reference.
 func clearTenantRows(ctx context.Context, tx *sql.Tx, restaurantID string) error {
-	for i := len(TenantTables) - 1; i >= 0; i-- {
-		if _, err := tx.ExecContext(ctx, `DELETE FROM `+TenantTables[i]+` WHERE restaurant_id = $1`, restaurantID); err != nil {
-			return fmt.Errorf("store: import: clear %s: %w", TenantTables[i], err)
+	tables := CopyTables()[1:] // the change log is kept: it records the restore
+	for i := len(tables) - 1; i >= 0; i-- {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM `+tables[i]+` WHERE restaurant_id = $1`, restaurantID); err != nil {
+			return fmt.Errorf("store: import: clear %s: %w", tables[i], err)
 		}
 	}
 	return nil

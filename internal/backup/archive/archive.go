@@ -20,6 +20,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+
+	"github.com/shimizu-tech/ordersuite/internal/store"
 )
 
 // FormatVersion is the archive format this code writes and the newest it reads.
@@ -42,6 +44,11 @@ type Manifest struct {
 	// TableOrder is the dependency order of Tables (a JSON object has none):
 	// a table comes after every table it references.
 	TableOrder []string `json:"table_order"`
+	// LogPosition is where in the restaurant's change log the snapshot was
+	// read (absent in archives written before the change log): a
+	// point-in-time restore replays the changes after it. An archive
+	// without it is not a base for point-in-time restore.
+	LogPosition *store.LogPosition `json:"log_position,omitempty"`
 }
 
 // TableEntry describes one table file.
@@ -55,6 +62,9 @@ type TableEntry struct {
 func ExportID(restaurantID string, at time.Time) string {
 	return "tenant_export_" + restaurantID + "_" + at.UTC().Format("20060102150405")
 }
+
+// pgSnapshotPattern is pg_current_snapshot()'s text form.
+var pgSnapshotPattern = regexp.MustCompile(`^[0-9]{1,20}:[0-9]{1,20}:([0-9]{1,20}(,[0-9]{1,20})*)?$`)
 
 var exportIDPattern = regexp.MustCompile(`^tenant_export_([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})_([0-9]{14})(_[0-9]{1,4})?$`)
 
@@ -268,6 +278,18 @@ func (a *Archive) CheckManifest(schema Schema) []Problem {
 	}
 	if _, ok := m.Tables["restaurants"]; !ok {
 		ps.add(ManifestName, "tables lacks restaurants (the restaurant row)")
+	}
+	if lp := m.LogPosition; lp != nil {
+		switch {
+		case lp.Engine != store.Postgres && lp.Engine != store.SQLite:
+			ps.add(ManifestName, "log_position.engine %q is neither postgres nor sqlite", lp.Engine)
+		case lp.Engine == store.Postgres && !pgSnapshotPattern.MatchString(lp.Snapshot):
+			ps.add(ManifestName, "log_position.snapshot %q is not a PostgreSQL snapshot (xmin:xmax:xip,…)", lp.Snapshot)
+		case lp.Seq < 0:
+			ps.add(ManifestName, "log_position.seq is negative")
+		case lp.At.IsZero():
+			ps.add(ManifestName, "log_position.at is missing")
+		}
 	}
 	for name, t := range m.Tables {
 		switch {

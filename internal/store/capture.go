@@ -1,0 +1,590 @@
+package store
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/shimizu-tech/ordersuite/internal/apperr"
+)
+
+// Capture: the change log is written by triggers, on both engines, in the
+// transaction of the change. Triggers work on every hosted PostgreSQL (no
+// wal_level=logical, no replication slot to keep alive), cost one insert
+// beside each changed row, and on Citus write to the log's shard beside the
+// row's (the log is distributed and colocated by restaurant_id). The
+// triggers are made by the migrate step from the catalog, so a table added
+// later is captured without anyone remembering, and a test fails when a
+// copy table is neither captured nor excluded below.
+
+// CaptureExcluded are the copy tables whose changes are not logged, each for
+// a stated reason. A point-in-time restore gives them as its base archive
+// holds them.
+var CaptureExcluded = map[string]string{
+	"tenant_events":        "the analytics event log: append-only, by far the largest table, and not state a restore brings back",
+	"tenant_event_rollups": "derived from tenant_events",
+	"tenant_daily_users":   "derived from tenant_events",
+	"tenant_route_rollups": "derived from the request log",
+	"flag_evaluations":     "evaluation counters flushed from memory, not state anyone edits",
+	"idempotency_keys":     "answers to retried requests, pruned after a day; a restored restaurant must not answer a retry with a write it no longer holds",
+}
+
+// LogTables are the tenant tables of the change log itself: neither copied
+// into archives nor captured.
+var LogTables = map[string]string{
+	"tenant_changes": "the change log",
+}
+
+// CapturedTables are the copy tables whose changes are logged, in
+// CopyTables order.
+func CapturedTables() []string {
+	var out []string
+	for _, t := range CopyTables() {
+		if _, ok := CaptureExcluded[t]; !ok {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// IsCaptured reports whether changes to table are logged.
+func IsCaptured(table string) bool { return slices.Contains(CapturedTables(), table) }
+
+// pgCaptureFunction is the one trigger function of every captured table on
+// PostgreSQL. Its argument names the table's tenant column. An update that
+// changed nothing is not logged; a delete whose restaurant is gone (the
+// restaurant itself is being deleted, and its log with it) neither.
+// ordersuite.capture = 'off', set for its transaction by an import or a
+// restore, suppresses it.
+const pgCaptureFunction = `
+DECLARE
+    new_row jsonb;
+    changed jsonb;
+    rid uuid;
+BEGIN
+    IF current_setting('ordersuite.capture', true) = 'off' THEN
+        RETURN NULL;
+    END IF;
+    IF TG_OP = 'DELETE' THEN
+        new_row := to_jsonb(OLD);
+    ELSE
+        new_row := to_jsonb(NEW);
+    END IF;
+    IF TG_OP = 'UPDATE' THEN
+        SELECT jsonb_object_agg(o.key, o.value) INTO changed
+        FROM jsonb_each(to_jsonb(OLD)) o WHERE new_row -> o.key IS DISTINCT FROM o.value;
+        IF changed IS NULL THEN
+            RETURN NULL;
+        END IF;
+    END IF;
+    rid := (new_row ->> TG_ARGV[0])::uuid;
+    IF TG_OP = 'DELETE' AND NOT EXISTS (SELECT 1 FROM restaurants WHERE id = rid) THEN
+        RETURN NULL;
+    END IF;
+    INSERT INTO tenant_changes (restaurant_id, tx, changed_at, table_name, op, row_data, old_data)
+    VALUES (rid, pg_current_xact_id()::text, clock_timestamp(), TG_TABLE_NAME, lower(TG_OP), new_row, changed);
+    RETURN NULL;
+END
+`
+
+// pgCaptureTrigger is the trigger's name on every captured table.
+const pgCaptureTrigger = "capture_changes"
+
+// captureEvents are the operations logged on a table: a restaurant's own
+// deletion is not (its log goes with it).
+func captureEvents(table string) []string {
+	if table == "restaurants" {
+		return []string{"insert", "update"}
+	}
+	return []string{"insert", "update", "delete"}
+}
+
+// captureDigest identifies the capture's definition, part of
+// MigrationsDigest: two binaries with the same digest build the same
+// triggers.
+func captureDigest() string {
+	h := sha256.New()
+	h.Write([]byte(pgCaptureFunction))
+	h.Write([]byte(sqliteTriggerSQL("t", []string{"restaurant_id", "id"}, "update")))
+	for t := range CaptureExcluded {
+		h.Write([]byte(t))
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// EnsureCapture (re)makes the capture triggers of every captured table from
+// the catalog and removes those of tables no longer captured. It changes
+// nothing when every trigger is as it should be. The migrate step runs it.
+func (db *DB) EnsureCapture(ctx context.Context) error {
+	db.captureOff.Store(false)
+	return db.dialect.ensureCapture(ctx, db)
+}
+
+// SetCapture turns the change log on or off for the whole database (the
+// capture benchmark measures order creation both ways): off removes the
+// triggers, on makes them again.
+func (db *DB) SetCapture(ctx context.Context, on bool) error {
+	if on {
+		return db.EnsureCapture(ctx)
+	}
+	db.captureOff.Store(true)
+	return db.dialect.dropCapture(ctx, db)
+}
+
+// CaptureProblems lists every way the capture differs from what the
+// catalog asks for: a captured table without its triggers, a trigger that
+// misses a column, an exclusion naming no copy table. Empty when the change
+// log records every change to every captured table.
+func (db *DB) CaptureProblems(ctx context.Context) ([]string, error) {
+	var out []string
+	for t := range CaptureExcluded {
+		if !IsCopyTable(t) {
+			out = append(out, fmt.Sprintf("store.CaptureExcluded names %s, which is not a copy table", t))
+		}
+	}
+	for _, t := range TenantTables {
+		if _, ok := LogTables[t]; !ok && !IsCopyTable(t) {
+			out = append(out, fmt.Sprintf("tenant table %s is neither copied nor a change log table", t))
+		}
+	}
+	more, err := db.dialect.captureProblems(ctx, db)
+	if err != nil {
+		return nil, err
+	}
+	out = append(out, more...)
+	sort.Strings(out)
+	return out, nil
+}
+
+// Position tells where in the change log the snapshot was read: an archive
+// made from it holds exactly the changes the position says it does.
+func (s *Snapshot) Position(ctx context.Context) (LogPosition, error) {
+	return s.db.dialect.snapshotPosition(ctx, s.q)
+}
+
+// ErrLogReset is the error of ChangesSince when the restaurant was restored
+// or imported in the span asked for: the writes of an import are not
+// logged, so the log cannot be replayed across one.
+var ErrLogReset = errors.New("store: the change log cannot be replayed across a restore")
+
+// LogResetError tells when the restaurant was restored or imported.
+type LogResetError struct {
+	RestaurantID string
+	At           time.Time
+}
+
+func (e *LogResetError) Error() string {
+	return fmt.Sprintf("restaurant %s was restored or imported at %s; its change log cannot be replayed across that moment (choose a base backup taken after it)",
+		e.RestaurantID, e.At.UTC().Format(time.RFC3339))
+}
+
+func (e *LogResetError) Unwrap() error { return ErrLogReset }
+
+// ChangesSince calls fn with the changes to restaurantID that an archive
+// read at from does not hold, of the transactions whose moment is at or
+// before until, in replay (seq) order, their rows in archive form: the
+// values an archive's table file holds for the same row. A zero from reads
+// from the start of the log. Only committed transactions are read.
+func (db *DB) ChangesSince(ctx context.Context, restaurantID string, from LogPosition, until time.Time, fn func(Change) error) error {
+	if !ValidID(restaurantID) {
+		return apperr.Errorf(apperr.NotFound, "restaurant not found")
+	}
+	if from != (LogPosition{}) && from.Engine != db.Engine {
+		return apperr.Errorf(apperr.Invalid, "the log position is one of %s, not of this %s database", from.Engine, db.Engine)
+	}
+	query, args := db.dialect.changesQuery(restaurantID, from, until.UTC())
+	rows, err := db.sql.QueryContext(ctx, query, args...)
+	if err != nil {
+		return fmt.Errorf("store: read the change log: %w", err)
+	}
+	defer rows.Close()
+	conv := newChangeConverter(db)
+	for rows.Next() {
+		var c Change
+		var at any
+		var row string
+		var old sql.NullString
+		if err := rows.Scan(&c.Seq, &c.Tx, &at, &c.Table, &c.Op, &row, &old); err != nil {
+			return fmt.Errorf("store: read the change log: %w", err)
+		}
+		c.RestaurantID = restaurantID
+		if c.TxAt, err = logTime(at); err != nil {
+			return fmt.Errorf("store: change %d: %w", c.Seq, err)
+		}
+		if c.Op == "import" {
+			return &LogResetError{RestaurantID: restaurantID, At: c.TxAt}
+		}
+		if c.Row, err = conv.archiveForm(ctx, c.Table, row); err != nil {
+			return fmt.Errorf("store: change %d: %w", c.Seq, err)
+		}
+		if old.Valid && c.Op == OpUpdate {
+			all, err := conv.archiveForm(ctx, c.Table, old.String)
+			if err != nil {
+				return fmt.Errorf("store: change %d: %w", c.Seq, err)
+			}
+			c.Old = map[string]any{}
+			for k, v := range all {
+				if nv, ok := c.Row[k]; !ok || !sameValue(nv, v) {
+					c.Old[k] = v
+				}
+			}
+			if len(c.Old) == 0 {
+				continue // SQLite logs an update whose values were rewritten the same
+			}
+		}
+		if err := fn(c); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+func sameValue(a, b any) bool {
+	ja, _ := json.Marshal(a)
+	jb, _ := json.Marshal(b)
+	return string(ja) == string(jb)
+}
+
+// logTime reads a change's moment as either engine returns it.
+func logTime(v any) (time.Time, error) {
+	switch x := v.(type) {
+	case time.Time:
+		return x.UTC(), nil
+	case []byte:
+		return parseTime(string(x))
+	case string:
+		if x == "" {
+			return time.Time{}, nil
+		}
+		t, err := parseTime(x)
+		return t.UTC(), err
+	}
+	return time.Time{}, fmt.Errorf("unexpected %T for a change's moment", v)
+}
+
+// logAt is a moment as SQLite's change log keeps it: fixed width, so that
+// text order is time order.
+func logAt(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000000Z") }
+
+// changeConverter turns a logged row image (JSON) into archive form, with
+// the column types of the table as it is now.
+type changeConverter struct {
+	db    *DB
+	types map[string]map[string]ColumnType
+}
+
+func newChangeConverter(db *DB) *changeConverter {
+	return &changeConverter{db: db, types: map[string]map[string]ColumnType{}}
+}
+
+func (cc *changeConverter) archiveForm(ctx context.Context, table, data string) (map[string]any, error) {
+	types, ok := cc.types[table]
+	if !ok {
+		cols, err := cc.db.columns(ctx, cc.db.sql, table)
+		if err != nil {
+			return nil, err
+		}
+		types = map[string]ColumnType{}
+		for _, c := range cols {
+			types[c.Name] = c.Type
+		}
+		cc.types[table] = types
+	}
+	dec := json.NewDecoder(strings.NewReader(data))
+	dec.UseNumber()
+	var raw map[string]any
+	if err := dec.Decode(&raw); err != nil {
+		return nil, fmt.Errorf("row image of %s: %w", table, err)
+	}
+	out := make(map[string]any, len(raw))
+	for k, v := range raw {
+		t, known := types[k]
+		if !known {
+			out[k] = v // a column dropped since: the import names it
+			continue
+		}
+		av, err := logValueToArchive(t, v)
+		if err != nil {
+			return nil, fmt.Errorf("%s.%s: %w", table, k, err)
+		}
+		out[k] = av
+	}
+	return out, nil
+}
+
+// logValueToArchive converts one value of a JSON row image.
+func logValueToArchive(t ColumnType, v any) (any, error) {
+	switch x := v.(type) {
+	case json.Number:
+		v = string(x)
+	case map[string]any, []any:
+		// A jsonb column, which to_jsonb nests: archives hold its text as
+		// PostgreSQL writes it.
+		v = pgJSONText(x)
+	case bool:
+		if t == TypeText {
+			v = strconv.FormatBool(x)
+		}
+	}
+	if s, ok := v.(string); ok && t == TypeBytes && strings.HasPrefix(s, `\x`) {
+		b, err := hex.DecodeString(s[2:])
+		if err != nil {
+			return nil, err
+		}
+		v = b
+	}
+	av, err := toArchive(t, v)
+	if err != nil {
+		return nil, err
+	}
+	return archiveNumber(av), nil
+}
+
+// archiveNumber turns a number into json.Number as an archive's reader
+// gives it.
+func archiveNumber(v any) any {
+	switch x := v.(type) {
+	case int64:
+		return json.Number(strconv.FormatInt(x, 10))
+	case float64:
+		b, err := json.Marshal(x)
+		if err != nil {
+			return v
+		}
+		return json.Number(b)
+	}
+	return v
+}
+
+// pgJSONText writes a JSON value as PostgreSQL writes jsonb: object keys
+// shorter first, then in byte order; ", " and ": " between items.
+func pgJSONText(v any) string {
+	var b strings.Builder
+	var write func(v any)
+	write = func(v any) {
+		switch x := v.(type) {
+		case nil:
+			b.WriteString("null")
+		case bool:
+			b.WriteString(strconv.FormatBool(x))
+		case json.Number:
+			b.WriteString(string(x))
+		case float64:
+			b.WriteString(strconv.FormatFloat(x, 'g', -1, 64))
+		case string:
+			b.WriteString(pgJSONString(x))
+		case []any:
+			b.WriteByte('[')
+			for i, e := range x {
+				if i > 0 {
+					b.WriteString(", ")
+				}
+				write(e)
+			}
+			b.WriteByte(']')
+		case map[string]any:
+			keys := make([]string, 0, len(x))
+			for k := range x {
+				keys = append(keys, k)
+			}
+			sort.Slice(keys, func(i, j int) bool {
+				if len(keys[i]) != len(keys[j]) {
+					return len(keys[i]) < len(keys[j])
+				}
+				return keys[i] < keys[j]
+			})
+			b.WriteByte('{')
+			for i, k := range keys {
+				if i > 0 {
+					b.WriteString(", ")
+				}
+				b.WriteString(pgJSONString(k))
+				b.WriteString(": ")
+				write(x[k])
+			}
+			b.WriteByte('}')
+		default:
+			j, _ := json.Marshal(x)
+			b.Write(j)
+		}
+	}
+	write(v)
+	return b.String()
+}
+
+// pgJSONString quotes s as PostgreSQL's escape_json does.
+func pgJSONString(s string) string {
+	var b strings.Builder
+	b.WriteByte('"')
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch c {
+		case '"':
+			b.WriteString(`\"`)
+		case '\\':
+			b.WriteString(`\\`)
+		case '\b':
+			b.WriteString(`\b`)
+		case '\f':
+			b.WriteString(`\f`)
+		case '\n':
+			b.WriteString(`\n`)
+		case '\r':
+			b.WriteString(`\r`)
+		case '\t':
+			b.WriteString(`\t`)
+		default:
+			if c < 0x20 {
+				fmt.Fprintf(&b, `\u%04x`, c)
+			} else {
+				b.WriteByte(c)
+			}
+		}
+	}
+	b.WriteByte('"')
+	return b.String()
+}
+
+// applyChanges replays changes inside an import's transaction, onto the
+// target restaurant: an insert or update writes the whole row (an upsert by
+// primary key), a delete removes the row by its key, and the restaurant
+// row follows restoreRestaurantRow's rules.
+func (db *DB) applyChanges(ctx context.Context, tx *sql.Tx, spec ImportSpec, meter *CopyMeter) (int64, error) {
+	type tableInfo struct {
+		cols  []Column
+		types map[string]Column
+	}
+	infos := map[string]*tableInfo{}
+	var n int64
+	err := spec.Changes(func(c Change) error {
+		if !IsCopyTable(c.Table) {
+			return apperr.Errorf(apperr.Invalid, "change %d: %s is not a tenant table of this installation", c.Seq, c.Table)
+		}
+		if !IsCaptured(c.Table) {
+			return apperr.Errorf(apperr.Invalid, "change %d: changes to %s are not replayed", c.Seq, c.Table)
+		}
+		ti := infos[c.Table]
+		if ti == nil {
+			cols, err := db.columns(ctx, tx, c.Table)
+			if err != nil {
+				return err
+			}
+			ti = &tableInfo{cols: cols, types: map[string]Column{}}
+			for _, col := range cols {
+				ti.types[col.Name] = col
+			}
+			infos[c.Table] = ti
+		}
+		for name := range c.Row {
+			if _, ok := ti.types[name]; !ok {
+				return apperr.Errorf(apperr.Invalid, "change %d: %s: column %s does not exist in this installation's schema", c.Seq, c.Table, name)
+			}
+		}
+		n++
+		meter.Row()
+		value := func(col Column) (any, error) {
+			v, err := fromArchive(col.Type, changeNumber(c.Row[col.Name]))
+			if err != nil {
+				return nil, apperr.Errorf(apperr.Invalid, "change %d: %s.%s: %v", c.Seq, c.Table, col.Name, err)
+			}
+			return v, nil
+		}
+		if c.Table == "restaurants" {
+			if c.Op == OpDelete {
+				return nil
+			}
+			var sets []string
+			var args []any
+			for _, col := range ti.cols {
+				if _, present := c.Row[col.Name]; !present || col.Name == "id" || (spec.Replace && restaurantKept[col.Name]) {
+					continue
+				}
+				var v any
+				if col.Name == "name" && spec.NewName != "" {
+					v = spec.NewName
+				} else {
+					var err error
+					if v, err = value(col); err != nil {
+						return err
+					}
+				}
+				args = append(args, v)
+				sets = append(sets, quoteIdent(col.Name)+" = $"+strconv.Itoa(len(args)))
+			}
+			if len(sets) == 0 {
+				return nil
+			}
+			args = append(args, spec.TargetID)
+			_, err := tx.ExecContext(ctx, `UPDATE restaurants SET `+strings.Join(sets, ", ")+` WHERE id = $`+strconv.Itoa(len(args)), args...)
+			if err != nil {
+				return fmt.Errorf("store: replay change %d to restaurants: %w", c.Seq, err)
+			}
+			return nil
+		}
+		switch c.Op {
+		case OpDelete:
+			id, err := value(ti.types["id"])
+			if err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, `DELETE FROM `+c.Table+` WHERE restaurant_id = $1 AND id = $2`, spec.TargetID, id); err != nil {
+				return fmt.Errorf("store: replay change %d to %s: %w", c.Seq, c.Table, err)
+			}
+			return nil
+		case OpInsert, OpUpdate:
+			var names, params, sets []string
+			var args []any
+			for _, col := range ti.cols {
+				if _, present := c.Row[col.Name]; !present && col.Name != "restaurant_id" {
+					continue
+				}
+				var v any = spec.TargetID
+				if col.Name != "restaurant_id" {
+					var err error
+					if v, err = value(col); err != nil {
+						return err
+					}
+				}
+				args = append(args, v)
+				names = append(names, quoteIdent(col.Name))
+				params = append(params, "$"+strconv.Itoa(len(args)))
+				if col.Name != "restaurant_id" && col.Name != "id" {
+					sets = append(sets, quoteIdent(col.Name)+" = excluded."+quoteIdent(col.Name))
+				}
+			}
+			q := `INSERT INTO ` + c.Table + ` (` + strings.Join(names, ", ") + `) VALUES (` + strings.Join(params, ", ") + `) ON CONFLICT (restaurant_id, id) DO `
+			if len(sets) == 0 {
+				q += `NOTHING`
+			} else {
+				q += `UPDATE SET ` + strings.Join(sets, ", ")
+			}
+			if _, err := tx.ExecContext(ctx, q, args...); err != nil {
+				return apperr.Errorf(apperr.Invalid, "change %d to %s could not be replayed: %v", c.Seq, c.Table, err)
+			}
+			return nil
+		}
+		return apperr.Errorf(apperr.Invalid, "change %d: unknown operation %q", c.Seq, c.Op)
+	})
+	return n, err
+}
+
+// changeNumber accepts numbers as Go values too (a change built in code
+// rather than decoded from JSON).
+func changeNumber(v any) any {
+	switch x := v.(type) {
+	case int:
+		return json.Number(strconv.Itoa(x))
+	case int64, float64:
+		return archiveNumber(x)
+	}
+	return v
+}

@@ -1,0 +1,307 @@
+package store_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/shimizu-tech/ordersuite/internal/menu"
+	"github.com/shimizu-tech/ordersuite/internal/store"
+	"github.com/shimizu-tech/ordersuite/internal/storetest"
+	"github.com/shimizu-tech/ordersuite/internal/tenancy"
+)
+
+// TestCaptureCoversEveryCopyTable holds the migrated schema to the change
+// log's rule: every copy table is captured by a trigger that sees all its
+// columns, or excluded with a reason.
+func TestCaptureCoversEveryCopyTable(t *testing.T) {
+	db := storetest.Open(t)
+	problems, err := db.CaptureProblems(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range problems {
+		t.Error(p)
+	}
+	for _, table := range store.CopyTables() {
+		_, excluded := store.CaptureExcluded[table]
+		if store.IsCaptured(table) == excluded {
+			t.Errorf("%s: captured=%v excluded=%v, want exactly one", table, store.IsCaptured(table), excluded)
+		}
+	}
+	for table := range store.LogTables {
+		if store.IsCopyTable(table) || !slices.Contains(store.TenantTables, table) {
+			t.Errorf("%s: a change log table must be a tenant table that is not copied", table)
+		}
+	}
+}
+
+// TestCaptureProblemsCatchAnUncapturedTable is the test of the test: a
+// captured table whose trigger is gone is reported, and the migrate step
+// makes it again.
+func TestCaptureProblemsCatchAnUncapturedTable(t *testing.T) {
+	db := storetest.Open(t)
+	ctx := context.Background()
+	drop := `DROP TRIGGER capture_menu_items_update`
+	if db.Engine == store.Postgres {
+		drop = `DROP TRIGGER capture_changes ON menu_items`
+	}
+	if _, err := db.SQL().ExecContext(ctx, drop); err != nil {
+		t.Fatal(err)
+	}
+	problems, err := db.CaptureProblems(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.ContainsFunc(problems, func(p string) bool { return strings.Contains(p, "menu_items") }) {
+		t.Fatalf("a captured table without its trigger was not reported: %q", problems)
+	}
+	if err := db.EnsureCapture(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if problems, err := db.CaptureProblems(ctx); err != nil || len(problems) > 0 {
+		t.Fatalf("after EnsureCapture: %q, %v", problems, err)
+	}
+}
+
+// TestCaptureFollowsAddedColumn: a column added to a captured table is in
+// the logged rows; on SQLite, whose triggers name every column, the stale
+// trigger is reported until the migrate step makes it again.
+func TestCaptureFollowsAddedColumn(t *testing.T) {
+	db := storetest.Open(t)
+	ctx := context.Background()
+	r, err := db.CreateRestaurant(ctx, "Columns", "CO")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.SQL().ExecContext(ctx, `ALTER TABLE menu_categories ADD COLUMN courier_note TEXT`); err != nil {
+		t.Fatal(err)
+	}
+	if db.Engine == store.SQLite {
+		problems, err := db.CaptureProblems(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.ContainsFunc(problems, func(p string) bool { return strings.Contains(p, "capture_menu_categories_insert") }) {
+			t.Fatalf("a trigger missing a column was not reported: %q", problems)
+		}
+		if err := db.EnsureCapture(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if problems, err := db.CaptureProblems(ctx); err != nil || len(problems) > 0 {
+		t.Fatalf("capture problems: %q, %v", problems, err)
+	}
+	tctx := tenancy.WithTenant(ctx, r.ID)
+	c, err := store.Create(tctx, db, store.MenuCategories, menu.Category{CategoryFields: menu.CategoryFields{Name: "Mains"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.SQL().ExecContext(ctx, `UPDATE menu_categories SET courier_note = 'by bike' WHERE id = $1`, c.ID); err != nil {
+		t.Fatal(err)
+	}
+	changes := changesOf(t, db, r.ID, store.LogPosition{}, time.Now().Add(time.Hour))
+	last := changes[len(changes)-1]
+	if last.Table != "menu_categories" || last.Op != store.OpUpdate || last.Row["courier_note"] != "by bike" {
+		t.Fatalf("last change %+v, want the update of courier_note", last)
+	}
+	if _, ok := last.Old["courier_note"]; !ok || len(last.Old) != 1 {
+		t.Fatalf("old values %v, want courier_note alone", last.Old)
+	}
+}
+
+func changesOf(t *testing.T, db *store.DB, rid string, from store.LogPosition, until time.Time) []store.Change {
+	t.Helper()
+	var out []store.Change
+	if err := db.ChangesSince(context.Background(), rid, from, until, func(c store.Change) error {
+		out = append(out, c)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// TestChangeLogRecordsTransactions: each write is logged with its row, an
+// update with the old values of what it changed, a no-op update not at all;
+// the changes of one transaction share its id and moment; a snapshot's
+// position excludes what it holds.
+func TestChangeLogRecordsTransactions(t *testing.T) {
+	db := storetest.Open(t)
+	ctx := context.Background()
+	r, err := db.CreateRestaurant(ctx, "Logged", "LG")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tctx := tenancy.WithTenant(ctx, r.ID)
+	cat, err := store.Create(tctx, db, store.MenuCategories, menu.Category{CategoryFields: menu.CategoryFields{Name: "Mains"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pos store.LogPosition
+	if err := db.TenantSnapshot(ctx, r.ID, func(s *store.Snapshot) error {
+		pos, err = s.Position(ctx)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	item, err := store.Create(tctx, db, store.MenuItems, menu.Item{ItemFields: menu.ItemFields{CategoryID: cat.ID, Name: "Ramen", PriceCents: 1200, Available: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.Update(tctx, db, store.MenuItems, item.ID, func(v *menu.Item) error { v.PriceCents = 1300; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.SQL().ExecContext(ctx, `UPDATE menu_items SET name = name WHERE id = $1`, item.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := store.Delete(tctx, db, store.MenuItems, item.ID); err != nil {
+		t.Fatal(err)
+	}
+	all := changesOf(t, db, r.ID, store.LogPosition{}, time.Now().Add(time.Hour))
+	if len(all) < 5 || all[0].Table != "restaurants" || all[0].Op != store.OpInsert {
+		t.Fatalf("changes from the start: %+v", all)
+	}
+	since := changesOf(t, db, r.ID, pos, time.Now().Add(time.Hour))
+	var got []string
+	for _, c := range since {
+		got = append(got, c.Table+" "+string(c.Op))
+	}
+	want := []string{"menu_items insert", "menu_items update", "menu_items delete"}
+	if !slices.Equal(got, want) {
+		t.Fatalf("changes after the snapshot: %q, want %q", got, want)
+	}
+	up := since[1]
+	if up.Row["price_cents"] != any(jsonNumber("1300")) || up.Old["price_cents"] != any(jsonNumber("1200")) {
+		t.Errorf("update: row %v old %v", up.Row, up.Old)
+	}
+	if _, ok := up.Old["name"]; ok {
+		t.Errorf("old values name an unchanged column: %v", up.Old)
+	}
+	for i := 1; i < len(since); i++ {
+		if since[i].Seq <= since[i-1].Seq || since[i].Tx == since[i-1].Tx || since[i].TxAt.Before(since[i-1].TxAt) {
+			t.Errorf("changes %d and %d: seq %d→%d tx %s→%s at %s→%s", i-1, i, since[i-1].Seq, since[i].Seq,
+				since[i-1].Tx, since[i].Tx, since[i-1].TxAt, since[i].TxAt)
+		}
+	}
+	// Until the moment before the update: the insert alone.
+	if cut := changesOf(t, db, r.ID, pos, since[1].TxAt.Add(-time.Microsecond)); len(cut) != 1 {
+		t.Errorf("cut before the update: %d changes, want 1", len(cut))
+	}
+}
+
+// TestImportIsNotLoggedAndStopsReplay: an import writes no change of its
+// rows, and the log refuses to be replayed across it.
+func TestImportIsNotLoggedAndStopsReplay(t *testing.T) {
+	db := storetest.Open(t)
+	ctx := context.Background()
+	r, err := db.CreateRestaurant(ctx, "Replaced", "RP")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tctx := tenancy.WithTenant(ctx, r.ID)
+	if _, err := store.Create(tctx, db, store.MenuCategories, menu.Category{CategoryFields: menu.CategoryFields{Name: "Mains"}}); err != nil {
+		t.Fatal(err)
+	}
+	before := changesOf(t, db, r.ID, store.LogPosition{}, time.Now().Add(time.Hour))
+	src := snapshotSource(t, db, r.ID)
+	if _, err := db.ImportTenant(ctx, store.ImportSpec{TargetID: r.ID, Replace: true, Tables: src.tables}, src); err != nil {
+		t.Fatal(err)
+	}
+	err = db.ChangesSince(ctx, r.ID, store.LogPosition{}, time.Now().Add(time.Hour), func(store.Change) error { return nil })
+	var reset *store.LogResetError
+	if !errors.As(err, &reset) || !errors.Is(err, store.ErrLogReset) {
+		t.Fatalf("replay across the restore: %v, want a LogResetError", err)
+	}
+	var n int
+	if err := db.SQL().QueryRowContext(ctx, `SELECT COUNT(*) FROM tenant_changes WHERE restaurant_id = $1`, r.ID).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if n != len(before)+1 {
+		t.Fatalf("%d changes logged, want the %d before and the restore's mark", n, len(before))
+	}
+}
+
+// TestDeletingARestaurantDeletesItsLog: the cascade of a restaurant's
+// deletion is not logged, and the log goes with the restaurant.
+func TestDeletingARestaurantDeletesItsLog(t *testing.T) {
+	db := storetest.Open(t)
+	ctx := context.Background()
+	r, err := db.CreateRestaurant(ctx, "Gone", "GO")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.Create(tenancy.WithTenant(ctx, r.ID), db, store.MenuCategories, menu.Category{CategoryFields: menu.CategoryFields{Name: "Mains"}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.DeleteRestaurant(ctx, r.ID); err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	if err := db.SQL().QueryRowContext(ctx, `SELECT COUNT(*) FROM tenant_changes`).Scan(&n); err != nil || n != 0 {
+		t.Fatalf("%d changes left (%v), want 0", n, err)
+	}
+}
+
+func jsonNumber(s string) json.Number { return json.Number(s) }
+
+// memSource is a RowSource of rows read from a snapshot, in the form an
+// archive's reader gives them.
+type memSource struct {
+	tables []string
+	rows   map[string][]map[string]any
+}
+
+func (m *memSource) Rows(_ context.Context, table string, fn func(map[string]any) error) error {
+	for _, r := range m.rows[table] {
+		if err := fn(r); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func snapshotSource(t *testing.T, db *store.DB, rid string) *memSource {
+	t.Helper()
+	ctx := context.Background()
+	m := &memSource{rows: map[string][]map[string]any{}}
+	err := db.TenantSnapshot(ctx, rid, func(s *store.Snapshot) error {
+		for _, table := range store.CopyTables() {
+			cols, err := s.Columns(ctx, table)
+			if err != nil {
+				return err
+			}
+			m.tables = append(m.tables, table)
+			if err := s.Each(ctx, table, cols, func(vals []any) error {
+				row := map[string]any{}
+				for i, c := range cols {
+					b, err := json.Marshal(vals[i])
+					if err != nil {
+						return err
+					}
+					dec := json.NewDecoder(bytes.NewReader(b))
+					dec.UseNumber()
+					var v any
+					if err := dec.Decode(&v); err != nil {
+						return err
+					}
+					row[c.Name] = v
+				}
+				m.rows[table] = append(m.rows[table], row)
+				return nil
+			}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
