@@ -108,8 +108,7 @@ func (r *rollupBatch) add(e TenantEvent) {
 	if e.Type != "api_request" && e.Type != "user_login" {
 		return
 	}
-	var f requestFigures
-	_ = json.Unmarshal(e.Data, &f) // a malformed payload still counts as an event
+	f := readFigures(e.Data)
 	if e.Type == "user_login" {
 		if f.UserID != "" {
 			u := dailyUser{e.RestaurantID, e.CreatedAt.UTC().Format(time.DateOnly), f.UserID}
