@@ -112,7 +112,7 @@ func (r *rollupBatch) add(e TenantEvent) {
 	if e.Figures != nil {
 		f = *e.Figures
 	} else {
-		_ = json.Unmarshal(e.Data, &f) // a malformed payload still counts as an event
+		f = readFigures(e.Data)
 	}
 	if e.Type == "user_login" {
 		if f.UserID != "" {
