@@ -15,6 +15,7 @@ import (
 
 	"github.com/shimizu-tech/ordersuite/internal/cli"
 	"github.com/shimizu-tech/ordersuite/internal/store"
+	"github.com/shimizu-tech/ordersuite/internal/storetest"
 )
 
 // serveChildEnv makes TestServeChild run `serve` with the arguments it
@@ -87,7 +88,7 @@ func TestKilledServeImportIsRunAgain(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	const events = 60000
+	events := storetest.Scaled(60000)
 	batch := make([]store.TenantEvent, 0, 2000)
 	for i := range events {
 		batch = append(batch, store.TenantEvent{RestaurantID: r.ID, Type: "api_request", Data: json.RawMessage(fmt.Sprintf(`{"seq":%d,"path":"/api/v1/orders"}`, i))})
@@ -216,7 +217,7 @@ func TestKilledServeImportIsRunAgain(t *testing.T) {
 	if status := api(t, "GET", again.base+"/admin/tenant_backup/backup_status/"+queued.JobID, mustLogin(t, again), nil, &js); status != 200 {
 		t.Fatalf("status after the restart: %d", status)
 	}
-	if js.Result.Rows["tenant_events"] != events {
+	if js.Result.Rows["tenant_events"] != int64(events) {
 		t.Errorf("the restored restaurant has %v rows", js.Result.Rows)
 	}
 	var n int

@@ -49,7 +49,7 @@ func (b *browser) waitJob(jobPage string) jobState {
 		if s.Status == "complete" || s.Status == "failed" {
 			return s
 		}
-		time.Sleep(100 * time.Millisecond)
+		time.Sleep(10 * time.Millisecond)
 	}
 	b.e.t.Fatalf("job %s did not end", jobPage)
 	return jobState{}

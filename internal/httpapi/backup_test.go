@@ -111,7 +111,7 @@ func (e *env) waitJob(token, jobID string, headers ...string) map[string]any {
 		if m["status"] == "complete" || m["status"] == "failed" {
 			return m
 		}
-		time.Sleep(100 * time.Millisecond)
+		time.Sleep(10 * time.Millisecond)
 	}
 	e.t.Fatalf("job %s did not finish", jobID)
 	return nil

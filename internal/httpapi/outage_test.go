@@ -416,6 +416,6 @@ func TestBackupLongRestoreLeavesOtherRestaurantsTakingOrders(t *testing.T) {
 	t.Logf("%s: restore of %d events took %v; other restaurants' answers meanwhile: %v", e.db.Engine, restoredEvents, took.Round(time.Millisecond), statuses)
 }
 
-const restoredEvents = 30000
+var restoredEvents = storetest.Scaled(30000)
 
 func ptrTo[T any](v T) *T { return &v }

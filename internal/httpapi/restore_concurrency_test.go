@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/shimizu-tech/ordersuite/internal/store"
+	"github.com/shimizu-tech/ordersuite/internal/storetest"
 	"github.com/shimizu-tech/ordersuite/internal/tenancy"
 )
 
@@ -115,7 +116,7 @@ func TestBackupRestoreKeepsChangesSentDuringIt(t *testing.T) {
 	pg := e.db.Engine == store.Postgres
 	tries, events := 20, 8000
 	if !pg {
-		tries, events = 3, 8000 // SQLite serialises writers; the test shows the outcome only
+		tries, events = 3, storetest.Scaled(8000) // SQLite serialises writers; the test shows the outcome only
 	}
 	fillEvents(t, e.db, e.A.R.ID, events)
 	b, err := envBackups[e].Export(ctx, e.A.R.ID, "tester", nil)

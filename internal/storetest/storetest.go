@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -75,14 +76,54 @@ func migrated(tb testing.TB, now func() time.Time) (string, *store.DB) {
 		opts.Now = now
 		return url, open(tb, url, opts)
 	}
-	url, opts := NewDatabase(tb)
-	opts.Now = now
-	db := open(tb, url, opts)
-	if err := db.Migrate(context.Background()); err != nil {
-		tb.Fatalf("migrate test database: %v", err)
+	url := filepath.Join(tb.TempDir(), "test.db")
+	if err := os.WriteFile(url, sqliteTemplate(tb), 0o600); err != nil {
+		tb.Fatalf("copy the migrated SQLite database: %v", err)
 	}
-	return url, db
+	return url, open(tb, url, store.Options{Now: now})
 }
+
+// sqliteTemplate is a migrated SQLite database file, made once per test
+// binary and copied for each test: writing a file is far cheaper than
+// running the migrations, above all under the race detector, where SQLite
+// (a pure Go build) runs instrumented.
+var sqliteTemplate = func() func(testing.TB) []byte {
+	var (
+		once sync.Once
+		file []byte
+		err  error
+	)
+	return func(tb testing.TB) []byte {
+		tb.Helper()
+		once.Do(func() {
+			var dir string
+			if dir, err = os.MkdirTemp("", "ordersuite-sqlite-template-"); err != nil {
+				return
+			}
+			defer os.RemoveAll(dir)
+			path := filepath.Join(dir, "template.db")
+			ctx := context.Background()
+			var db *store.DB
+			if db, err = store.Open(ctx, path, store.Options{}); err != nil {
+				return
+			}
+			err = db.Migrate(ctx)
+			if err == nil {
+				_, err = db.SQL().ExecContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)") // all of it in the one file
+			}
+			if cerr := db.Close(); err == nil {
+				err = cerr
+			}
+			if err == nil {
+				file, err = os.ReadFile(path)
+			}
+		})
+		if err != nil {
+			tb.Fatalf("migrate the SQLite template database: %v", err)
+		}
+		return file
+	}
+}()
 
 func open(tb testing.TB, url string, opts store.Options) *store.DB {
 	tb.Helper()
