@@ -163,3 +163,8 @@ func (postgresDialect) logImport(ctx context.Context, tx *sql.Tx, restaurantID s
 		VALUES ($1, pg_current_xact_id()::text, clock_timestamp(), 'restaurants', 'import', '{}')`, restaurantID)
 	return err
 }
+
+func (postgresDialect) pruneQuery(restaurantID string, held LogPosition) (string, []any) {
+	return `DELETE FROM tenant_changes WHERE restaurant_id = $1 AND pg_visible_in_snapshot(tx::xid8, $2::pg_snapshot)`,
+		[]any{restaurantID, held.Snapshot}
+}

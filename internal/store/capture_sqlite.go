@@ -516,3 +516,7 @@ func (s *captureStmt) QueryContext(ctx context.Context, args []driver.NamedValue
 	}
 	return &captureRows{Rows: rows, done: done}, nil
 }
+
+func (sqliteDialect) pruneQuery(restaurantID string, held LogPosition) (string, []any) {
+	return `DELETE FROM tenant_changes WHERE restaurant_id = $1 AND id <= $2`, []any{restaurantID, held.Seq}
+}

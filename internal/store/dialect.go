@@ -115,6 +115,8 @@ type dialect interface {
 	// logImport records in the log that the restaurant was imported or
 	// restored in tx.
 	logImport(ctx context.Context, tx *sql.Tx, restaurantID string) error
+	// pruneQuery deletes a restaurant's changes an archive at held holds.
+	pruneQuery(restaurantID string, held LogPosition) (string, []any)
 }
 
 // failure is a kind of database error the product acts on.
