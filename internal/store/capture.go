@@ -168,7 +168,7 @@ func (db *DB) CaptureProblems(ctx context.Context) ([]string, error) {
 // Position tells where in the change log the snapshot was read: an archive
 // made from it holds exactly the changes the position says it does.
 func (s *Snapshot) Position(ctx context.Context) (LogPosition, error) {
-	return s.db.dialect.snapshotPosition(ctx, s.q)
+	return s.db.dialect.snapshotPosition(ctx, s.q, s.RestaurantID)
 }
 
 // ErrLogReset is the error of ChangesSince when the restaurant was restored

@@ -131,7 +131,7 @@ func (postgresDialect) captureProblems(ctx context.Context, db *DB) ([]string, e
 	return out, nil
 }
 
-func (postgresDialect) snapshotPosition(ctx context.Context, q queryer) (LogPosition, error) {
+func (postgresDialect) snapshotPosition(ctx context.Context, q queryer, _ string) (LogPosition, error) {
 	p := LogPosition{Engine: Postgres}
 	if err := q.QueryRowContext(ctx, `SELECT pg_current_snapshot()::text, clock_timestamp()`).Scan(&p.Snapshot, &p.At); err != nil {
 		return p, fmt.Errorf("store: log position: %w", err)
