@@ -305,3 +305,46 @@ func snapshotSource(t *testing.T, db *store.DB, rid string) *memSource {
 	}
 	return m
 }
+
+// TestWritesOutsideATransactionAreTransactionsOfTheirOwn: a statement run
+// outside a transaction is logged as a transaction of its own, also an
+// INSERT … RETURNING read as rows, and is committed.
+func TestWritesOutsideATransactionAreTransactionsOfTheirOwn(t *testing.T) {
+	db := storetest.Open(t)
+	ctx := context.Background()
+	r, err := db.CreateRestaurant(ctx, "Autocommit", "AC")
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := db.Now()
+	id := store.NewID()
+	rows, err := db.SQL().QueryContext(ctx, `INSERT INTO menu_categories (restaurant_id, id, name, position, created_at, updated_at)
+		VALUES ($1, $2, 'Mains', 0, $3, $3) RETURNING id`, r.ID, id, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+	}
+	if err := rows.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"Sides", "Drinks"} {
+		if _, err := db.SQL().ExecContext(ctx, `UPDATE menu_categories SET name = $1 WHERE restaurant_id = $2 AND id = $3`, name, r.ID, id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	changes := changesOf(t, db, r.ID, store.LogPosition{}, time.Now().Add(time.Hour))
+	if len(changes) != 4 {
+		t.Fatalf("%d changes, want the restaurant's, the insert and two updates", len(changes))
+	}
+	seen := map[string]bool{}
+	for _, c := range changes {
+		if seen[c.Tx] {
+			t.Errorf("change %d (%s %s) shares transaction %s with another", c.Seq, c.Table, c.Op, c.Tx)
+		}
+		seen[c.Tx] = true
+	}
+	if changes[3].Row["name"] != "Drinks" || changes[3].Old["name"] != "Sides" {
+		t.Errorf("last update: row %v old %v", changes[3].Row, changes[3].Old)
+	}
+}
