@@ -681,6 +681,10 @@ func (s *Service) Cleanup(ctx context.Context, keep int) ([]Backup, error) {
 			deleted = append(deleted, b)
 		}
 	}
+	// The change log before the oldest backup kept is needed by no restore.
+	if _, err := s.PruneLogs(ctx); err != nil {
+		errs = append(errs, fmt.Errorf("prune the change logs: %w", err))
+	}
 	return deleted, errors.Join(errs...)
 }
 
