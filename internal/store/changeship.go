@@ -34,9 +34,27 @@ type LogCut struct {
 // ChangeLogCut reads how far the change log is complete now.
 func (db *DB) ChangeLogCut(ctx context.Context) (LogCut, error) {
 	if db.Engine == SQLite {
-		var seq sql.NullInt64
-		err := db.sql.QueryRowContext(ctx, `SELECT max(id) FROM tenant_changes`).Scan(&seq)
-		return LogCut{Seq: seq.Int64, At: db.Now()}, wrap("change log cut", err)
+		// Inside a write transaction no other is running: every
+		// transaction dated up to the clock (which this one just moved to
+		// now) has committed, every later one will be dated after it.
+		var cut LogCut
+		err := db.inTx(ctx, func(tx *sql.Tx) error {
+			var seq sql.NullInt64
+			var at string
+			if err := tx.QueryRowContext(ctx, `SELECT (SELECT max(id) FROM tenant_changes), at FROM capture_clock WHERE id = 1`).Scan(&seq, &at); err != nil {
+				return err
+			}
+			t, err := logTime(at)
+			cut = LogCut{Seq: seq.Int64, At: t}
+			if err == nil {
+				err = errRollback
+			}
+			return err
+		})
+		if errors.Is(err, errRollback) {
+			err = nil
+		}
+		return cut, wrap("change log cut", err)
 	}
 	var now time.Time
 	var oldest sql.NullTime
@@ -51,6 +69,10 @@ func (db *DB) ChangeLogCut(ctx context.Context) (LogCut, error) {
 	}
 	return LogCut{At: at.Add(-time.Microsecond).UTC().Truncate(time.Microsecond)}, nil
 }
+
+// errRollback ends a transaction that only read, without committing the
+// clock it moved.
+var errRollback = errors.New("rollback")
 
 // ShipFrom is where a restaurant's next segment starts: after its last
 // segment's moment (To) and seq (Seq, SQLite), reading the log from Floor
@@ -243,6 +265,9 @@ func (db *DB) shippableSQLite(ctx context.Context, restaurantID string, from Shi
 	}
 	if err == nil && len(batch.Changes) > 0 {
 		batch.To = batch.Changes[len(batch.Changes)-1].TxAt
+		if !batch.More && cut.At.After(batch.To) {
+			batch.To = cut.At // every transaction dated up to the cut is in it
+		}
 		if batch.To.Before(from.To) {
 			// A clock stepped back: spans must still follow one another.
 			batch.To = from.To

@@ -2,6 +2,7 @@ package changelog
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -114,6 +115,13 @@ func (s *Shipper) ship(ctx context.Context) (Shipped, error) {
 	st := store.ShipState{Cut: cut, ShippedAt: s.DB.Now()}
 	if err := s.DB.SetChangeShipState(ctx, st); err != nil {
 		return out, err
+	}
+	mark, err := json.Marshal(ShipMark{Engine: s.DB.Engine, Cut: cut.At.UTC(), ShippedAt: st.ShippedAt})
+	if err != nil {
+		return out, err
+	}
+	if err := s.Objects.PutShipMark(ctx, mark); err != nil {
+		return out, fmt.Errorf("store the ship mark: %w", err)
 	}
 	if s.OnShipped != nil {
 		s.OnShipped(st)
