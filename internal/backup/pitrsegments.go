@@ -67,4 +67,3 @@ func (l RecoveryLog) Changes(ctx context.Context, restaurantID string, from stor
 	}
 	return err
 }
-

@@ -41,6 +41,9 @@ func (a *app) backupService(db *store.DB) (*backup.Service, error) {
 		dests = append(dests, s3)
 	}
 	svc := &backup.Service{DB: db, Storage: dests, AppVersion: Version, Log: a.log, Metrics: a.metrics}
+	// A point-in-time restore reads the live change log, or the shipped
+	// segments when the database no longer holds the restaurant.
+	svc.Changes = svc.RecoveryLog()
 	key, err := a.cfg.BackupEncryptionKey()
 	if err != nil {
 		return nil, err
