@@ -190,3 +190,110 @@ func TestPointInTimeRestoreRefusesABrokenChain(t *testing.T) {
 func itoa(n int64) string { return strconvFormat(n) }
 
 func strconvFormat(n int64) string { return strconv.FormatInt(n, 10) }
+
+// TestCleanupPrunesTheChainWithItsBackups: backup cleanup deletes the
+// segments and live log rows only the deleted backups needed; a restore
+// from the kept backup and the remaining segments still equals the
+// restaurant, and backup list shows the chain from the kept backup.
+func TestCleanupPrunesTheChainWithItsBackups(t *testing.T) {
+	s := newService(t)
+	s.Changes = s.RecoveryLog()
+	ctx := context.Background()
+	creds, err := demo.Seed(ctx, s.DB)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rid := creds.RestaurantID
+	tr := &traffic{t: t, db: s.DB, rid: rid, rng: rand.New(rand.NewPCG(3, 4)), gw: &payments.TestGateway{}, ops: map[string]int{}}
+	shipper := &changelog.Shipper{DB: s.DB, Objects: s.ChangeObjects(), MaxChanges: 60}
+	ship := func() {
+		for range 1000 {
+			res, err := shipper.Ship(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(res.Segments) == 0 {
+				return
+			}
+		}
+	}
+	steps := func(n int) {
+		for range n {
+			tr.step()
+		}
+		ship()
+	}
+	steps(20)
+	if _, err := s.Export(ctx, rid, "tester", nil); err != nil {
+		t.Fatal(err)
+	}
+	steps(20)
+	time.Sleep(1100 * time.Millisecond) // the next backup's name is a second later
+	kept, err := s.Export(ctx, rid, "tester", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(1100 * time.Millisecond)
+	steps(20)
+	at := time.Now().UTC()
+	time.Sleep(2 * time.Millisecond)
+	want := capturedState(t, s.DB, rid)
+	ship()
+
+	before, _ := s.DB.Segments(ctx, rid)
+	countLog := func() int {
+		var n int
+		if err := s.DB.SQL().QueryRowContext(ctx, `SELECT count(*) FROM tenant_changes WHERE restaurant_id = $1`, rid).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	logBefore := countLog()
+	deleted, err := s.Cleanup(ctx, 1)
+	if err != nil || len(deleted) != 1 {
+		t.Fatalf("cleanup deleted %v (%v)", deleted, err)
+	}
+	after, _ := s.DB.Segments(ctx, rid)
+	if len(after) == 0 || len(after) >= len(before) || after[0].Number == 1 {
+		t.Fatalf("segments %d → %d (first %d): the ones before the kept backup should go", len(before), len(after), after[0].Number)
+	}
+	if stored, _ := s.ChangeObjects().ListSegments(ctx, rid); len(stored) != len(after) || stored[0] != after[0].Number {
+		t.Errorf("stored segments %v, recorded from %d", stored, after[0].Number)
+	}
+	if n := countLog(); n >= logBefore {
+		t.Errorf("live log rows %d → %d: the shipped rows before the kept backup should go", logBefore, n)
+	}
+	chains, err := s.Chains(ctx, rid, []backup.Backup{kept})
+	if err != nil || len(chains) != 1 || chains[0].Earliest == nil || chains[0].Latest.Before(at) || chains[0].FirstSegment != after[0].Number {
+		t.Fatalf("chains %+v (%v)", chains, err)
+	}
+	t.Logf("chain: %+v", chains[0])
+
+	// The kept backup and the rest of the chain still restore, from the
+	// live log and, after the database is lost, from the segments.
+	res, err := s.RestorePointInTime(ctx, rid, backup.PointInTimeOptions{At: at}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := capturedState(t, s.DB, res.RestaurantID); !sameState(got, want) {
+		t.Error("restore from the live log after cleanup differs")
+	}
+	lost := &backup.Service{DB: storetest.Open(t), Storage: s.Storage, AppVersion: "test", TempDir: t.TempDir()}
+	lost.Changes = lost.RecoveryLog()
+	res, err = lost.RestorePointInTime(ctx, rid, backup.PointInTimeOptions{At: at}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := capturedState(t, lost.DB, res.RestaurantID); !sameState(got, want) {
+		t.Error("restore from the segments after cleanup differs")
+	}
+}
+
+func sameState(a, b map[string]string) bool {
+	for _, table := range store.CapturedTables() {
+		if a[table] != b[table] {
+			return false
+		}
+	}
+	return true
+}

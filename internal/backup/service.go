@@ -681,6 +681,11 @@ func (s *Service) Cleanup(ctx context.Context, keep int) ([]Backup, error) {
 			deleted = append(deleted, b)
 		}
 	}
+	// The change log segments and live log rows older than what is kept
+	// go with the backups they served.
+	if _, _, err := s.PruneChanges(ctx); err != nil {
+		errs = append(errs, fmt.Errorf("change log: %w", err))
+	}
 	return deleted, errors.Join(errs...)
 }
 

@@ -198,7 +198,10 @@ func (a *app) backupCmd() *cobra.Command {
 						}
 						fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%v\t%s\t%s\n", b.ID, b.RestaurantID, b.CreatedAt.Format("2006-01-02 15:04:05Z"), humanSize(b.Size), b.Encrypted, origin, by)
 					}
-					return tw.Flush()
+					if err := tw.Flush(); err != nil {
+						return err
+					}
+					return printChains(ctx, cmd, svc, list)
 				})
 			},
 		},
@@ -687,4 +690,26 @@ func (a *app) apiKeyCmd() *cobra.Command {
 		},
 	)
 	return cmd
+}
+
+// printChains lists each restaurant's recovery chain: the moments a
+// point-in-time restore can reach, and the RPO now.
+func printChains(ctx context.Context, cmd *cobra.Command, svc *backup.Service, list []backup.Backup) error {
+	chains, err := svc.Chains(ctx, "", list)
+	if err != nil || len(chains) == 0 {
+		return err
+	}
+	out := cmd.OutOrStdout()
+	fmt.Fprintln(out, "\nRecovery chains (full backups + change log segments):")
+	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "RESTAURANT\tSEGMENTS\tEARLIEST\tLATEST\tRPO")
+	for _, c := range chains {
+		earliest := "- (no own backup before the log)"
+		if c.Earliest != nil {
+			earliest = c.Earliest.Format("2006-01-02 15:04:05Z")
+		}
+		fmt.Fprintf(tw, "%s\t%d (%d–%d)\t%s\t%s\t%s\n", c.RestaurantID, c.Segments, c.FirstSegment, c.LastSegment, earliest,
+			c.Latest.Format("2006-01-02 15:04:05.000Z"), time.Duration(c.RPOSeconds*float64(time.Second)).Round(time.Second))
+	}
+	return tw.Flush()
 }

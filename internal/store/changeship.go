@@ -488,3 +488,30 @@ func scanShipped(ctx context.Context, conv *changeConverter, rows *sql.Rows, res
 // OpImport marks, in the log, a restore or import of the restaurant: its
 // writes are not logged, so the log cannot be replayed across it.
 const OpImport ChangeOp = "import"
+
+// PruneShippedChanges deletes a restaurant's live change log rows that the
+// backups kept no longer need: held by the base archive at pos, older than
+// before, and shipped (in a recorded segment).
+func (db *DB) PruneShippedChanges(ctx context.Context, restaurantID string, pos LogPosition, before time.Time) (int64, error) {
+	last, ok, err := db.LastSegment(ctx, restaurantID)
+	if err != nil || !ok {
+		return 0, err
+	}
+	var res sql.Result
+	if db.Engine == SQLite {
+		res, err = db.sql.ExecContext(ctx, `DELETE FROM tenant_changes WHERE restaurant_id = $1 AND id <= $2 AND id <= $3 AND changed_at < $4`,
+			restaurantID, pos.Seq, last.MaxSeq, logAt(before))
+	} else {
+		shipped := last.CoversTo
+		if last.Floor.Before(shipped) {
+			shipped = last.Floor // a transaction straddling the last cut is not shipped yet
+		}
+		res, err = db.sql.ExecContext(ctx, `DELETE FROM tenant_changes WHERE restaurant_id = $1 AND changed_at < $2 AND changed_at <= $3
+			AND pg_visible_in_snapshot(tx::xid8, $4::pg_snapshot)`, restaurantID, before, shipped, pos.Snapshot)
+	}
+	if err != nil {
+		return 0, wrap("prune the change log", err)
+	}
+	n, _ := res.RowsAffected()
+	return n, nil
+}
