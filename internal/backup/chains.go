@@ -7,7 +7,6 @@ import (
 	"sort"
 	"time"
 
-	"github.com/shimizu-tech/ordersuite/internal/backup/archive"
 	"github.com/shimizu-tech/ordersuite/internal/backup/changelog"
 	"github.com/shimizu-tech/ordersuite/internal/store"
 )
@@ -79,14 +78,14 @@ func (s *Service) Chains(ctx context.Context, restaurantID string, backups []Bac
 	return res, nil
 }
 
-// PruneChanges deletes what the backups kept no longer need: segments that
-// hold only changes the oldest kept own backup of their restaurant already
-// has (covering up to before it), from storage and then from the records,
-// and the live change log's rows that are shipped and older than it.
-func (s *Service) PruneChanges(ctx context.Context) (segments int, rows int64, err error) {
+// PruneSegments deletes the change log segments the backups kept no longer
+// need: those holding only changes the oldest kept own backup of their
+// restaurant already has, and covering up to before it — from storage
+// first, then from the records. (PruneLogs does the same for the live log.)
+func (s *Service) PruneSegments(ctx context.Context) (segments int, err error) {
 	all, err := s.List(ctx, "")
 	if err != nil {
-		return 0, 0, err
+		return 0, err
 	}
 	oldest := map[string]Backup{}
 	for _, b := range Own(all) {
@@ -125,13 +124,8 @@ func (s *Service) PruneChanges(ctx context.Context) (segments int, rows int64, e
 				errs = append(errs, err)
 			}
 		}
-		n, err := s.DB.PruneShippedChanges(ctx, rid, *pos, b.CreatedAt)
-		rows += n
-		if err != nil {
-			errs = append(errs, err)
-		}
 	}
-	return segments, rows, errors.Join(errs...)
+	return segments, errors.Join(errs...)
 }
 
 // segmentHeld says whether a base at pos holds every change of a segment
@@ -152,22 +146,4 @@ func segmentHeld(seg store.ShippedSegment, pos store.LogPosition) bool {
 		return maxTx < snap.Xmin
 	}
 	return false
-}
-
-// logPosition reads a stored backup's log position from its manifest.
-func (s *Service) logPosition(ctx context.Context, b Backup) (*store.LogPosition, error) {
-	f, err := s.fetch(ctx, b.ID)
-	if err != nil {
-		return nil, err
-	}
-	defer discard(f)
-	st, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	a, _ := archive.Open(f, st.Size(), s.limits())
-	if a == nil {
-		return nil, nil
-	}
-	return a.Manifest.LogPosition, nil
 }

@@ -3,6 +3,7 @@ package backup_test
 import (
 	"context"
 	"reflect"
+	"slices"
 	"sync"
 	"testing"
 
@@ -49,7 +50,8 @@ func TestTwoRestoresOfOneRestaurantTakeTurns(t *testing.T) {
 // TestRestoreJobKindsMatchTheStore: the store's one-restore-per-restaurant
 // rule covers exactly the job kinds that replace a restaurant.
 func TestRestoreJobKindsMatchTheStore(t *testing.T) {
-	if len(store.RestoreJobKinds) != 2 || store.RestoreJobKinds[0] != backup.KindImport || store.RestoreJobKinds[1] != backup.KindRestoreLatest {
-		t.Errorf("store.RestoreJobKinds = %v, want [%s %s]", store.RestoreJobKinds, backup.KindImport, backup.KindRestoreLatest)
+	want := []string{backup.KindImport, backup.KindRestoreLatest, backup.KindRestorePointInTime}
+	if !slices.Equal(store.RestoreJobKinds, want) {
+		t.Errorf("store.RestoreJobKinds = %v, want %v", store.RestoreJobKinds, want)
 	}
 }

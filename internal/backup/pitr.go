@@ -343,3 +343,59 @@ func (s *Service) Diff(ctx context.Context, restaurantID string, from, to time.T
 }
 
 func idColumn(string) string { return "id" }
+
+// PruneLogs deletes from each restaurant's live change log the changes its
+// oldest own backup with a log position already holds: every restore
+// starts from that backup or a later one. Cleanup runs it once it has
+// deleted old backups. It goes on past a failure and returns the changes
+// deleted.
+func (s *Service) PruneLogs(ctx context.Context) (int64, error) {
+	all, err := s.List(ctx, "")
+	if err != nil {
+		return 0, err
+	}
+	byRestaurant := map[string][]Backup{}
+	for _, b := range Own(all) {
+		byRestaurant[b.RestaurantID] = append(byRestaurant[b.RestaurantID], b)
+	}
+	var total int64
+	var errs []error
+	for rid, list := range byRestaurant {
+		sort.SliceStable(list, func(i, j int) bool { return list[i].CreatedAt.Before(list[j].CreatedAt) })
+		for _, b := range list { // oldest first
+			pos, err := s.logPosition(ctx, b)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("restaurant %s: %w", rid, err))
+				break
+			}
+			if pos == nil {
+				continue // written before the change log: not a base
+			}
+			n, err := s.DB.PruneChanges(ctx, rid, *pos)
+			if err != nil && !apperr.Is(err, apperr.Invalid) {
+				errs = append(errs, fmt.Errorf("restaurant %s: %w", rid, err))
+			}
+			total += n
+			break
+		}
+	}
+	return total, errors.Join(errs...)
+}
+
+// logPosition reads a stored backup's log position from its manifest.
+func (s *Service) logPosition(ctx context.Context, b Backup) (*store.LogPosition, error) {
+	f, err := s.fetch(ctx, b.ID)
+	if err != nil {
+		return nil, err
+	}
+	defer discard(f)
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	a, ps := archive.Open(f, st.Size(), s.limits())
+	if a == nil {
+		return nil, fmt.Errorf("backup %s: %s", b.ID, summarize(ps))
+	}
+	return a.Manifest.LogPosition, nil
+}

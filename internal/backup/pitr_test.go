@@ -319,3 +319,54 @@ func TestPointInTimeRestoreEqualsSnapshots(t *testing.T) {
 		}
 	}
 }
+
+// TestCleanupPrunesTheChangeLog: once old backups are deleted, the changes
+// the oldest kept backup holds leave the live log, and a restore from it
+// still gives the restaurant as it was.
+func TestCleanupPrunesTheChangeLog(t *testing.T) {
+	s := newService(t)
+	ctx := context.Background()
+	r := seedTenant(t, s.DB, "Pruned Pasta", 0)
+	tctx := tenancy.WithTenant(ctx, r.ID)
+	count := func() int {
+		var n int
+		if err := s.DB.SQL().QueryRowContext(ctx, `SELECT COUNT(*) FROM tenant_changes WHERE restaurant_id = $1`, r.ID).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if _, err := s.Export(ctx, r.ID, "tester", nil); err != nil {
+		t.Fatal(err)
+	}
+	cat, err := store.Create(tctx, s.DB, store.MenuCategories, menu.Category{CategoryFields: menu.CategoryFields{Name: "Antipasti"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(1100 * time.Millisecond) // backups are named by the second
+	if _, err := s.Export(ctx, r.ID, "tester", nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.Update(tctx, s.DB, store.MenuCategories, cat.ID, func(c *menu.Category) error { c.Name = "Primi"; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	at := time.Now().UTC()
+	want := capturedState(t, s.DB, r.ID)
+	before := count()
+	deleted, err := s.Cleanup(ctx, 1)
+	if err != nil || len(deleted) != 1 {
+		t.Fatalf("cleanup: %v %v", deleted, err)
+	}
+	if after := count(); after != 1 {
+		t.Fatalf("%d changes left of %d, want only the one after the kept backup", after, before)
+	}
+	res, err := s.RestorePointInTime(ctx, r.ID, backup.PointInTimeOptions{At: at}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := capturedState(t, s.DB, res.RestaurantID)
+	for _, table := range store.CapturedTables() {
+		if got[table] != want[table] {
+			t.Errorf("table %s differs after pruning", table)
+		}
+	}
+}

@@ -681,10 +681,13 @@ func (s *Service) Cleanup(ctx context.Context, keep int) ([]Backup, error) {
 			deleted = append(deleted, b)
 		}
 	}
-	// The change log segments and live log rows older than what is kept
-	// go with the backups they served.
-	if _, _, err := s.PruneChanges(ctx); err != nil {
-		errs = append(errs, fmt.Errorf("change log: %w", err))
+	// The change log before the oldest backup kept is needed by no restore.
+	if _, err := s.PruneLogs(ctx); err != nil {
+		errs = append(errs, fmt.Errorf("prune the change logs: %w", err))
+	}
+	// The change log segments only deleted backups needed go with them.
+	if _, err := s.PruneSegments(ctx); err != nil {
+		errs = append(errs, fmt.Errorf("prune the change log segments: %w", err))
 	}
 	return deleted, errors.Join(errs...)
 }

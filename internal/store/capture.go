@@ -168,7 +168,7 @@ func (db *DB) CaptureProblems(ctx context.Context) ([]string, error) {
 // Position tells where in the change log the snapshot was read: an archive
 // made from it holds exactly the changes the position says it does.
 func (s *Snapshot) Position(ctx context.Context) (LogPosition, error) {
-	return s.db.dialect.snapshotPosition(ctx, s.q)
+	return s.db.dialect.snapshotPosition(ctx, s.q, s.RestaurantID)
 }
 
 // ErrLogReset is the error of ChangesSince when the restaurant was restored
@@ -587,4 +587,23 @@ func changeNumber(v any) any {
 		return archiveNumber(x)
 	}
 	return v
+}
+
+// PruneChanges deletes the changes of restaurantID that an archive read at
+// held already holds: a restore starting from that archive, or from a later
+// one, never needs them. Cleanup prunes up to the oldest backup it keeps.
+func (db *DB) PruneChanges(ctx context.Context, restaurantID string, held LogPosition) (int64, error) {
+	if !ValidID(restaurantID) {
+		return 0, apperr.Errorf(apperr.NotFound, "restaurant not found")
+	}
+	if held.Engine != db.Engine {
+		return 0, apperr.Errorf(apperr.Invalid, "the log position is one of %s, not of this %s database", held.Engine, db.Engine)
+	}
+	query, args := db.dialect.pruneQuery(restaurantID, held)
+	res, err := db.sql.ExecContext(ctx, query, args...)
+	if err != nil {
+		return 0, fmt.Errorf("store: prune the change log: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	return n, nil
 }

@@ -131,7 +131,7 @@ func (postgresDialect) captureProblems(ctx context.Context, db *DB) ([]string, e
 	return out, nil
 }
 
-func (postgresDialect) snapshotPosition(ctx context.Context, q queryer) (LogPosition, error) {
+func (postgresDialect) snapshotPosition(ctx context.Context, q queryer, _ string) (LogPosition, error) {
 	p := LogPosition{Engine: Postgres}
 	if err := q.QueryRowContext(ctx, `SELECT pg_current_snapshot()::text, clock_timestamp()`).Scan(&p.Snapshot, &p.At); err != nil {
 		return p, fmt.Errorf("store: log position: %w", err)
@@ -162,4 +162,9 @@ func (postgresDialect) logImport(ctx context.Context, tx *sql.Tx, restaurantID s
 	_, err := tx.ExecContext(ctx, `INSERT INTO tenant_changes (restaurant_id, tx, changed_at, table_name, op, row_data)
 		VALUES ($1, pg_current_xact_id()::text, clock_timestamp(), 'restaurants', 'import', '{}')`, restaurantID)
 	return err
+}
+
+func (postgresDialect) pruneQuery(restaurantID string, held LogPosition) (string, []any) {
+	return `DELETE FROM tenant_changes WHERE restaurant_id = $1 AND pg_visible_in_snapshot(tx::xid8, $2::pg_snapshot)`,
+		[]any{restaurantID, held.Snapshot}
 }

@@ -20,14 +20,20 @@ import (
 // time a trigger can read, so the connection wrapper below bumps the
 // one-row capture_clock at the start of every write transaction: a new
 // transaction number and its moment (the Go clock, never going back). The
-// triggers copy both into each change, and number the changes from
-// capture_clock.seq: with one writer at a time, seq is commit order and the
-// moments increase with it.
+// triggers copy both into each change, and number each restaurant's changes
+// after its highest number: with one writer at a time, that is commit order
+// and the moments increase with it.
 
 func sqliteTriggerName(table, op string) string { return "capture_" + table + "_" + op }
 
 // sqliteTriggerSQL is the capture trigger of one operation on a table with
-// the given columns.
+// the given columns. Its one statement numbers the change after the
+// restaurant's highest number (the end of its key range: the log is a
+// WITHOUT ROWID table keyed by restaurant and number, one b-tree to
+// write); with one writer at a time that is commit order. An update is
+// logged with the whole old row, and ChangesSince keeps the columns that
+// changed (an update that changed nothing is dropped there): a trigger that
+// compares every column costs every statement that prepares it.
 func sqliteTriggerSQL(table string, cols []string, op string) string {
 	image := func(prefix string) string {
 		parts := make([]string, len(cols))
@@ -43,20 +49,15 @@ func sqliteTriggerSQL(table string, cols []string, op string) string {
 	case "insert":
 		row, old, rid = image("NEW"), "NULL", "NEW."+key
 	case "update":
-		diff := make([]string, len(cols))
-		for i, c := range cols {
-			diff[i] = "OLD." + quoteIdent(c) + " IS NOT NEW." + quoteIdent(c)
-		}
-		when += " AND (" + strings.Join(diff, " OR ") + ")"
 		row, old, rid = image("NEW"), image("OLD"), "NEW."+key
 	case "delete":
 		when += " AND EXISTS (SELECT 1 FROM restaurants WHERE id = OLD." + key + ")"
 		row, old, rid = image("OLD"), "NULL", "OLD."+key
 	}
 	return `CREATE TRIGGER ` + sqliteTriggerName(table, op) + ` AFTER ` + strings.ToUpper(op) + ` ON ` + table + ` WHEN ` + when + ` BEGIN
-UPDATE capture_clock SET seq = seq + 1 WHERE id = 1;
 INSERT INTO tenant_changes (restaurant_id, id, tx, changed_at, table_name, op, row_data, old_data)
-SELECT ` + rid + `, seq, tx, at, '` + table + `', '` + op + `', ` + row + `, ` + old + ` FROM capture_clock WHERE id = 1;
+VALUES (` + rid + `, COALESCE((SELECT id FROM tenant_changes WHERE restaurant_id = ` + rid + ` ORDER BY id DESC LIMIT 1), 0) + 1,
+(SELECT tx FROM capture_clock WHERE id = 1), (SELECT at FROM capture_clock WHERE id = 1), '` + table + `', '` + op + `', ` + row + `, ` + old + `);
 END`
 }
 
@@ -171,9 +172,12 @@ func (sqliteDialect) captureProblems(ctx context.Context, db *DB) ([]string, err
 	return out, nil
 }
 
-func (sqliteDialect) snapshotPosition(ctx context.Context, q queryer) (LogPosition, error) {
+// snapshotPosition is the restaurant's highest change number the snapshot
+// sees: a restaurant's numbers grow with commit order, and its newest
+// change is never pruned, so its later changes are numbered above it.
+func (sqliteDialect) snapshotPosition(ctx context.Context, q queryer, restaurantID string) (LogPosition, error) {
 	p := LogPosition{Engine: SQLite}
-	if err := q.QueryRowContext(ctx, `SELECT seq FROM capture_clock WHERE id = 1`).Scan(&p.Seq); err != nil {
+	if err := q.QueryRowContext(ctx, `SELECT COALESCE(MAX(id), 0) FROM tenant_changes WHERE restaurant_id = $1`, restaurantID).Scan(&p.Seq); err != nil {
 		return p, fmt.Errorf("store: log position: %w", err)
 	}
 	// The clock may be behind the moments of transactions already
@@ -206,11 +210,8 @@ func (sqliteDialect) suppressCapture(ctx context.Context, tx *sql.Tx, off bool) 
 }
 
 func (sqliteDialect) logImport(ctx context.Context, tx *sql.Tx, restaurantID string) error {
-	if _, err := tx.ExecContext(ctx, `UPDATE capture_clock SET seq = seq + 1 WHERE id = 1`); err != nil {
-		return err
-	}
 	_, err := tx.ExecContext(ctx, `INSERT INTO tenant_changes (restaurant_id, id, tx, changed_at, table_name, op, row_data)
-		SELECT $1, seq, tx, at, 'restaurants', 'import', '{}' FROM capture_clock WHERE id = 1`, restaurantID)
+		SELECT $1, COALESCE((SELECT id FROM tenant_changes WHERE restaurant_id = $1 ORDER BY id DESC LIMIT 1), 0) + 1, tx, at, 'restaurants', 'import', '{}' FROM capture_clock WHERE id = 1`, restaurantID)
 	return err
 }
 
@@ -247,6 +248,40 @@ type captureConn struct {
 	inner     sqliteConn
 	connector captureConnector
 	inTx      bool // a transaction is open on the connection
+	// stmts are the statements Exec ran, kept prepared: preparing a write
+	// compiles the capture triggers of its table into it, which cost more
+	// than running them. SQLite prepares a kept statement again itself
+	// when the schema changes.
+	stmts map[string]driver.Stmt
+}
+
+// maxKeptStmts bounds the statements a connection keeps prepared.
+const maxKeptStmts = 256
+
+// execKept runs q (no rows) as a kept prepared statement.
+func (c *captureConn) execKept(ctx context.Context, q string, args []driver.NamedValue) (driver.Result, error) {
+	st, ok := c.stmts[q]
+	if !ok {
+		var err error
+		if st, err = c.inner.PrepareContext(ctx, q); err != nil {
+			return nil, err
+		}
+		if len(c.stmts) >= maxKeptStmts {
+			c.dropKept()
+		}
+		if c.stmts == nil {
+			c.stmts = map[string]driver.Stmt{}
+		}
+		c.stmts[q] = st
+	}
+	return st.(driver.StmtExecContext).ExecContext(ctx, args)
+}
+
+func (c *captureConn) dropKept() {
+	for q, st := range c.stmts {
+		st.Close()
+		delete(c.stmts, q)
+	}
 }
 
 func (c *captureConn) counted() {
@@ -260,7 +295,7 @@ func (c *captureConn) bump(ctx context.Context) error {
 	if c.connector.off.Load() {
 		return nil
 	}
-	_, err := c.inner.ExecContext(ctx, `UPDATE capture_clock SET tx = tx + 1, at = max(at, ?) WHERE id = 1`,
+	_, err := c.execKept(ctx, `UPDATE capture_clock SET tx = tx + 1, at = max(at, ?) WHERE id = 1`,
 		[]driver.NamedValue{{Ordinal: 1, Value: logAt(c.connector.now())}})
 	if err != nil && strings.Contains(err.Error(), "no such table: capture_clock") {
 		return nil // a schema migrated only up to before the change log
@@ -272,7 +307,10 @@ func (c *captureConn) Prepare(q string) (driver.Stmt, error) {
 	return c.PrepareContext(context.Background(), q)
 }
 
-func (c *captureConn) Close() error { return c.inner.Close() }
+func (c *captureConn) Close() error {
+	c.dropKept()
+	return c.inner.Close()
+}
 
 // Begin is required by driver.Conn; database/sql calls BeginTx.
 func (c *captureConn) Begin() (driver.Tx, error) {
@@ -394,15 +432,18 @@ func (c *captureConn) autocommit(ctx context.Context) (done func(ok bool) error,
 
 func (c *captureConn) ExecContext(ctx context.Context, q string, args []driver.NamedValue) (driver.Result, error) {
 	c.counted()
-	if c.inTx || !isWrite(q) {
+	if !isWrite(q) {
 		c.track(q)
 		return c.inner.ExecContext(ctx, q, args)
+	}
+	if c.inTx {
+		return c.execKept(ctx, q, args)
 	}
 	done, err := c.autocommit(ctx)
 	if err != nil {
 		return nil, err
 	}
-	res, err := c.inner.ExecContext(ctx, q, args)
+	res, err := c.execKept(ctx, q, args)
 	if err != nil {
 		done(false) //nolint:errcheck // the statement's error is the one to report
 		return nil, err
@@ -515,4 +556,11 @@ func (s *captureStmt) QueryContext(ctx context.Context, args []driver.NamedValue
 		return nil, err
 	}
 	return &captureRows{Rows: rows, done: done}, nil
+}
+
+// pruneQuery keeps the restaurant's newest change: later ones must be
+// numbered above every position already read.
+func (sqliteDialect) pruneQuery(restaurantID string, held LogPosition) (string, []any) {
+	return `DELETE FROM tenant_changes WHERE restaurant_id = $1 AND id <= $2
+		AND id < (SELECT MAX(id) FROM tenant_changes WHERE restaurant_id = $1)`, []any{restaurantID, held.Seq}
 }

@@ -12,8 +12,10 @@ import "time"
 // JSON with numbers as json.Number), so a change replays through the same
 // conversions as an archive's rows.
 type Change struct {
-	// Seq orders changes: within a transaction in statement order, and
-	// between two transactions that touched the same row in commit order.
+	// Seq orders a restaurant's changes: within a transaction in statement
+	// order, and between two transactions that touched the same row in
+	// commit order. (PostgreSQL numbers every restaurant's changes from one
+	// sequence, SQLite each restaurant's on its own.)
 	Seq          int64  `json:"seq"`
 	RestaurantID string `json:"restaurant_id"`
 	// Tx identifies the transaction; every change of one transaction has
@@ -53,7 +55,7 @@ type LogPosition struct {
 	// visible in it.
 	Snapshot string `json:"snapshot,omitempty"`
 	// Seq is SQLite's: one writer at a time, so the archive holds exactly
-	// the changes up to Seq.
+	// the restaurant's changes numbered up to Seq.
 	Seq int64 `json:"seq,omitempty"`
 	// At is a moment read once the snapshot was taken: every transaction
 	// the archive holds has its moment (TxAt) before At. An archive is a

@@ -24,8 +24,9 @@ import (
 // whose moment is at or before At had ended when pg_stat_activity was read,
 // so every later read sees all of them.
 //
-// On SQLite it is a seq: one writer at a time, changes commit in seq order,
-// and what a read sees is a prefix of the log.
+// On SQLite it is a moment too, read in a write transaction: one writer at
+// a time, a transaction's changes share its moment, and moments follow
+// commit order.
 type LogCut struct {
 	At  time.Time
 	Seq int64
@@ -34,26 +35,20 @@ type LogCut struct {
 // ChangeLogCut reads how far the change log is complete now.
 func (db *DB) ChangeLogCut(ctx context.Context) (LogCut, error) {
 	if db.Engine == SQLite {
-		// Inside a write transaction no other is running: every
-		// transaction dated up to the clock (which this one just moved to
-		// now) has committed, every later one will be dated after it.
+		// In a write transaction no other runs: moving the clock to now
+		// (the connection does it as the transaction starts) dates every
+		// later transaction at or after it, and every earlier one has
+		// committed. A microsecond before it is complete.
 		var cut LogCut
 		err := db.inTx(ctx, func(tx *sql.Tx) error {
-			var seq sql.NullInt64
 			var at string
-			if err := tx.QueryRowContext(ctx, `SELECT (SELECT max(id) FROM tenant_changes), at FROM capture_clock WHERE id = 1`).Scan(&seq, &at); err != nil {
+			if err := tx.QueryRowContext(ctx, `SELECT at FROM capture_clock WHERE id = 1`).Scan(&at); err != nil {
 				return err
 			}
 			t, err := logTime(at)
-			cut = LogCut{Seq: seq.Int64, At: t}
-			if err == nil {
-				err = errRollback
-			}
+			cut.At = t.Add(-time.Microsecond)
 			return err
 		})
-		if errors.Is(err, errRollback) {
-			err = nil
-		}
 		return cut, wrap("change log cut", err)
 	}
 	var now time.Time
@@ -99,8 +94,8 @@ type ShipBatch struct {
 	Floor time.Time
 }
 
-// ShippableChanges returns the changes of a restaurant after from and up to
-// cut, whole transactions only, at most limit changes (but at least one
+// ShippableChanges returns the changes of a restaurant after from.To and up
+// to cut.At, whole transactions only, at most limit changes (but at least one
 // transaction, however large), in seq order.
 func (db *DB) ShippableChanges(ctx context.Context, restaurantID string, from ShipFrom, cut LogCut, limit int) (ShipBatch, error) {
 	if db.Engine == SQLite {
@@ -220,7 +215,7 @@ func (db *DB) shippableSQLite(ctx context.Context, restaurantID string, from Shi
 	err := db.inReadSnapshot(ctx, func(tx *sql.Tx) error {
 		conv := newChangeConverter(db)
 		var lastSeq int64
-		var lastTx string
+		var lastAt string
 		read := func(q string, args ...any) (int, error) {
 			rows, err := tx.QueryContext(ctx, q, args...)
 			if err != nil {
@@ -234,43 +229,42 @@ func (db *DB) shippableSQLite(ctx context.Context, restaurantID string, from Shi
 					return n, err
 				}
 				n++
-				lastSeq, lastTx = c.Seq, c.Tx
+				lastSeq, lastAt = c.Seq, logAt(c.TxAt)
 				if keep {
 					batch.Changes = append(batch.Changes, c)
 				}
 			}
 			return n, rows.Err()
 		}
+		// A transaction's changes share its moment, and moments follow
+		// commit order: the changes dated in (from, cut] are whole
+		// transactions, in seq order.
 		n, err := read(`SELECT id, tx, changed_at, table_name, op, row_data, old_data FROM tenant_changes
-			WHERE restaurant_id = $1 AND id > $2 AND id <= $3 ORDER BY id LIMIT $4`, restaurantID, from.Seq, cut.Seq, limit)
+			WHERE restaurant_id = $1 AND changed_at > $2 AND changed_at <= $3 ORDER BY id LIMIT $4`,
+			restaurantID, logAt(from.To), logAt(cut.At), limit)
 		if err != nil || n < limit {
 			return err
 		}
-		// The limit may have cut the last transaction: read the rest of it.
+		// The limit may have cut the last transaction: read the rest of
+		// its moment.
 		if _, err := read(`SELECT id, tx, changed_at, table_name, op, row_data, old_data FROM tenant_changes
-			WHERE restaurant_id = $1 AND id > $2 AND id <= $3 AND tx = $4 ORDER BY id`, restaurantID, lastSeq, cut.Seq, lastTx); err != nil {
+			WHERE restaurant_id = $1 AND changed_at = $2 AND id > $3 ORDER BY id`, restaurantID, lastAt, lastSeq); err != nil {
 			return err
 		}
 		var more int
-		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM tenant_changes WHERE restaurant_id = $1 AND id > $2 AND id <= $3`,
-			restaurantID, lastSeq, cut.Seq).Scan(&more); err != nil {
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM tenant_changes WHERE restaurant_id = $1 AND changed_at > $2 AND changed_at <= $3`,
+			restaurantID, lastAt, logAt(cut.At)).Scan(&more); err != nil {
 			return err
 		}
 		batch.More = more > 0
-		batch.Seq = lastSeq
-		return nil
+		last, err := logTime(lastAt)
+		batch.To = last
+		return err
 	})
-	if batch.Seq == 0 && len(batch.Changes) > 0 {
-		batch.Seq = batch.Changes[len(batch.Changes)-1].Seq
-	}
 	if err == nil && len(batch.Changes) > 0 {
-		batch.To = batch.Changes[len(batch.Changes)-1].TxAt
-		if !batch.More && cut.At.After(batch.To) {
+		batch.Seq = batch.Changes[len(batch.Changes)-1].Seq
+		if !batch.More {
 			batch.To = cut.At // every transaction dated up to the cut is in it
-		}
-		if batch.To.Before(from.To) {
-			// A clock stepped back: spans must still follow one another.
-			batch.To = from.To
 		}
 	}
 	return batch, wrap("read shippable changes", err)
@@ -299,8 +293,8 @@ func (db *DB) ChangedRestaurants(ctx context.Context, since LogCut) ([]string, e
 	var q string
 	var arg any
 	switch {
-	case db.Engine == SQLite:
-		q, arg = `SELECT DISTINCT restaurant_id FROM tenant_changes WHERE id > $1`, since.Seq
+	case db.Engine == SQLite && !since.At.IsZero():
+		q, arg = `SELECT DISTINCT restaurant_id FROM tenant_changes WHERE changed_at > $1`, logAt(since.At)
 	case since.At.IsZero():
 		q, arg = `SELECT DISTINCT restaurant_id FROM tenant_changes WHERE $1 = 1`, 1
 	default:
@@ -488,30 +482,3 @@ func scanShipped(ctx context.Context, conv *changeConverter, rows *sql.Rows, res
 // OpImport marks, in the log, a restore or import of the restaurant: its
 // writes are not logged, so the log cannot be replayed across it.
 const OpImport ChangeOp = "import"
-
-// PruneShippedChanges deletes a restaurant's live change log rows that the
-// backups kept no longer need: held by the base archive at pos, older than
-// before, and shipped (in a recorded segment).
-func (db *DB) PruneShippedChanges(ctx context.Context, restaurantID string, pos LogPosition, before time.Time) (int64, error) {
-	last, ok, err := db.LastSegment(ctx, restaurantID)
-	if err != nil || !ok {
-		return 0, err
-	}
-	var res sql.Result
-	if db.Engine == SQLite {
-		res, err = db.sql.ExecContext(ctx, `DELETE FROM tenant_changes WHERE restaurant_id = $1 AND id <= $2 AND id <= $3 AND changed_at < $4`,
-			restaurantID, pos.Seq, last.MaxSeq, logAt(before))
-	} else {
-		shipped := last.CoversTo
-		if last.Floor.Before(shipped) {
-			shipped = last.Floor // a transaction straddling the last cut is not shipped yet
-		}
-		res, err = db.sql.ExecContext(ctx, `DELETE FROM tenant_changes WHERE restaurant_id = $1 AND changed_at < $2 AND changed_at <= $3
-			AND pg_visible_in_snapshot(tx::xid8, $4::pg_snapshot)`, restaurantID, before, shipped, pos.Snapshot)
-	}
-	if err != nil {
-		return 0, wrap("prune the change log", err)
-	}
-	n, _ := res.RowsAffected()
-	return n, nil
-}

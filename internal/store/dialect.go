@@ -103,8 +103,9 @@ type dialect interface {
 	// captureProblems lists how the triggers differ from what the catalog
 	// asks for.
 	captureProblems(ctx context.Context, db *DB) ([]string, error)
-	// snapshotPosition reads the log position of the snapshot q reads.
-	snapshotPosition(ctx context.Context, q queryer) (LogPosition, error)
+	// snapshotPosition reads the log position of the snapshot q reads of
+	// a restaurant.
+	snapshotPosition(ctx context.Context, q queryer, restaurantID string) (LogPosition, error)
 	// changesQuery selects a restaurant's changes after from, of the
 	// transactions whose moment is at or before until, in seq order, as
 	// (seq, tx, moment, table, op, row JSON, old JSON).
@@ -115,6 +116,8 @@ type dialect interface {
 	// logImport records in the log that the restaurant was imported or
 	// restored in tx.
 	logImport(ctx context.Context, tx *sql.Tx, restaurantID string) error
+	// pruneQuery deletes a restaurant's changes an archive at held holds.
+	pruneQuery(restaurantID string, held LogPosition) (string, []any)
 }
 
 // failure is a kind of database error the product acts on.

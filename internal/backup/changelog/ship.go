@@ -144,10 +144,7 @@ func (s *Shipper) shipRestaurant(ctx context.Context, rid string, cut store.LogC
 			return out, err
 		}
 		from := store.ShipFrom{To: last.CoversTo, Floor: last.Floor, Seq: last.LastSeq}
-		if ok && s.DB.Engine == store.SQLite {
-			from.Seq = last.MaxSeq
-		}
-		if s.DB.Engine == store.Postgres && !cut.At.After(from.To) {
+		if !cut.At.After(from.To) {
 			return out, nil
 		}
 		batch, err := s.DB.ShippableChanges(ctx, rid, from, cut, limit)
