@@ -206,6 +206,7 @@ func (a *app) backupCmd() *cobra.Command {
 			},
 		},
 		a.backupValidateCmd(),
+		a.shipChangesCmd(),
 		a.backupCleanupCmd(),
 		&cobra.Command{
 			Use: "setup-rotation", Short: "Print the crontab equivalent of serve's backup schedule", Args: cobra.NoArgs,
