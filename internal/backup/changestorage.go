@@ -343,3 +343,48 @@ func (o segmentObjects) ChainRestaurants(ctx context.Context) ([]string, error) 
 	slices.Sort(out)
 	return out, nil
 }
+
+// shipMarkName is the small file the shipper rewrites after each run that
+// shipped every restaurant up to its cut.
+const shipMarkName = "changes/shipped.json"
+
+func (o segmentObjects) PutShipMark(ctx context.Context, data []byte) error {
+	stores, dests, err := o.stores()
+	if err != nil {
+		return err
+	}
+	errs := make([]error, len(stores))
+	for i, ss := range stores {
+		errs[i] = ss.putSegment(ctx, shipMarkName, data)
+	}
+	return o.report(ctx, dests, "put", errs)
+}
+
+func (o segmentObjects) GetShipMark(ctx context.Context) ([]byte, error) {
+	stores, _, err := o.stores()
+	if err != nil {
+		return nil, err
+	}
+	var newest []byte
+	var errs []error
+	for _, ss := range stores {
+		b, err := ss.getSegment(ctx, shipMarkName)
+		if errors.Is(err, changelog.ErrMissing) {
+			continue
+		}
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if newest == nil || changelog.NewerMark(b, newest) {
+			newest = b
+		}
+	}
+	if newest != nil {
+		return newest, nil
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	return nil, changelog.ErrMissing
+}

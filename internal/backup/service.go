@@ -685,6 +685,10 @@ func (s *Service) Cleanup(ctx context.Context, keep int) ([]Backup, error) {
 	if _, err := s.PruneLogs(ctx); err != nil {
 		errs = append(errs, fmt.Errorf("prune the change logs: %w", err))
 	}
+	// The change log segments only deleted backups needed go with them.
+	if _, err := s.PruneSegments(ctx); err != nil {
+		errs = append(errs, fmt.Errorf("prune the change log segments: %w", err))
+	}
 	return deleted, errors.Join(errs...)
 }
 

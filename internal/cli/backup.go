@@ -41,6 +41,9 @@ func (a *app) backupService(db *store.DB) (*backup.Service, error) {
 		dests = append(dests, s3)
 	}
 	svc := &backup.Service{DB: db, Storage: dests, AppVersion: Version, Log: a.log, Metrics: a.metrics}
+	// A point-in-time restore reads the live change log, or the shipped
+	// segments when the database no longer holds the restaurant.
+	svc.Changes = svc.RecoveryLog()
 	key, err := a.cfg.BackupEncryptionKey()
 	if err != nil {
 		return nil, err
@@ -195,11 +198,15 @@ func (a *app) backupCmd() *cobra.Command {
 						}
 						fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%v\t%s\t%s\n", b.ID, b.RestaurantID, b.CreatedAt.Format("2006-01-02 15:04:05Z"), humanSize(b.Size), b.Encrypted, origin, by)
 					}
-					return tw.Flush()
+					if err := tw.Flush(); err != nil {
+						return err
+					}
+					return printChains(ctx, cmd, svc, list)
 				})
 			},
 		},
 		a.backupValidateCmd(),
+		a.shipChangesCmd(),
 		a.backupCleanupCmd(),
 		&cobra.Command{
 			Use: "setup-rotation", Short: "Print the crontab equivalent of serve's backup schedule", Args: cobra.NoArgs,
@@ -578,16 +585,33 @@ func (a *app) emergencyCmd() *cobra.Command {
 }
 
 func (a *app) drillCmd() *cobra.Command {
-	var asJSON bool
+	var asJSON, pointInTime bool
+	var moments int
+	var duration time.Duration
 	cmd := &cobra.Command{
 		Use:   "drill RESTAURANT_ID",
 		Short: "Recovery drill: back up, restore into a scratch tenant, compare every row, clean up; report RTO and RPO",
-		Args:  cobra.ExactArgs(1),
+		Long: `Recovery drill: back up, restore into a scratch tenant, compare every row, clean up; report RTO and RPO.
+
+With --point-in-time: record the restaurant at --moments random moments within
+--duration, wait until the shipped change log covers them, restore each from the
+recovery chain (its newest backup before the moment and the shipped segments)
+into a scratch restaurant, compare, delete the scratch restaurants; report the
+RTO of each restore and the RPO (age of the newest shipped change at the start).`,
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return a.withBackups(cmd, func(ctx context.Context, _ *store.DB, svc *backup.Service) error {
 				p, done := progress(cmd, "drill")
 				if asJSON {
 					p = nil
+				}
+				if pointInTime {
+					rep, err := svc.DrillPointInTime(ctx, args[0], moments, duration, p)
+					done()
+					if err != nil {
+						return err
+					}
+					return printPointInTimeDrill(cmd, rep, asJSON)
 				}
 				rep, err := svc.Drill(ctx, args[0], p)
 				done()
@@ -623,7 +647,40 @@ func (a *app) drillCmd() *cobra.Command {
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the report as JSON")
+	cmd.Flags().BoolVar(&pointInTime, "point-in-time", false, "drill restores to moments from the shipped change log")
+	cmd.Flags().IntVar(&moments, "moments", 3, "with --point-in-time: how many moments to record and restore")
+	cmd.Flags().DurationVar(&duration, "duration", 30*time.Second, "with --point-in-time: how long to record moments for")
 	return cmd
+}
+
+func printPointInTimeDrill(cmd *cobra.Command, rep backup.PointInTimeDrill, asJSON bool) error {
+	out := cmd.OutOrStdout()
+	if asJSON {
+		printJSON(out, rep)
+	} else {
+		if rep.RPOSeconds < 0 {
+			fmt.Fprintln(out, "RPO        nothing was shipped when the drill started (is serve shipping the change log?)")
+		} else {
+			fmt.Fprintf(out, "RPO        %.1f s (age of the newest shipped change when the drill started)\n", rep.RPOSeconds)
+		}
+		for _, m := range rep.Moments {
+			status := "OK"
+			if len(m.Differences) > 0 {
+				status = "DIFFERENT"
+			}
+			fmt.Fprintf(out, "moment     %s  base %s  %d changes  RTO %.2f s  %s\n", m.At.Format(time.RFC3339Nano), m.BackupID, m.Changes, m.RTOSeconds, status)
+			for _, d := range m.Differences {
+				fmt.Fprintf(out, "DIFFERENCE %s\n", d)
+			}
+		}
+	}
+	if !rep.OK() {
+		return fmt.Errorf("point-in-time drill found differences")
+	}
+	if !asJSON {
+		fmt.Fprintln(out, "OK         every moment restored identically from the recovery chain")
+	}
+	return nil
 }
 
 func (a *app) apiKeyCmd() *cobra.Command {
@@ -684,4 +741,26 @@ func (a *app) apiKeyCmd() *cobra.Command {
 		},
 	)
 	return cmd
+}
+
+// printChains lists each restaurant's recovery chain: the moments a
+// point-in-time restore can reach, and the RPO now.
+func printChains(ctx context.Context, cmd *cobra.Command, svc *backup.Service, list []backup.Backup) error {
+	chains, err := svc.Chains(ctx, "", list)
+	if err != nil || len(chains) == 0 {
+		return err
+	}
+	out := cmd.OutOrStdout()
+	fmt.Fprintln(out, "\nRecovery chains (full backups + change log segments):")
+	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "RESTAURANT\tSEGMENTS\tEARLIEST\tLATEST\tRPO")
+	for _, c := range chains {
+		earliest := "- (no own backup before the log)"
+		if c.Earliest != nil {
+			earliest = c.Earliest.Format("2006-01-02 15:04:05Z")
+		}
+		fmt.Fprintf(tw, "%s\t%d (%d–%d)\t%s\t%s\t%s\n", c.RestaurantID, c.Segments, c.FirstSegment, c.LastSegment, earliest,
+			c.Latest.Format("2006-01-02 15:04:05.000Z"), time.Duration(c.RPOSeconds*float64(time.Second)).Round(time.Second))
+	}
+	return tw.Flush()
 }

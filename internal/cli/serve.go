@@ -16,6 +16,7 @@ import (
 	"github.com/shimizu-tech/ordersuite/internal/apperr"
 	"github.com/shimizu-tech/ordersuite/internal/auth"
 	"github.com/shimizu-tech/ordersuite/internal/availability"
+	"github.com/shimizu-tech/ordersuite/internal/backup/changelog"
 	"github.com/shimizu-tech/ordersuite/internal/console"
 	"github.com/shimizu-tech/ordersuite/internal/demo"
 	"github.com/shimizu-tech/ordersuite/internal/events"
@@ -155,6 +156,12 @@ func (a *app) serve(ctx context.Context, cmd *cobra.Command) error {
 	pruneCtx, stopPruning := context.WithCancel(ctx)
 	defer stopPruning()
 	go retention.Run(pruneCtx, a.cfg.EventPruneInterval)
+	if a.cfg.ChangesShipInterval > 0 {
+		shipper := &changelog.Shipper{DB: db, Objects: backups.ChangeObjects(), Log: a.log, OnShipped: func(st store.ShipState) {
+			m.ChangesShippedThrough.Set(float64(st.Cut.At.UnixMicro()) / 1e6)
+		}}
+		go shipper.Run(pruneCtx, a.cfg.ChangesShipInterval)
+	}
 	ln, err := net.Listen("tcp", a.cfg.ListenAddr)
 	if err != nil {
 		return err

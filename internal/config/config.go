@@ -57,6 +57,9 @@ type Config struct {
 	EventFlushInterval  time.Duration
 	EventRetention      time.Duration
 	EventPruneInterval  time.Duration
+	// ChangesShipInterval is how often serve ships the change log to the
+	// backup destinations (the RPO when the database is lost).
+	ChangesShipInterval time.Duration
 	JobLease            time.Duration
 	LoginBurstThreshold int
 	LoginBurstWindow    time.Duration
@@ -100,6 +103,7 @@ func Register(fs *pflag.FlagSet) *Config {
 	fs.DurationVar(&c.EventFlushInterval, "event-flush-interval", 200*time.Millisecond, "how long the event writer waits for a batch to fill")
 	fs.DurationVar(&c.EventRetention, "event-retention", 90*24*time.Hour, "age after which tenant events are pruned (rollups keep the usage figures; at least 48h)")
 	fs.DurationVar(&c.EventPruneInterval, "event-prune-interval", time.Hour, "how often serve prunes expired tenant events")
+	fs.DurationVar(&c.ChangesShipInterval, "changes-ship-interval", 10*time.Second, "how often serve ships each restaurant's change log to the backup destinations (0 disables; the RPO when the database is lost)")
 	fs.DurationVar(&c.JobLease, "job-lease", time.Minute, "how long a running job may go unheard from before it is taken as interrupted (its instance died) and queued again")
 	fs.IntVar(&c.LoginBurstThreshold, "login-burst-threshold", 5, "failed logins for one e-mail within --login-burst-window that raise a security_alert (0 disables)")
 	fs.DurationVar(&c.LoginBurstWindow, "login-burst-window", 5*time.Minute, "window for --login-burst-threshold")

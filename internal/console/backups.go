@@ -3,6 +3,7 @@ package console
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -24,6 +25,7 @@ type backupsData struct {
 	Environments []string
 	CanManage    bool
 	Restaurants  []tenancy.Restaurant
+	PointInTime  pointInTimeData
 }
 
 func (c *Console) backupsConfigured() error {
@@ -53,6 +55,9 @@ func (c *Console) backupsPage(w http.ResponseWriter, r *http.Request, s *session
 			d.Environments = append(d.Environments, name)
 		}
 		sort.Strings(d.Environments)
+		if d.PointInTime, err = c.pointInTime(r, s, d.Backups); err != nil {
+			return c.backupsFormError(w, r, s, err)
+		}
 	}
 	c.render(w, r, http.StatusOK, "backups", &view{Title: "Tenant backup · " + s.Restaurant.Name, Section: "backups", Session: s, Data: d}, nil)
 	return nil
@@ -92,6 +97,12 @@ func (c *Console) backupOf(r *http.Request, s *session) (backup.Backup, error) {
 
 // backupsFormError shows a form mistake on the backups page.
 func (c *Console) backupsFormError(w http.ResponseWriter, r *http.Request, s *session, err error) error {
+	if apperr.Is(err, apperr.OutOfRange) {
+		var ae *apperr.Error
+		if errors.As(err, &ae) {
+			err = apperr.InvalidField(ae.Field, "%s", ae.Message)
+		}
+	}
 	if !apperr.Is(err, apperr.Invalid) {
 		return err
 	}
@@ -102,6 +113,7 @@ func (c *Console) backupsFormError(w http.ResponseWriter, r *http.Request, s *se
 		d.Environments = append(d.Environments, name)
 	}
 	sort.Strings(d.Environments)
+	d.PointInTime, _ = c.pointInTime(r, s, d.Backups)
 	c.render(w, r, http.StatusUnprocessableEntity, "backups", &view{Title: "Tenant backup · " + s.Restaurant.Name, Section: "backups", Session: s, Data: d}, err)
 	return nil
 }

@@ -171,6 +171,7 @@ func (c *Console) pageTable() []Page {
 		{"GET", "/console/t/{rid}/backups", Tenant, (*Console).backupsPage, false},
 		{"POST", "/console/t/{rid}/backups/export", Tenant, (*Console).exportBackup, true},
 		{"POST", "/console/t/{rid}/backups/clone", TenantOperator, (*Console).cloneTenant, true},
+		{"POST", "/console/t/{rid}/backups/point-in-time", TenantOperator, (*Console).restorePointInTime, true},
 		{"GET", "/console/t/{rid}/backups/{bid}/validate", TenantOperator, (*Console).validateBackup, false},
 		{"GET", "/console/t/{rid}/backups/{bid}/download", TenantOperator, (*Console).downloadBackup, false},
 		{"POST", "/console/t/{rid}/backups/{bid}/restore", TenantOperator, (*Console).restoreBackup, true},

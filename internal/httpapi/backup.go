@@ -75,7 +75,11 @@ func (s *Server) listBackups(w http.ResponseWriter, r *http.Request) error {
 	if failed == nil {
 		failed = []backup.DestinationFailure{}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"backups": list, "failed_destinations": failed})
+	chains, err := s.Backups.Chains(r.Context(), rid, list)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"backups": list, "failed_destinations": failed, "chains": chains})
 	return nil
 }
 

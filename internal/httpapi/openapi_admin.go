@@ -76,6 +76,9 @@ type tenantsUsageBody struct {
 type backupCatalog struct {
 	Backups            []backup.Backup             `json:"backups"`
 	FailedDestinations []backup.DestinationFailure `json:"failed_destinations"`
+	// Chains are the recovery chains (full backups and change log
+	// segments) of the restaurants listed.
+	Chains []backup.RecoveryChain `json:"chains"`
 }
 
 // jobAccepted is what a started job answers (202); the fields after status

@@ -40,6 +40,11 @@ type Metrics struct {
 	// one copy is written, so this is how a dead destination is noticed.
 	BackupDestinationErrors *prometheus.CounterVec
 
+	// ChangesShippedThrough is the moment up to which every restaurant's
+	// change log was last shipped (Unix seconds), set by the instance that
+	// ships: time() minus it is the recovery point objective (RPO) now.
+	ChangesShippedThrough prometheus.Gauge
+
 	// TenantCurrency is 1 for each tenant's currency (ISO 4217), so money
 	// series can be read in it: join on tenant with group_left(currency).
 	TenantCurrency *prometheus.GaugeVec
@@ -161,6 +166,10 @@ func New() *Metrics {
 			Name: "backup_destination_errors_total",
 			Help: "Failed operations (put, get, list, delete) on a backup destination, by destination kind.",
 		}, []string{"destination"}),
+		ChangesShippedThrough: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "changelog_shipped_through_timestamp_seconds",
+			Help: "Moment (Unix seconds) up to which every restaurant's change log is shipped to the backup destinations; time() minus it is the current RPO.",
+		}),
 		TenantCurrency: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "tenant_currency_info",
 			Help: "1 for the currency (ISO 4217) a tenant's amounts are in.",
@@ -189,7 +198,7 @@ func New() *Metrics {
 	m.Registry.MustRegister(
 		m.TenantRequests, m.TenantDuration, m.TenantErrors, m.TenantOrders, m.TenantPaymentCents, m.TenantLogins,
 		m.FailedLoginBursts, m.EventBufferDepth, m.EventBufferCapacity, m.EventsDropped, m.EventsWritten,
-		m.EventBatchDuration, m.EventsPruned, m.BackupDestinationErrors, m.TenantCurrency,
+		m.EventBatchDuration, m.EventsPruned, m.BackupDestinationErrors, m.TenantCurrency, m.ChangesShippedThrough,
 	)
 	m.Registry.MustRegister(
 		collectors.NewGoCollector(),

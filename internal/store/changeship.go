@@ -24,8 +24,9 @@ import (
 // whose moment is at or before At had ended when pg_stat_activity was read,
 // so every later read sees all of them.
 //
-// On SQLite it is a seq: one writer at a time, changes commit in seq order,
-// and what a read sees is a prefix of the log.
+// On SQLite it is a moment too, read in a write transaction: one writer at
+// a time, a transaction's changes share its moment, and moments follow
+// commit order.
 type LogCut struct {
 	At  time.Time
 	Seq int64
@@ -34,9 +35,21 @@ type LogCut struct {
 // ChangeLogCut reads how far the change log is complete now.
 func (db *DB) ChangeLogCut(ctx context.Context) (LogCut, error) {
 	if db.Engine == SQLite {
-		var seq sql.NullInt64
-		err := db.sql.QueryRowContext(ctx, `SELECT max(id) FROM tenant_changes`).Scan(&seq)
-		return LogCut{Seq: seq.Int64, At: db.Now()}, wrap("change log cut", err)
+		// In a write transaction no other runs: moving the clock to now
+		// (the connection does it as the transaction starts) dates every
+		// later transaction at or after it, and every earlier one has
+		// committed. A microsecond before it is complete.
+		var cut LogCut
+		err := db.inTx(ctx, func(tx *sql.Tx) error {
+			var at string
+			if err := tx.QueryRowContext(ctx, `SELECT at FROM capture_clock WHERE id = 1`).Scan(&at); err != nil {
+				return err
+			}
+			t, err := logTime(at)
+			cut.At = t.Add(-time.Microsecond)
+			return err
+		})
+		return cut, wrap("change log cut", err)
 	}
 	var now time.Time
 	var oldest sql.NullTime
@@ -51,6 +64,10 @@ func (db *DB) ChangeLogCut(ctx context.Context) (LogCut, error) {
 	}
 	return LogCut{At: at.Add(-time.Microsecond).UTC().Truncate(time.Microsecond)}, nil
 }
+
+// errRollback ends a transaction that only read, without committing the
+// clock it moved.
+var errRollback = errors.New("rollback")
 
 // ShipFrom is where a restaurant's next segment starts: after its last
 // segment's moment (To) and seq (Seq, SQLite), reading the log from Floor
@@ -77,8 +94,8 @@ type ShipBatch struct {
 	Floor time.Time
 }
 
-// ShippableChanges returns the changes of a restaurant after from and up to
-// cut, whole transactions only, at most limit changes (but at least one
+// ShippableChanges returns the changes of a restaurant after from.To and up
+// to cut.At, whole transactions only, at most limit changes (but at least one
 // transaction, however large), in seq order.
 func (db *DB) ShippableChanges(ctx context.Context, restaurantID string, from ShipFrom, cut LogCut, limit int) (ShipBatch, error) {
 	if db.Engine == SQLite {
@@ -198,7 +215,7 @@ func (db *DB) shippableSQLite(ctx context.Context, restaurantID string, from Shi
 	err := db.inReadSnapshot(ctx, func(tx *sql.Tx) error {
 		conv := newChangeConverter(db)
 		var lastSeq int64
-		var lastTx string
+		var lastAt string
 		read := func(q string, args ...any) (int, error) {
 			rows, err := tx.QueryContext(ctx, q, args...)
 			if err != nil {
@@ -212,40 +229,42 @@ func (db *DB) shippableSQLite(ctx context.Context, restaurantID string, from Shi
 					return n, err
 				}
 				n++
-				lastSeq, lastTx = c.Seq, c.Tx
+				lastSeq, lastAt = c.Seq, logAt(c.TxAt)
 				if keep {
 					batch.Changes = append(batch.Changes, c)
 				}
 			}
 			return n, rows.Err()
 		}
+		// A transaction's changes share its moment, and moments follow
+		// commit order: the changes dated in (from, cut] are whole
+		// transactions, in seq order.
 		n, err := read(`SELECT id, tx, changed_at, table_name, op, row_data, old_data FROM tenant_changes
-			WHERE restaurant_id = $1 AND id > $2 AND id <= $3 ORDER BY id LIMIT $4`, restaurantID, from.Seq, cut.Seq, limit)
+			WHERE restaurant_id = $1 AND changed_at > $2 AND changed_at <= $3 ORDER BY id LIMIT $4`,
+			restaurantID, logAt(from.To), logAt(cut.At), limit)
 		if err != nil || n < limit {
 			return err
 		}
-		// The limit may have cut the last transaction: read the rest of it.
+		// The limit may have cut the last transaction: read the rest of
+		// its moment.
 		if _, err := read(`SELECT id, tx, changed_at, table_name, op, row_data, old_data FROM tenant_changes
-			WHERE restaurant_id = $1 AND id > $2 AND id <= $3 AND tx = $4 ORDER BY id`, restaurantID, lastSeq, cut.Seq, lastTx); err != nil {
+			WHERE restaurant_id = $1 AND changed_at = $2 AND id > $3 ORDER BY id`, restaurantID, lastAt, lastSeq); err != nil {
 			return err
 		}
 		var more int
-		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM tenant_changes WHERE restaurant_id = $1 AND id > $2 AND id <= $3`,
-			restaurantID, lastSeq, cut.Seq).Scan(&more); err != nil {
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM tenant_changes WHERE restaurant_id = $1 AND changed_at > $2 AND changed_at <= $3`,
+			restaurantID, lastAt, logAt(cut.At)).Scan(&more); err != nil {
 			return err
 		}
 		batch.More = more > 0
-		batch.Seq = lastSeq
-		return nil
+		last, err := logTime(lastAt)
+		batch.To = last
+		return err
 	})
-	if batch.Seq == 0 && len(batch.Changes) > 0 {
-		batch.Seq = batch.Changes[len(batch.Changes)-1].Seq
-	}
 	if err == nil && len(batch.Changes) > 0 {
-		batch.To = batch.Changes[len(batch.Changes)-1].TxAt
-		if batch.To.Before(from.To) {
-			// A clock stepped back: spans must still follow one another.
-			batch.To = from.To
+		batch.Seq = batch.Changes[len(batch.Changes)-1].Seq
+		if !batch.More {
+			batch.To = cut.At // every transaction dated up to the cut is in it
 		}
 	}
 	return batch, wrap("read shippable changes", err)
@@ -274,8 +293,8 @@ func (db *DB) ChangedRestaurants(ctx context.Context, since LogCut) ([]string, e
 	var q string
 	var arg any
 	switch {
-	case db.Engine == SQLite:
-		q, arg = `SELECT DISTINCT restaurant_id FROM tenant_changes WHERE id > $1`, since.Seq
+	case db.Engine == SQLite && !since.At.IsZero():
+		q, arg = `SELECT DISTINCT restaurant_id FROM tenant_changes WHERE changed_at > $1`, logAt(since.At)
 	case since.At.IsZero():
 		q, arg = `SELECT DISTINCT restaurant_id FROM tenant_changes WHERE $1 = 1`, 1
 	default:

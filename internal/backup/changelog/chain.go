@@ -2,6 +2,7 @@ package changelog
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -27,6 +28,50 @@ type Objects interface {
 	DeleteSegment(ctx context.Context, restaurantID string, number int64) error
 	// ChainRestaurants lists the restaurants that have segments stored.
 	ChainRestaurants(ctx context.Context) ([]string, error)
+	// PutShipMark and GetShipMark keep the ShipMark (ErrMissing before
+	// the first).
+	PutShipMark(ctx context.Context, data []byte) error
+	GetShipMark(ctx context.Context) ([]byte, error)
+}
+
+// ShipMark is how far every restaurant's log was shipped: after a run that
+// shipped every restaurant's complete changes up to Cut, the shipper stores
+// it beside the segments. A restaurant without changes since its last
+// segment is covered up to the mark, not only to its last segment.
+type ShipMark struct {
+	Engine    store.Engine `json:"engine"`
+	Cut       time.Time    `json:"cut"`
+	ShippedAt time.Time    `json:"shipped_at"`
+}
+
+// NewerMark says whether mark a is later than mark b (several
+// destinations may hold different ones).
+func NewerMark(a, b []byte) bool {
+	ma, errA := parseMark(a)
+	mb, errB := parseMark(b)
+	return errA == nil && (errB != nil || ma.Cut.After(mb.Cut))
+}
+
+func parseMark(b []byte) (ShipMark, error) {
+	var m ShipMark
+	err := json.Unmarshal(b, &m)
+	return m, err
+}
+
+// Mark reads the stored ship mark, the zero mark when there is none.
+func Mark(ctx context.Context, objs Objects) (ShipMark, error) {
+	b, err := objs.GetShipMark(ctx)
+	if errors.Is(err, ErrMissing) {
+		return ShipMark{}, nil
+	}
+	if err != nil {
+		return ShipMark{}, err
+	}
+	m, err := parseMark(b)
+	if err != nil {
+		return ShipMark{}, fmt.Errorf("changelog: the ship mark: %w", err)
+	}
+	return m, nil
 }
 
 // ErrMissing is a segment that is not stored.
@@ -242,6 +287,17 @@ func (v *Verifier) Covering(ctx context.Context, restaurantID string, pos store.
 		return err
 	}
 	covered := ch.To()
+	if until.After(covered) && ch.Broken == nil && len(ch.Links) > 0 {
+		// Every segment stored is whole: the restaurant is covered up to
+		// the last run that shipped everything.
+		mark, err := Mark(ctx, v.Objects)
+		if err != nil {
+			return err
+		}
+		if mark.Engine == ch.Links[0].Header.Engine && mark.Cut.After(covered) {
+			covered = mark.Cut
+		}
+	}
 	if len(ch.Links) == 0 || until.After(covered) {
 		if ch.Broken != nil {
 			return ch.Broken

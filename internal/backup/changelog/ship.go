@@ -2,6 +2,7 @@ package changelog
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -115,6 +116,13 @@ func (s *Shipper) ship(ctx context.Context) (Shipped, error) {
 	if err := s.DB.SetChangeShipState(ctx, st); err != nil {
 		return out, err
 	}
+	mark, err := json.Marshal(ShipMark{Engine: s.DB.Engine, Cut: cut.At.UTC(), ShippedAt: st.ShippedAt})
+	if err != nil {
+		return out, err
+	}
+	if err := s.Objects.PutShipMark(ctx, mark); err != nil {
+		return out, fmt.Errorf("store the ship mark: %w", err)
+	}
 	if s.OnShipped != nil {
 		s.OnShipped(st)
 	}
@@ -136,10 +144,7 @@ func (s *Shipper) shipRestaurant(ctx context.Context, rid string, cut store.LogC
 			return out, err
 		}
 		from := store.ShipFrom{To: last.CoversTo, Floor: last.Floor, Seq: last.LastSeq}
-		if ok && s.DB.Engine == store.SQLite {
-			from.Seq = last.MaxSeq
-		}
-		if s.DB.Engine == store.Postgres && !cut.At.After(from.To) {
+		if !cut.At.After(from.To) {
 			return out, nil
 		}
 		batch, err := s.DB.ShippableChanges(ctx, rid, from, cut, limit)

@@ -33,11 +33,13 @@ CREATE TABLE change_shipping (
     shipped_at TIMESTAMP NOT NULL
 );
 
--- The shipper reads SQLite's log by seq (commit order): which restaurants
--- have changes after its last cut.
-CREATE INDEX tenant_changes_id_idx ON tenant_changes (id);
+-- The shipper reads the log by moment: which restaurants have changes
+-- after its last cut, and each one's changes after its last segment.
+CREATE INDEX tenant_changes_changed_at_idx ON tenant_changes (changed_at);
+CREATE INDEX tenant_changes_restaurant_changed_at_idx ON tenant_changes (restaurant_id, changed_at);
 
 -- +goose Down
-DROP INDEX tenant_changes_id_idx;
+DROP INDEX tenant_changes_restaurant_changed_at_idx;
+DROP INDEX tenant_changes_changed_at_idx;
 DROP TABLE change_shipping;
 DROP TABLE change_segments;
