@@ -77,6 +77,7 @@ func BenchmarkAuthMiddleware(b *testing.B) {
 		for range perRound {
 			req := httptest.NewRequest("POST", "/ofrep/v1/evaluate/flags/rollout", strings.NewReader(`{"context":{"targetingKey":"user-1"}}`))
 			req.Header.Set("X-API-Key", key)
+			req.Header.Set("Content-Type", "application/json")
 			w := httptest.NewRecorder()
 			h.ServeHTTP(w, req)
 			if w.Code != http.StatusOK {
