@@ -1,6 +1,7 @@
 package httpapi_test
 
 import (
+	"encoding/json"
 	"net/http"
 	"net/url"
 	"strings"
@@ -121,6 +122,16 @@ func TestAdminAndBackupAnswersMatchOpenAPI(t *testing.T) {
 	expect(e.validated(router, "GET", "/admin/tenant_metrics/tenant_comparison?restaurant_ids[]=nope", super, nil), 400)
 	expect(e.validated(router, "GET", "/admin/tenant_metrics/"+e.A.R.ID+"/usage_stats?start_date=2026-02-30", admin, nil), 400)
 	expect(e.validated(router, "GET", "/admin/tenant_metrics/"+e.A.R.ID+"/events?event_type=api_request&per_page=5", admin, nil), 200)
+	first := e.validated(router, "GET", "/admin/tenant_metrics/"+e.A.R.ID+"/events?per_page=1", admin, nil)
+	expect(first, 200)
+	var firstPage struct {
+		NextCursor string `json:"next_cursor"`
+	}
+	if err := json.Unmarshal(first.Body, &firstPage); err != nil || firstPage.NextCursor == "" {
+		t.Fatalf("events page without next_cursor: %s", first.Body)
+	}
+	expect(e.validated(router, "GET", "/admin/tenant_metrics/"+e.A.R.ID+"/events?per_page=1&cursor="+url.QueryEscape(firstPage.NextCursor), admin, nil), 200)
+	expect(e.validated(router, "GET", "/admin/tenant_metrics/"+e.A.R.ID+"/events?page=2", admin, nil), 400)
 	expect(e.validated(router, "GET", "/admin/tenant_metrics/"+b+"/health_metrics", admin, nil), 404)
 
 	// Backups: list, validate, follow, download, import (stored and
