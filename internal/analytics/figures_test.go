@@ -173,7 +173,7 @@ func TestFiguresMatchRawSQL(t *testing.T) {
 					t.Fatal(err)
 				}
 				rids = append(rids, rest.ID)
-				writeLive(t, dbs, r, traffic(r, rest.ID, now, 400+r.IntN(400)))
+				writeLive(t, dbs, r, traffic(r, rest.ID, now, storetest.Scaled(400+r.IntN(400))))
 				for j := 0; j < 5+r.IntN(10); j++ {
 					addOrder(t, db, rest.ID, fmt.Sprint("O-", j), int64(r.IntN(9000)), now.Add(-time.Duration(r.Int64N(int64(40*24*time.Hour)))))
 				}
@@ -400,7 +400,7 @@ func TestRebuildAfterBulkLoad(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	const n = 12_345
+	n := storetest.Scaled(12_345)
 	storetest.GenerateEvents(t, db, rest.ID, n, now.Add(-3*time.Hour), now)
 	ctx := tenancy.WithTenant(context.Background(), rest.ID)
 	st, err := db.EventStats(ctx, now.Add(-3*time.Hour), now.Add(time.Microsecond))
@@ -412,7 +412,7 @@ func TestRebuildAfterBulkLoad(t *testing.T) {
 	for _, c := range st.Counts {
 		total += c
 	}
-	if total != n || analytics.Requests(st) != rw.Requests || analytics.ServerErrors(st) != rw.ServerErrors || st.DurationMSSum != rw.DurationSum {
+	if total != int64(n) || analytics.Requests(st) != rw.Requests || analytics.ServerErrors(st) != rw.ServerErrors || st.DurationMSSum != rw.DurationSum {
 		t.Errorf("rebuilt: %d events, %+v; raw %d requests, %d 5xx, %d ms", total, st, rw.Requests, rw.ServerErrors, rw.DurationSum)
 	}
 }

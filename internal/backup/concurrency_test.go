@@ -9,6 +9,7 @@ import (
 
 	"github.com/shimizu-tech/ordersuite/internal/backup"
 	"github.com/shimizu-tech/ordersuite/internal/store"
+	"github.com/shimizu-tech/ordersuite/internal/storetest"
 )
 
 // TestTwoRestoresOfOneRestaurantTakeTurns: two restores of the same
@@ -19,7 +20,7 @@ func TestTwoRestoresOfOneRestaurantTakeTurns(t *testing.T) {
 	t.Parallel()
 	svc := newService(t)
 	ctx := context.Background()
-	r := seedTenant(t, svc.DB, "Twice Restored", 3000)
+	r := seedTenant(t, svc.DB, "Twice Restored", storetest.Scaled(3000)) // the second waits out the first within SQLite's busy timeout
 	b, err := svc.Export(ctx, r.ID, "tester", nil)
 	if err != nil {
 		t.Fatal(err)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/shimizu-tech/ordersuite/internal/backup"
+	"github.com/shimizu-tech/ordersuite/internal/storetest"
 )
 
 // progressLog records an operation's progress reports. The first report
@@ -67,7 +68,7 @@ func TestProgressMovesWithinATable(t *testing.T) {
 	t.Parallel()
 	s := newService(t)
 	ctx := context.Background()
-	const events = 5000
+	events := storetest.Scaled(5000)
 	src := seedTenant(t, s.DB, "Progress Source", events)
 	var exp progressLog
 	b, err := s.Export(ctx, src.ID, "test", exp.report)

@@ -17,7 +17,7 @@ import (
 // for a batch, the tenant's request events are still all in the database
 // once serve has shut down.
 func TestServeFlushesEventsOnShutdown(t *testing.T) {
-	t.Parallel()
+	parallel(t)
 	args := append(dbArgs(t), "--admin-email", "root@example.com", "--admin-password", "configured password",
 		"--demo-on-empty=false", "--event-flush-interval", "1h", "--event-batch-size", "100000", "--event-buffer-size", "100000")
 	url := args[1]
@@ -88,7 +88,7 @@ func TestServeFlushesEventsOnShutdown(t *testing.T) {
 // TestEventsCommands prunes old events and rebuilds rollups from the command
 // line against the configured database.
 func TestEventsCommands(t *testing.T) {
-	t.Parallel()
+	parallel(t)
 	args := dbArgs(t)
 	if code, _, errOut := run(t, append([]string{"migrate"}, args...)...); code != 0 {
 		t.Fatalf("migrate: %s", errOut)
@@ -127,7 +127,7 @@ func TestEventsCommands(t *testing.T) {
 }
 
 func TestServeRefusesABatchLargerThanTheBuffer(t *testing.T) {
-	t.Parallel()
+	parallel(t)
 	code, _, errOut := run(t, "serve", "--data-dir", t.TempDir(), "--event-buffer-size", "100", "--event-batch-size", "101")
 	if code == 0 || !strings.Contains(errOut, "event-batch-size") {
 		t.Errorf("serve with a batch larger than the buffer: exit %d, %q", code, errOut)

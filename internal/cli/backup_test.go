@@ -30,7 +30,7 @@ func runCLI(t *testing.T, dbURL, backupDir string, args ...string) (string, int)
 }
 
 func TestBackupCommands(t *testing.T) {
-	t.Parallel()
+	parallel(t)
 	dbURL, db := storetest.OpenWithURL(t)
 	ctx := context.Background()
 	r, err := db.CreateRestaurant(ctx, "Command Line Cafe", "CLC")

@@ -34,6 +34,17 @@ func (b *syncBuffer) String() string {
 }
 
 // dbArgs points a command at a fresh database of the engine under test.
+// parallel runs the test alongside the package's others, except under the
+// race detector: there every serve child runs instrumented, and several at
+// once on two cores stretch their start-up and the one-second propagation
+// bounds the tests hold them to past what those bounds measure.
+func parallel(t *testing.T) {
+	t.Helper()
+	if !storetest.Race {
+		t.Parallel()
+	}
+}
+
 func dbArgs(t *testing.T) []string {
 	t.Helper()
 	url, _ := storetest.NewDatabase(t)
@@ -49,7 +60,7 @@ func run(t *testing.T, args ...string) (int, string, string) {
 }
 
 func TestVersion(t *testing.T) {
-	t.Parallel()
+	parallel(t)
 	code, out, _ := run(t, "version")
 	if code != 0 || !strings.HasPrefix(out, "ordersuite ") {
 		t.Fatalf("version: %d %q", code, out)
@@ -57,14 +68,14 @@ func TestVersion(t *testing.T) {
 }
 
 func TestUnknownCommandFails(t *testing.T) {
-	t.Parallel()
+	parallel(t)
 	if code, _, errOut := run(t, "frobnicate"); code == 0 || !strings.Contains(errOut, "unknown command") {
 		t.Fatalf("code %d, stderr %q", code, errOut)
 	}
 }
 
 func TestMigrateThenServeRefusesNothing(t *testing.T) {
-	t.Parallel()
+	parallel(t)
 	args := dbArgs(t)
 	code, out, errOut := run(t, append([]string{"migrate"}, args...)...)
 	if code != 0 || !strings.Contains(out, "schema at version") {
@@ -77,7 +88,7 @@ func TestMigrateThenServeRefusesNothing(t *testing.T) {
 }
 
 func TestServeRefusesOutdatedSchemaWithoutAutoMigrate(t *testing.T) {
-	t.Parallel()
+	parallel(t)
 	args := append([]string{"serve", "--auto-migrate=false", "--listen-addr", "127.0.0.1:0"}, dbArgs(t)...)
 	code, _, errOut := run(t, args...)
 	if code == 0 || !strings.Contains(errOut, "outdated") {
@@ -102,7 +113,7 @@ func TestEnvironmentConfiguresCommands(t *testing.T) {
 var passwordLine = regexp.MustCompile(`restaurant admin:\s+(\S+)\s+password: (\S+)`)
 
 func TestSeedDemoPrintsWorkingLoginAndResetsOnRerun(t *testing.T) {
-	t.Parallel()
+	parallel(t)
 	args := dbArgs(t)
 	code, out1, errOut := run(t, append([]string{"seed-demo"}, args...)...)
 	if code != 0 {
@@ -124,7 +135,7 @@ func TestSeedDemoPrintsWorkingLoginAndResetsOnRerun(t *testing.T) {
 }
 
 func TestCreateAdmin(t *testing.T) {
-	t.Parallel()
+	parallel(t)
 	args := dbArgs(t)
 	code, out, errOut := run(t, append([]string{"create-admin", "--email", "Ops@Example.com"}, args...)...)
 	if code != 0 || !strings.Contains(out, "password: ") {
@@ -143,7 +154,7 @@ func TestCreateAdmin(t *testing.T) {
 // TestFirstStartOnEmbeddedSQLite is what a new user does: serve with no
 // configuration at all, read the printed login, log in, get a token.
 func TestFirstStartOnEmbeddedSQLite(t *testing.T) {
-	t.Parallel()
+	parallel(t)
 	if storetest.URL() != "" {
 		t.Log("PostgreSQL run: the embedded default is covered by the SQLite run")
 	}
@@ -171,7 +182,7 @@ func TestFirstStartOnEmbeddedSQLite(t *testing.T) {
 // TestPostgresIsNeverSeededImplicitly: on PostgreSQL the operator comes from
 // configuration, and no demo data appears.
 func TestPostgresIsNeverSeededImplicitly(t *testing.T) {
-	t.Parallel()
+	parallel(t)
 	if storetest.URL() == "" {
 		t.Skip("needs TEST_DATABASE_URL; the PostgreSQL run covers it")
 	}

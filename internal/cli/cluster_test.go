@@ -239,7 +239,7 @@ type tenantFixture struct {
 // instances' counters add up to the traffic and the events stored, and an
 // instance killed mid-traffic loses only its buffered events.
 func TestThreeInstances(t *testing.T) {
-	t.Parallel()
+	parallel(t)
 	if storetest.URL() == "" {
 		t.Skip("several instances share a PostgreSQL database; SQLite is one process")
 	}

@@ -10,7 +10,7 @@ import (
 // TestServeMountsConsole: the served binary answers the console's sign-in
 // page and its embedded stylesheet beside the API.
 func TestServeMountsConsole(t *testing.T) {
-	t.Parallel()
+	parallel(t)
 	srv := startServe(t, dbArgs(t))
 	for _, c := range []struct{ path, ctype, want string }{
 		{"/console/login", "text/html", `action="/console/login"`},

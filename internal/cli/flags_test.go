@@ -21,7 +21,7 @@ func runWithDB(t *testing.T, url string, args ...string) (string, string, int) {
 }
 
 func TestFlagsCommands(t *testing.T) {
-	t.Parallel()
+	parallel(t)
 	url, db := storetest.OpenWithURL(t)
 	ctx := context.Background()
 	r, err := db.CreateRestaurant(ctx, "Alpha", "AA")

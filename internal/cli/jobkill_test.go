@@ -23,7 +23,7 @@ import (
 const serveChildEnv = "ORDERSUITE_SERVE_CHILD"
 
 func TestServeChild(t *testing.T) {
-	t.Parallel()
+	parallel(t)
 	spec := os.Getenv(serveChildEnv)
 	if spec == "" {
 		t.Skip("runs only as a child of TestKilledServeImportIsRunAgain or TestThreeInstances")
@@ -67,7 +67,7 @@ type jobStatus struct {
 // interrupted within the job lease and run again to completion, and the
 // restored restaurant exists once, complete.
 func TestKilledServeImportIsRunAgain(t *testing.T) {
-	t.Parallel()
+	parallel(t)
 	if os.Getenv(serveChildEnv) != "" {
 		t.Skip("child process")
 	}

@@ -10,7 +10,7 @@ import (
 // TestOpenAPIPrintsTheServedDocument: the command prints, with no database,
 // the document GET /api/openapi.json serves, one operation per route.
 func TestOpenAPIPrintsTheServedDocument(t *testing.T) {
-	t.Parallel()
+	parallel(t)
 	code, out, errOut := run(t, "openapi")
 	if code != 0 {
 		t.Fatalf("openapi: exit %d, stderr %s", code, errOut)

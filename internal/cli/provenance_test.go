@@ -22,7 +22,7 @@ import (
 // keeps both genuine backups, emergency restore uses the newest genuine
 // one, and backup list shows which is which.
 func TestForgedUploadsDoNotTouchGenuineBackups(t *testing.T) {
-	t.Parallel()
+	parallel(t)
 	dbURL, db := storetest.OpenWithURL(t)
 	ctx := context.Background()
 	r, err := db.CreateRestaurant(ctx, "Genuine Galley", "GG")

@@ -15,7 +15,7 @@ import (
 // restaurant that a restore job is already working on; it names the job
 // and exits non-zero. A restore into a new restaurant is not held up.
 func TestRestoreRefusedWhileAJobRestores(t *testing.T) {
-	t.Parallel()
+	parallel(t)
 	dbURL, db := storetest.OpenWithURL(t)
 	ctx := context.Background()
 	r, err := db.CreateRestaurant(ctx, "Busy Bistro", "BB")

@@ -15,7 +15,7 @@ import (
 // server's auth state (another handle on the database, as a serve process
 // has) refuses the key within a second of the revocation.
 func TestSDKKeyCommands(t *testing.T) {
-	t.Parallel()
+	parallel(t)
 	url, db := storetest.OpenWithURL(t)
 	ctx := context.Background()
 	r, err := db.CreateRestaurant(ctx, "Alpha", "AA")

@@ -11,7 +11,7 @@ import (
 // TestValidateRefusesHostileCorpus: `backup validate FILE` exits non-zero
 // and lists the problems for every archive of the hostile corpus.
 func TestValidateRefusesHostileCorpus(t *testing.T) {
-	t.Parallel()
+	parallel(t)
 	dbURL, _ := storetest.NewDatabase(t)
 	dir := filepath.Join(t.TempDir(), "backups")
 	if out, code := runCLI(t, dbURL, dir, "migrate"); code != 0 {
