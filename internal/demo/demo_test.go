@@ -25,7 +25,9 @@ func TestSeedFillsTheDemoRestaurantOnce(t *testing.T) {
 	tctx := tenancy.WithTenant(ctx, creds.RestaurantID)
 	counts := func() map[string]int {
 		out := map[string]int{}
-		for _, table := range store.TenantTables {
+		// The copy tables: the change log records the second run's
+		// password change, as it records every write.
+		for _, table := range store.CopyTables() {
 			rows, err := db.TenantRows(ctx, table, creds.RestaurantID)
 			if err != nil {
 				t.Fatal(err)

@@ -177,7 +177,7 @@ func (sqliteDialect) captureProblems(ctx context.Context, db *DB) ([]string, err
 // change is never pruned, so its later changes are numbered above it.
 func (sqliteDialect) snapshotPosition(ctx context.Context, q queryer, restaurantID string) (LogPosition, error) {
 	p := LogPosition{Engine: SQLite}
-	if err := q.QueryRowContext(ctx, `SELECT COALESCE(MAX(id), 0) FROM tenant_changes WHERE restaurant_id = $1`, restaurantID).Scan(&p.Seq); err != nil {
+	if err := q.QueryRowContext(ctx, `SELECT COALESCE((SELECT id FROM tenant_changes WHERE restaurant_id = $1 ORDER BY id DESC LIMIT 1), 0)`, restaurantID).Scan(&p.Seq); err != nil {
 		return p, fmt.Errorf("store: log position: %w", err)
 	}
 	// The clock may be behind the moments of transactions already
@@ -562,5 +562,5 @@ func (s *captureStmt) QueryContext(ctx context.Context, args []driver.NamedValue
 // numbered above every position already read.
 func (sqliteDialect) pruneQuery(restaurantID string, held LogPosition) (string, []any) {
 	return `DELETE FROM tenant_changes WHERE restaurant_id = $1 AND id <= $2
-		AND id < (SELECT MAX(id) FROM tenant_changes WHERE restaurant_id = $1)`, []any{restaurantID, held.Seq}
+		AND id < (SELECT id FROM tenant_changes WHERE restaurant_id = $1 ORDER BY id DESC LIMIT 1)`, []any{restaurantID, held.Seq}
 }

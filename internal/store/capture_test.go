@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -304,4 +305,110 @@ func snapshotSource(t *testing.T, db *store.DB, rid string) *memSource {
 		t.Fatal(err)
 	}
 	return m
+}
+
+// TestWritesOutsideATransactionAreTransactionsOfTheirOwn: a statement run
+// outside a transaction is logged as a transaction of its own, also an
+// INSERT … RETURNING read as rows, and is committed.
+func TestWritesOutsideATransactionAreTransactionsOfTheirOwn(t *testing.T) {
+	db := storetest.Open(t)
+	ctx := context.Background()
+	r, err := db.CreateRestaurant(ctx, "Autocommit", "AC")
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := db.Now()
+	id := store.NewID()
+	rows, err := db.SQL().QueryContext(ctx, `INSERT INTO menu_categories (restaurant_id, id, name, position, created_at, updated_at)
+		VALUES ($1, $2, 'Mains', 0, $3, $3) RETURNING id`, r.ID, id, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+	}
+	if err := rows.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"Sides", "Drinks"} {
+		if _, err := db.SQL().ExecContext(ctx, `UPDATE menu_categories SET name = $1 WHERE restaurant_id = $2 AND id = $3`, name, r.ID, id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	changes := changesOf(t, db, r.ID, store.LogPosition{}, time.Now().Add(time.Hour))
+	if len(changes) != 4 {
+		t.Fatalf("%d changes, want the restaurant's, the insert and two updates", len(changes))
+	}
+	seen := map[string]bool{}
+	for _, c := range changes {
+		if seen[c.Tx] {
+			t.Errorf("change %d (%s %s) shares transaction %s with another", c.Seq, c.Table, c.Op, c.Tx)
+		}
+		seen[c.Tx] = true
+	}
+	if changes[3].Row["name"] != "Drinks" || changes[3].Old["name"] != "Sides" {
+		t.Errorf("last update: row %v old %v", changes[3].Row, changes[3].Old)
+	}
+}
+
+// TestReplayFailureChangesNothing: a change source failing half-way
+// through the replay leaves no restaurant behind, and a replaced one as it
+// was: the archive's rows and the changes are one transaction.
+func TestReplayFailureChangesNothing(t *testing.T) {
+	db := storetest.Open(t)
+	ctx := context.Background()
+	r, err := db.CreateRestaurant(ctx, "Half", "HF")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tctx := tenancy.WithTenant(ctx, r.ID)
+	src := snapshotSource(t, db, r.ID)
+	var pos store.LogPosition
+	if err := db.TenantSnapshot(ctx, r.ID, func(s *store.Snapshot) error {
+		pos, err = s.Position(ctx)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"Mains", "Sides", "Drinks"} {
+		if _, err := store.Create(tctx, db, store.MenuCategories, menu.Category{CategoryFields: menu.CategoryFields{Name: name}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	before := snapshotSource(t, db, r.ID)
+	broken := errors.New("the segment store went away")
+	changes := func(fn func(store.Change) error) error {
+		n := 0
+		return db.ChangesSince(ctx, r.ID, pos, time.Now().Add(time.Hour), func(c store.Change) error {
+			if n++; n == 3 {
+				return broken
+			}
+			return fn(c)
+		})
+	}
+	newID := store.NewID()
+	if _, err := db.ImportTenant(ctx, store.ImportSpec{TargetID: newID, Tables: src.tables, Changes: changes}, src); !errors.Is(err, broken) {
+		t.Fatalf("import into a new restaurant: %v, want the source's error", err)
+	}
+	if _, err := db.Restaurant(ctx, newID); err == nil {
+		t.Error("a failed replay left the new restaurant behind")
+	}
+	if _, err := db.ImportTenant(ctx, store.ImportSpec{TargetID: r.ID, Replace: true, Tables: src.tables, Changes: changes}, src); !errors.Is(err, broken) {
+		t.Fatalf("replace: %v, want the source's error", err)
+	}
+	after := snapshotSource(t, db, r.ID)
+	if !reflect.DeepEqual(before.rows, after.rows) {
+		t.Error("a failed replay over the restaurant changed it")
+	}
+	// And complete, the replay gives the restaurant as it is.
+	full := func(fn func(store.Change) error) error {
+		return db.ChangesSince(ctx, r.ID, pos, time.Now().Add(time.Hour), fn)
+	}
+	stats, err := db.ImportTenant(ctx, store.ImportSpec{TargetID: newID, Tables: src.tables, Changes: full}, src)
+	if err != nil || stats.Changes != 3 {
+		t.Fatalf("replay: %+v %v, want 3 changes", stats, err)
+	}
+	got := snapshotSource(t, db, newID)
+	if len(got.rows["menu_categories"]) != 3 {
+		t.Errorf("replayed restaurant has %d categories, want 3", len(got.rows["menu_categories"]))
+	}
 }
