@@ -11,7 +11,6 @@ import (
 )
 
 func TestHashPasswordLimits(t *testing.T) {
-	t.Parallel()
 	auth.SetFastHashingForTests()
 	if _, err := auth.HashPassword("short"); !apperr.Is(err, apperr.Invalid) {
 		t.Errorf("short password: %v", err)

@@ -44,7 +44,6 @@ func twoRestaurants(t *testing.T, db *store.DB) (a, b tenancy.Restaurant, ua, ub
 }
 
 func TestLoginListsRestaurantsByName(t *testing.T) {
-	t.Parallel()
 	db := storetest.Open(t)
 	a, b, _, _ := twoRestaurants(t, db)
 	svc := &auth.Service{DB: db, Secret: []byte("test-secret-test-secret-test-secret!")}
@@ -63,7 +62,6 @@ func TestLoginListsRestaurantsByName(t *testing.T) {
 }
 
 func TestChoiceTicket(t *testing.T) {
-	t.Parallel()
 	db := storetest.Open(t)
 	ctx := context.Background()
 	a, b, ua, _ := twoRestaurants(t, db)

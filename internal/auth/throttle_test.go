@@ -16,7 +16,6 @@ import (
 // not locked out by someone else's guessing — and after one failure of its
 // own, it waits too.
 func TestThrottleSparesAddressesThatHaveNotFailed(t *testing.T) {
-	t.Parallel()
 	db := storetest.Open(t)
 	ctx := context.Background()
 	th := &auth.Throttle{DB: db, Policy: auth.ThrottlePolicy{Window: time.Hour, AccountLimit: 3, AddressLimit: 100}}

@@ -213,7 +213,13 @@ func startServe(t *testing.T, args []string) *servedCLI {
 	go func() {
 		s.done <- cli.Execute(ctx, append([]string{"serve", "--listen-addr", "127.0.0.1:0", "--shutdown-timeout", "5s"}, args...), s.out, errOut)
 	}()
-	deadline := time.Now().Add(30 * time.Second)
+	// A first start on SQLite migrates and seeds the demo restaurant: some
+	// 20 s under the race detector on two cores, before any contention.
+	wait := 30 * time.Second
+	if storetest.Race {
+		wait = 2 * time.Minute
+	}
+	deadline := time.Now().Add(wait)
 	for {
 		if m := listening.FindStringSubmatch(s.out.String()); m != nil {
 			s.base = m[1]

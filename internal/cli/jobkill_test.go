@@ -88,7 +88,7 @@ func TestKilledServeImportIsRunAgain(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	events := storetest.Scaled(60000)
+	events := storetest.Scaled(64000) // whole batches of 2000
 	batch := make([]store.TenantEvent, 0, 2000)
 	for i := range events {
 		batch = append(batch, store.TenantEvent{RestaurantID: r.ID, Type: "api_request", Data: json.RawMessage(fmt.Sprintf(`{"seq":%d,"path":"/api/v1/orders"}`, i))})

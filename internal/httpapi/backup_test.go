@@ -323,9 +323,9 @@ func TestMigrateBetweenTwoServers(t *testing.T) {
 }
 
 // newEnvWith is newEnv with a last change to the server before it serves.
+// The change is made before the capabilities' hooks run, and touches no
+// other test's env.
 func newEnvWith(t *testing.T, change func(*httpapi.Server)) *env {
-	saved := envHooks
-	envHooks = append([]func(*env, *httpapi.Server){func(_ *env, srv *httpapi.Server) { change(srv) }}, envHooks...)
-	defer func() { envHooks = saved }()
-	return newEnv(t)
+	t.Helper()
+	return newEnvFirst(t, change)
 }

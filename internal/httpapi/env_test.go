@@ -56,6 +56,13 @@ type tenant struct {
 
 func newEnv(t testing.TB) *env {
 	t.Helper()
+	return newEnvFirst(t, nil)
+}
+
+// newEnvFirst is newEnv with a change to the server made before the hooks
+// run (nil for none).
+func newEnvFirst(t testing.TB, first func(*httpapi.Server)) *env {
+	t.Helper()
 	db := storetest.Open(t)
 	e := &env{t: t, db: db, metrics: metrics.New()}
 	e.auth = &auth.Service{DB: db, Secret: []byte("test-secret-test-secret-test-secret!")}
@@ -63,6 +70,9 @@ func newEnv(t testing.TB) *env {
 	t.Cleanup(e.auth.Close)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	srv := &httpapi.Server{DB: db, Auth: e.auth, Events: events.StoreSink{DB: db, Log: log}, Metrics: e.metrics, Log: log}
+	if first != nil {
+		first(srv)
+	}
 	for _, hook := range envHooks {
 		hook(e, srv)
 	}
