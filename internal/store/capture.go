@@ -454,11 +454,13 @@ func pgJSONString(s string) string {
 	return b.String()
 }
 
-// applyChanges replays changes inside an import's transaction, onto the
-// target restaurant: an insert or update writes the whole row (an upsert by
-// primary key), a delete removes the row by its key, and the restaurant
-// row follows restoreRestaurantRow's rules.
-func (db *DB) applyChanges(ctx context.Context, tx *sql.Tx, spec ImportSpec, meter *CopyMeter) (int64, error) {
+// applyChangesInOrder replays changes one statement each, in the order
+// given, inside an import's transaction, onto the target restaurant: an
+// insert or update writes the whole row (an upsert by primary key), a
+// delete removes the row by its key, and the restaurant row follows
+// restoreRestaurantRow's rules. applyChanges falls back to it when the
+// set-based replay fails, so errors name the offending change.
+func (db *DB) applyChangesInOrder(ctx context.Context, tx *sql.Tx, spec ImportSpec, meter *CopyMeter) (int64, error) {
 	type tableInfo struct {
 		cols  []Column
 		types map[string]Column
