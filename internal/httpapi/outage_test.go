@@ -345,6 +345,12 @@ func TestOutageUnderLoad(t *testing.T) {
 // never a 500.
 func TestBackupLongRestoreLeavesOtherRestaurantsTakingOrders(t *testing.T) {
 	t.Parallel()
+	if storetest.Race {
+		// A test of waiting times, not of shared memory: slowed 5-20x by the
+		// detector, the one SQLite writer's restore queues behind four order
+		// clients past the job's wait. It runs on both engines without it.
+		t.Skip("timing test: runs without the race detector")
+	}
 	e := newEnv(t)
 	e.startJobs()
 	ctx := context.Background()

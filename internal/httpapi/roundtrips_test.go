@@ -123,10 +123,17 @@ func TestRoundTripsPerRequest(t *testing.T) {
 		// The auth state warms up: the user, then the logged-out tokens.
 		statements(c.path, c.cred)
 		statements(c.path, c.cred)
+		// The auth state's safety-net version check runs twice a second
+		// on the same database and can fall within one request's window;
+		// a statement the request itself makes shows in every try.
+		least := int64(-1)
 		for range 5 {
-			if n := statements(c.path, c.cred); n > c.max {
-				t.Errorf("%s: %d statements, want at most %d", c.what, n, c.max)
+			if n := statements(c.path, c.cred); least < 0 || n < least {
+				least = n
 			}
+		}
+		if least > c.max {
+			t.Errorf("%s: %d statements in each of 5 tries, want at most %d", c.what, least, c.max)
 		}
 	}
 }
