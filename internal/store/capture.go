@@ -461,45 +461,16 @@ func pgJSONString(s string) string {
 // restoreRestaurantRow's rules. applyChanges falls back to it when the
 // set-based replay fails, so errors name the offending change.
 func (db *DB) applyChangesInOrder(ctx context.Context, tx *sql.Tx, spec ImportSpec, meter *CopyMeter) (int64, error) {
-	type tableInfo struct {
-		cols  []Column
-		types map[string]Column
-	}
-	infos := map[string]*tableInfo{}
+	schema := newChangeSchema(db, tx)
 	var n int64
 	err := spec.Changes(func(c Change) error {
-		if !IsCopyTable(c.Table) {
-			return apperr.Errorf(apperr.Invalid, "change %d: %s is not a tenant table of this installation", c.Seq, c.Table)
-		}
-		if !IsCaptured(c.Table) {
-			return apperr.Errorf(apperr.Invalid, "change %d: changes to %s are not replayed", c.Seq, c.Table)
-		}
-		ti := infos[c.Table]
-		if ti == nil {
-			cols, err := db.columns(ctx, tx, c.Table)
-			if err != nil {
-				return err
-			}
-			ti = &tableInfo{cols: cols, types: map[string]Column{}}
-			for _, col := range cols {
-				ti.types[col.Name] = col
-			}
-			infos[c.Table] = ti
-		}
-		for name := range c.Row {
-			if _, ok := ti.types[name]; !ok {
-				return apperr.Errorf(apperr.Invalid, "change %d: %s: column %s does not exist in this installation's schema", c.Seq, c.Table, name)
-			}
+		ti, err := schema.check(ctx, c)
+		if err != nil {
+			return err
 		}
 		n++
 		meter.Row()
-		value := func(col Column) (any, error) {
-			v, err := fromArchive(col.Type, changeNumber(c.Row[col.Name]))
-			if err != nil {
-				return nil, apperr.Errorf(apperr.Invalid, "change %d: %s.%s: %v", c.Seq, c.Table, col.Name, err)
-			}
-			return v, nil
-		}
+		value := func(col Column) (any, error) { return changeValue(c, col) }
 		if c.Table == "restaurants" {
 			if c.Op == OpDelete {
 				return nil
@@ -589,6 +560,64 @@ func changeNumber(v any) any {
 		return archiveNumber(x)
 	}
 	return v
+}
+
+// changeSchema checks replayed changes against this installation's
+// schema, the same for both replays: the table must be a captured copy
+// table and every column of the row must exist. It keeps each table's
+// columns once read.
+type changeSchema struct {
+	db     *DB
+	q      queryer
+	tables map[string]*changeTable
+}
+
+// changeTable is a replayed table's columns, in order and by name.
+type changeTable struct {
+	cols  []Column
+	types map[string]Column
+}
+
+func newChangeSchema(db *DB, q queryer) *changeSchema {
+	return &changeSchema{db: db, q: q, tables: map[string]*changeTable{}}
+}
+
+// check validates c and gives its table's columns; the error names the
+// change.
+func (s *changeSchema) check(ctx context.Context, c Change) (*changeTable, error) {
+	if !IsCopyTable(c.Table) {
+		return nil, apperr.Errorf(apperr.Invalid, "change %d: %s is not a tenant table of this installation", c.Seq, c.Table)
+	}
+	if !IsCaptured(c.Table) {
+		return nil, apperr.Errorf(apperr.Invalid, "change %d: changes to %s are not replayed", c.Seq, c.Table)
+	}
+	ct := s.tables[c.Table]
+	if ct == nil {
+		cols, err := s.db.columns(ctx, s.q, c.Table)
+		if err != nil {
+			return nil, err
+		}
+		ct = &changeTable{cols: cols, types: make(map[string]Column, len(cols))}
+		for _, col := range cols {
+			ct.types[col.Name] = col
+		}
+		s.tables[c.Table] = ct
+	}
+	for name := range c.Row {
+		if _, ok := ct.types[name]; !ok {
+			return nil, apperr.Errorf(apperr.Invalid, "change %d: %s: column %s does not exist in this installation's schema", c.Seq, c.Table, name)
+		}
+	}
+	return ct, nil
+}
+
+// changeValue is c's value of col, converted for a statement.
+func changeValue(c Change, col Column) (any, error) {
+	v, err := fromArchive(col.Type, changeNumber(c.Row[col.Name]))
+	if err != nil {
+		return nil, apperr.Errorf(apperr.Invalid, "change %d: %s.%s: %v", c.Seq, c.Table, col.Name, err)
+	}
+	return v, nil
 }
 
 // PruneChanges deletes the changes of restaurantID that an archive read at

@@ -36,10 +36,9 @@ type replayRow struct {
 // replayTable is the collapsed changes of one table, rows in the order
 // their first change came.
 type replayTable struct {
-	cols  []Column
-	types map[string]Column
-	keys  []string
-	rows  map[string]*replayRow
+	*changeTable
+	keys []string
+	rows map[string]*replayRow
 }
 
 // replayFallbacks counts the set-based replays that failed and were
@@ -102,40 +101,21 @@ func (db *DB) applyChanges(ctx context.Context, tx *sql.Tx, spec ImportSpec, met
 // state.
 func (db *DB) collapseChanges(ctx context.Context, tx *sql.Tx, spec ImportSpec, meter *CopyMeter) (*changeReplay, int64, error) {
 	rp := &changeReplay{tables: map[string]*replayTable{}}
+	schema := newChangeSchema(db, tx)
 	var n int64
 	err := spec.Changes(func(c Change) error {
-		if !IsCopyTable(c.Table) {
-			return apperr.Errorf(apperr.Invalid, "change %d: %s is not a tenant table of this installation", c.Seq, c.Table)
-		}
-		if !IsCaptured(c.Table) {
-			return apperr.Errorf(apperr.Invalid, "change %d: changes to %s are not replayed", c.Seq, c.Table)
+		ct, err := schema.check(ctx, c)
+		if err != nil {
+			return err
 		}
 		rt := rp.tables[c.Table]
 		if rt == nil {
-			cols, err := db.columns(ctx, tx, c.Table)
-			if err != nil {
-				return err
-			}
-			rt = &replayTable{cols: cols, types: map[string]Column{}, rows: map[string]*replayRow{}}
-			for _, col := range cols {
-				rt.types[col.Name] = col
-			}
+			rt = &replayTable{changeTable: ct, rows: map[string]*replayRow{}}
 			rp.tables[c.Table] = rt
-		}
-		for name := range c.Row {
-			if _, ok := rt.types[name]; !ok {
-				return apperr.Errorf(apperr.Invalid, "change %d: %s: column %s does not exist in this installation's schema", c.Seq, c.Table, name)
-			}
 		}
 		n++
 		meter.Row()
-		value := func(col Column) (any, error) {
-			v, err := fromArchive(col.Type, changeNumber(c.Row[col.Name]))
-			if err != nil {
-				return nil, apperr.Errorf(apperr.Invalid, "change %d: %s.%s: %v", c.Seq, c.Table, col.Name, err)
-			}
-			return v, nil
-		}
+		value := func(col Column) (any, error) { return changeValue(c, col) }
 		if c.Table == "restaurants" {
 			if c.Op == OpDelete {
 				return nil
