@@ -42,6 +42,13 @@ func openSQLite(ctx context.Context, path string, count *atomic.Int64, off *atom
 	dsn := "file:" + path + "?" + sqliteSettings + "&_pragma=foreign_keys(1)&_time_format=sqlite"
 	sqldb := sql.OpenDB(captureConnector{dsn: dsn, count: count, off: off, now: now})
 	sqldb.SetMaxOpenConns(4)
+	// Every connection kept idle: opening one reads the whole schema,
+	// capture triggers included (one per table and operation, each naming
+	// every column), and a new connection prepares its kept statements
+	// again. With database/sql's default of two idle connections, the
+	// third and fourth concurrent writers opened a connection per
+	// transaction.
+	sqldb.SetMaxIdleConns(4)
 	if err := sqldb.PingContext(ctx); err != nil {
 		sqldb.Close()
 		return nil, fmt.Errorf("store: open sqlite %s: %w", path, err)
