@@ -253,6 +253,9 @@ type captureConn struct {
 	// than running them. SQLite prepares a kept statement again itself
 	// when the schema changes.
 	stmts map[string]driver.Stmt
+	// reading marks the kept statements whose rows are open (a write
+	// with RETURNING): running one again would reset them.
+	reading map[driver.Stmt]bool
 }
 
 // maxKeptStmts bounds the statements a connection keeps prepared.
@@ -277,9 +280,62 @@ func (c *captureConn) execKept(ctx context.Context, q string, args []driver.Name
 	return st.(driver.StmtExecContext).ExecContext(ctx, args)
 }
 
+// queryKept runs q (a write that returns rows) as a kept prepared
+// statement, or unprepared while the kept one's rows are still open.
+func (c *captureConn) queryKept(ctx context.Context, q string, args []driver.NamedValue) (driver.Rows, error) {
+	if st, ok := c.stmts[q]; ok && c.reading[st] {
+		return c.inner.QueryContext(ctx, q, args)
+	}
+	st, ok := c.stmts[q]
+	if !ok {
+		var err error
+		if st, err = c.inner.PrepareContext(ctx, q); err != nil {
+			return nil, err
+		}
+		if len(c.stmts) >= maxKeptStmts {
+			c.dropKept()
+		}
+		if c.stmts == nil {
+			c.stmts = map[string]driver.Stmt{}
+		}
+		c.stmts[q] = st
+	}
+	rows, err := st.(driver.StmtQueryContext).QueryContext(ctx, args)
+	if err != nil {
+		return nil, err
+	}
+	if c.reading == nil {
+		c.reading = map[driver.Stmt]bool{}
+	}
+	c.reading[st] = true
+	return &keptRows{Rows: rows, done: func() {
+		delete(c.reading, st)
+		if c.stmts[q] != st {
+			st.Close() // dropped while its rows were open
+		}
+	}}, nil
+}
+
+// keptRows frees its kept statement for another run when closed.
+type keptRows struct {
+	driver.Rows
+	done func()
+}
+
+func (r *keptRows) Close() error {
+	err := r.Rows.Close()
+	if r.done != nil {
+		r.done()
+		r.done = nil
+	}
+	return err
+}
+
 func (c *captureConn) dropKept() {
 	for q, st := range c.stmts {
-		st.Close()
+		if !c.reading[st] { // else closed when its rows are
+			st.Close()
+		}
 		delete(c.stmts, q)
 	}
 }
@@ -453,15 +509,18 @@ func (c *captureConn) ExecContext(ctx context.Context, q string, args []driver.N
 
 func (c *captureConn) QueryContext(ctx context.Context, q string, args []driver.NamedValue) (driver.Rows, error) {
 	c.counted()
-	if c.inTx || !isWrite(q) {
+	if !isWrite(q) {
 		c.track(q)
 		return c.inner.QueryContext(ctx, q, args)
+	}
+	if c.inTx {
+		return c.queryKept(ctx, q, args)
 	}
 	done, err := c.autocommit(ctx)
 	if err != nil {
 		return nil, err
 	}
-	rows, err := c.inner.QueryContext(ctx, q, args)
+	rows, err := c.queryKept(ctx, q, args)
 	if err != nil {
 		done(false) //nolint:errcheck // the statement's error is the one to report
 		return nil, err
