@@ -68,7 +68,10 @@ func checkTenantTable(t *testing.T, table store.TableInfo) {
 			t.Errorf("store.TenantTables lists %s before %s, which it references", table.Name, fk.RefTable)
 		}
 	}
-	if !ownsRestaurant {
+	// The change log's rows are deleted by DeleteRestaurant rather than by a
+	// cascade: a referential check per logged row cost the capture too
+	// much (TestDeletingARestaurantDeletesItsLog holds the deletion).
+	if _, isLog := store.LogTables[table.Name]; !ownsRestaurant && !isLog {
 		t.Errorf("no foreign key (restaurant_id) → restaurants(id)")
 	}
 	for _, u := range table.Uniques {
