@@ -60,51 +60,48 @@ func CapturedTables() []string {
 func IsCaptured(table string) bool { return slices.Contains(CapturedTables(), table) }
 
 // pgCaptureFunction is the one trigger function of every captured table on
-// PostgreSQL, run once per statement (AFTER … FOR EACH STATEMENT, one
-// trigger per operation, the statement's rows in the transition tables
-// old_rows and new_rows): one INSERT … SELECT logs every row the statement
-// changed, in the order it changed them, instead of one call and one
-// insert per row. Its argument names the table's tenant column. An update
-// that changed nothing is not logged; a delete whose restaurant is gone
-// (the restaurant itself is being deleted, and its log with it) neither.
+// PostgreSQL, a row trigger: Citus runs only row triggers on distributed
+// tables (each on the shard of its row). Its argument names the table's
+// tenant column. It runs one statement, the insert into the log: an update
+// is logged with the whole old row, and ChangesSince keeps the columns
+// that changed (a query over jsonb_each to find them cost more than the
+// insert); an update that changed nothing is not logged, its two images
+// being equal. A delete whose restaurant is gone (the restaurant itself is
+// being deleted, and its log with it) is not logged either.
 // ordersuite.capture = 'off', set for its transaction by an import or a
-// restore, suppresses it. An update's old and new rows are paired by
-// position: PostgreSQL appends both images of a row to the two transition
-// tables together.
+// restore, suppresses it.
 const pgCaptureFunction = `
+DECLARE
+    new_row jsonb;
+    old_row jsonb;
+    rid uuid;
 BEGIN
     IF current_setting('ordersuite.capture', true) = 'off' THEN
         RETURN NULL;
     END IF;
-    IF TG_OP = 'INSERT' THEN
-        INSERT INTO tenant_changes (restaurant_id, tx, changed_at, table_name, op, row_data)
-        SELECT (r.j ->> TG_ARGV[0])::uuid, pg_current_xact_id()::text, clock_timestamp(), TG_TABLE_NAME, 'insert', r.j
-        FROM (SELECT to_jsonb(n) AS j FROM new_rows n) r;
-    ELSIF TG_OP = 'UPDATE' THEN
-        INSERT INTO tenant_changes (restaurant_id, tx, changed_at, table_name, op, row_data, old_data)
-        SELECT (n.j ->> TG_ARGV[0])::uuid, pg_current_xact_id()::text, clock_timestamp(), TG_TABLE_NAME, 'update', n.j, d.changed
-        FROM (SELECT row_number() OVER () AS k, to_jsonb(o) AS j FROM old_rows o) o
-        JOIN (SELECT row_number() OVER () AS k, to_jsonb(n) AS j FROM new_rows n) n ON n.k = o.k
-        CROSS JOIN LATERAL (SELECT jsonb_object_agg(e.key, e.value) AS changed
-            FROM jsonb_each(o.j) e WHERE n.j -> e.key IS DISTINCT FROM e.value) d
-        WHERE d.changed IS NOT NULL
-        ORDER BY n.k;
+    IF TG_OP = 'DELETE' THEN
+        new_row := to_jsonb(OLD);
     ELSE
-        INSERT INTO tenant_changes (restaurant_id, tx, changed_at, table_name, op, row_data)
-        SELECT r.rid, pg_current_xact_id()::text, clock_timestamp(), TG_TABLE_NAME, 'delete', r.j
-        FROM (SELECT (to_jsonb(o) ->> TG_ARGV[0])::uuid AS rid, to_jsonb(o) AS j FROM old_rows o) r
-        WHERE EXISTS (SELECT 1 FROM restaurants WHERE id = r.rid);
+        new_row := to_jsonb(NEW);
     END IF;
+    IF TG_OP = 'UPDATE' THEN
+        old_row := to_jsonb(OLD);
+        IF old_row = new_row THEN
+            RETURN NULL;
+        END IF;
+    END IF;
+    rid := (new_row ->> TG_ARGV[0])::uuid;
+    IF TG_OP = 'DELETE' AND NOT EXISTS (SELECT 1 FROM restaurants WHERE id = rid) THEN
+        RETURN NULL;
+    END IF;
+    INSERT INTO tenant_changes (restaurant_id, tx, changed_at, table_name, op, row_data, old_data)
+    VALUES (rid, pg_current_xact_id()::text, clock_timestamp(), TG_TABLE_NAME, lower(TG_OP), new_row, old_row);
     RETURN NULL;
 END
 `
 
-// pgCaptureTriggers names the capture trigger of each operation (a
-// trigger with transition tables has one event); pgLegacyTrigger is the
-// row trigger of earlier versions, which EnsureCapture removes.
-var pgCaptureTriggers = map[string]string{"insert": "capture_insert", "update": "capture_update", "delete": "capture_delete"}
-
-const pgLegacyTrigger = "capture_changes"
+// pgCaptureTrigger is the trigger's name on every captured table.
+const pgCaptureTrigger = "capture_changes"
 
 // captureEvents are the operations logged on a table: a restaurant's own
 // deletion is not (its log goes with it).
@@ -121,7 +118,7 @@ func captureEvents(table string) []string {
 func captureDigest() string {
 	h := sha256.New()
 	h.Write([]byte(pgCaptureFunction))
-	h.Write([]byte(pgTriggerSQL("t", "update")))
+	h.Write([]byte(pgTriggerSQL("t")))
 	h.Write([]byte(sqliteTriggerSQL("t", []string{"restaurant_id", "id"}, "update")))
 	for t := range CaptureExcluded {
 		h.Write([]byte(t))

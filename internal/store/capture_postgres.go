@@ -9,50 +9,38 @@ import (
 )
 
 // The change log on PostgreSQL: one plpgsql function (pgCaptureFunction)
-// and an AFTER STATEMENT trigger per captured table and operation, which
-// logs the statement's rows from its transition tables. A change's
-// transaction is its xid; the transaction's moment is the latest
-// clock_timestamp() of its changes, taken as each statement's rows are
-// logged, after they were written, so it is about its commit. If one
+// and an AFTER ROW trigger per captured table. A change's transaction is
+// its xid; the transaction's moment is the latest clock_timestamp() of its
+// changes, taken as each row is written, so it is about its commit. If one
 // transaction's change to a row follows another's, it waited for the
 // other's commit: its moment is later. Restoring to T replays, in seq
 // order, the transactions whose moment is at or before T, and that cut is
 // closed under the order of each row's changes.
 
-func pgTriggerSQL(table, op string) string {
-	tables := `NEW TABLE AS new_rows`
-	switch op {
-	case "update":
-		tables = `OLD TABLE AS old_rows NEW TABLE AS new_rows`
-	case "delete":
-		tables = `OLD TABLE AS old_rows`
-	}
-	return `CREATE TRIGGER ` + pgCaptureTriggers[op] + ` AFTER ` + strings.ToUpper(op) + ` ON ` + table +
-		` REFERENCING ` + tables + ` FOR EACH STATEMENT EXECUTE FUNCTION ordersuite_capture('` + tenantKey(table) + `')`
+func pgTriggerSQL(table string) string {
+	key := tenantKey(table)
+	return `CREATE TRIGGER ` + pgCaptureTrigger + ` AFTER ` + strings.ToUpper(strings.Join(captureEvents(table), " OR ")) +
+		` ON ` + table + ` FOR EACH ROW EXECUTE FUNCTION ordersuite_capture('` + key + `')`
 }
 
-// pgTrigger is one capture trigger found in the catalog.
-type pgTrigger struct{ table, name string }
-
-// pgCaptureState reads the capture triggers there are (enabled or not) and
-// whether the function is current.
-func pgCaptureState(ctx context.Context, db *DB) (triggers map[pgTrigger]bool, functionCurrent bool, err error) {
-	triggers = map[pgTrigger]bool{}
-	rows, err := db.sql.QueryContext(ctx, `SELECT c.relname, t.tgname, t.tgenabled <> 'D'
+// pgCaptureState reads which tables have the capture trigger and whether
+// the function is current.
+func pgCaptureState(ctx context.Context, db *DB) (triggers map[string]bool, functionCurrent bool, err error) {
+	triggers = map[string]bool{}
+	rows, err := db.sql.QueryContext(ctx, `SELECT c.relname, t.tgenabled <> 'D'
 		FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
-		WHERE t.tgname IN ($1, $2, $3, $4) AND c.relnamespace = current_schema()::regnamespace`,
-		pgCaptureTriggers["insert"], pgCaptureTriggers["update"], pgCaptureTriggers["delete"], pgLegacyTrigger)
+		WHERE t.tgname = $1 AND c.relnamespace = current_schema()::regnamespace`, pgCaptureTrigger)
 	if err != nil {
 		return nil, false, fmt.Errorf("store: capture triggers: %w", err)
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var t pgTrigger
+		var table string
 		var enabled bool
-		if err := rows.Scan(&t.table, &t.name, &enabled); err != nil {
+		if err := rows.Scan(&table, &enabled); err != nil {
 			return nil, false, err
 		}
-		triggers[t] = enabled
+		triggers[table] = enabled
 	}
 	if err := rows.Err(); err != nil {
 		return nil, false, err
@@ -66,39 +54,27 @@ func pgCaptureState(ctx context.Context, db *DB) (triggers map[pgTrigger]bool, f
 	return triggers, src.String == pgCaptureFunction, nil
 }
 
-// pgCaptureWanted is every capture trigger the catalog asks for, → the
-// operation it logs.
-func pgCaptureWanted() map[pgTrigger]string {
-	want := map[pgTrigger]string{}
-	for _, table := range CapturedTables() {
-		for _, op := range captureEvents(table) {
-			want[pgTrigger{table, pgCaptureTriggers[op]}] = op
-		}
-	}
-	return want
-}
-
 func (postgresDialect) ensureCapture(ctx context.Context, db *DB) error {
 	triggers, current, err := pgCaptureState(ctx, db)
 	if err != nil {
 		return err
 	}
-	want := pgCaptureWanted()
 	var stmts []string
-	for t := range triggers {
-		if _, ok := want[t]; !ok {
-			stmts = append(stmts, `DROP TRIGGER `+t.name+` ON `+t.table)
-		}
-	}
 	if !current {
 		stmts = append(stmts, `CREATE OR REPLACE FUNCTION ordersuite_capture() RETURNS trigger LANGUAGE plpgsql AS $capture$`+pgCaptureFunction+`$capture$`)
 	}
-	for t, op := range want {
-		if enabled, ok := triggers[t]; !ok || !enabled {
+	captured := CapturedTables()
+	for _, table := range captured {
+		if enabled, ok := triggers[table]; !ok || !enabled {
 			if ok {
-				stmts = append(stmts, `DROP TRIGGER `+t.name+` ON `+t.table)
+				stmts = append(stmts, `DROP TRIGGER `+pgCaptureTrigger+` ON `+table)
 			}
-			stmts = append(stmts, pgTriggerSQL(t.table, op))
+			stmts = append(stmts, pgTriggerSQL(table))
+		}
+	}
+	for table := range triggers {
+		if !IsCaptured(table) {
+			stmts = append(stmts, `DROP TRIGGER `+pgCaptureTrigger+` ON `+table)
 		}
 	}
 	if len(stmts) == 0 {
@@ -120,8 +96,8 @@ func (postgresDialect) dropCapture(ctx context.Context, db *DB) error {
 		return err
 	}
 	return db.inTx(ctx, func(tx *sql.Tx) error {
-		for t := range triggers {
-			if _, err := tx.ExecContext(ctx, `DROP TRIGGER `+t.name+` ON `+t.table); err != nil {
+		for table := range triggers {
+			if _, err := tx.ExecContext(ctx, `DROP TRIGGER `+pgCaptureTrigger+` ON `+table); err != nil {
 				return fmt.Errorf("store: drop the capture triggers: %w", err)
 			}
 		}
@@ -138,24 +114,18 @@ func (postgresDialect) captureProblems(ctx context.Context, db *DB) ([]string, e
 	if !current {
 		out = append(out, "the capture function ordersuite_capture is missing or out of date")
 	}
-	want := pgCaptureWanted()
-	for t := range want {
-		enabled, ok := triggers[t]
+	for _, table := range CapturedTables() {
+		enabled, ok := triggers[table]
 		switch {
 		case !ok:
-			out = append(out, fmt.Sprintf("%s: captured table without its capture trigger %s", t.table, t.name))
+			out = append(out, fmt.Sprintf("%s: captured table without its capture trigger", table))
 		case !enabled:
-			out = append(out, fmt.Sprintf("%s: capture trigger %s disabled", t.table, t.name))
+			out = append(out, fmt.Sprintf("%s: capture trigger disabled", table))
 		}
 	}
-	for t := range triggers {
-		if _, ok := want[t]; ok {
-			continue
-		}
-		if IsCaptured(t.table) {
-			out = append(out, fmt.Sprintf("%s: capture trigger %s is not one the catalog asks for", t.table, t.name))
-		} else {
-			out = append(out, fmt.Sprintf("%s: capture trigger on a table that is not captured", t.table))
+	for table := range triggers {
+		if !IsCaptured(table) {
+			out = append(out, fmt.Sprintf("%s: capture trigger on a table that is not captured", table))
 		}
 	}
 	return out, nil

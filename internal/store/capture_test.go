@@ -50,7 +50,7 @@ func TestCaptureProblemsCatchAnUncapturedTable(t *testing.T) {
 	ctx := context.Background()
 	drop := `DROP TRIGGER capture_menu_items_update`
 	if db.Engine == store.Postgres {
-		drop = `DROP TRIGGER capture_update ON menu_items`
+		drop = `DROP TRIGGER capture_changes ON menu_items`
 	}
 	if _, err := db.SQL().ExecContext(ctx, drop); err != nil {
 		t.Fatal(err)

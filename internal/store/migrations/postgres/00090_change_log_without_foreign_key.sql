@@ -6,8 +6,14 @@
 -- that is gone (a tenant row's own foreign key holds the restaurant, and a
 -- delete is logged only while the restaurant exists).
 ALTER TABLE tenant_changes DROP CONSTRAINT tenant_changes_restaurant_id_fkey;
+-- Likewise the check of op: PostgreSQL prepares a table's check constraints
+-- for every statement that inserts, and the capture inserts one row per
+-- statement. Only the capture trigger (insert, update, delete) and the
+-- import marker (import) write op.
+ALTER TABLE tenant_changes DROP CONSTRAINT tenant_changes_op_check;
 
 -- +goose Down
+ALTER TABLE tenant_changes ADD CONSTRAINT tenant_changes_op_check CHECK (op IN ('insert', 'update', 'delete', 'import'));
 DELETE FROM tenant_changes c WHERE NOT EXISTS (SELECT 1 FROM restaurants r WHERE r.id = c.restaurant_id);
 ALTER TABLE tenant_changes ADD CONSTRAINT tenant_changes_restaurant_id_fkey
     FOREIGN KEY (restaurant_id) REFERENCES restaurants (id) ON DELETE CASCADE;
