@@ -91,3 +91,81 @@ func TestChangeLogRecordsEveryRowOfAStatement(t *testing.T) {
 		t.Errorf("upsert that updates: row %v old %v", up.Row, up.Old)
 	}
 }
+
+// TestWriteReturningRowsRunTwiceWhileOpen: a write that returns rows, run
+// again in its transaction while the first run's rows are still open (the
+// store keeps such statements prepared on SQLite), gives both runs' rows,
+// and both writes are logged.
+func TestWriteReturningRowsRunTwiceWhileOpen(t *testing.T) {
+	db := storetest.Open(t)
+	if db.Engine == store.Postgres {
+		t.Skip("a PostgreSQL connection runs one query at a time: the rows must be read before the next")
+	}
+	ctx := context.Background()
+	r, err := db.CreateRestaurant(ctx, "Returning", "RT")
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().UTC().Truncate(time.Second)
+	q := `INSERT INTO menu_categories (restaurant_id, id, name, position, created_at, updated_at)
+		VALUES ($1, $2, $3, 1, $4, $4), ($1, $5, $6, 2, $4, $4) RETURNING name`
+	tx, err := db.SQL().BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback() //nolint:errcheck // committed below
+	first, err := tx.QueryContext(ctx, q, r.ID, store.NewID(), "A", now, store.NewID(), "B")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	if !first.Next() {
+		t.Fatalf("first run: no row (%v)", first.Err())
+	}
+	var name string
+	if err := first.Scan(&name); err != nil {
+		t.Fatal(err)
+	}
+	names = append(names, name)
+	second, err := tx.QueryContext(ctx, q, r.ID, store.NewID(), "C", now, store.NewID(), "D")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, rows := range []interface {
+		Next() bool
+		Scan(...any) error
+		Err() error
+		Close() error
+	}{first, second} {
+		for rows.Next() {
+			if err := rows.Scan(&name); err != nil {
+				t.Fatal(err)
+			}
+			names = append(names, name)
+		}
+		if err := rows.Err(); err != nil {
+			t.Fatal(err)
+		}
+		rows.Close()
+	}
+	// The kept statement is free again: a third run.
+	if _, err := tx.ExecContext(ctx, q, r.ID, store.NewID(), "E", now, store.NewID(), "F"); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(names)
+	if !slices.Equal(names, []string{"A", "B", "C", "D"}) {
+		t.Errorf("returned %q, want A B C D", names)
+	}
+	var logged int
+	for _, c := range changesOf(t, db, r.ID, store.LogPosition{}, time.Now().Add(time.Hour)) {
+		if c.Table == "menu_categories" && c.Op == store.OpInsert {
+			logged++
+		}
+	}
+	if logged != 6 {
+		t.Errorf("%d inserts logged, want 6", logged)
+	}
+}
