@@ -112,14 +112,32 @@ scripts1="-f $work/order0.sql"
 scripts10=""
 for i in $(seq 0 9); do scripts10="$scripts10 -f $work/order$i.sql"; done
 
+# Before each measurement the database is brought to the same state, so
+# that none pays for what the one before it wrote: the server's change-log
+# shipper (every 10 s) has shipped everything written so far, dead rows are
+# vacuumed (autovacuum may be off, and the counters' rows are updated with
+# every order) and a checkpoint writes the dirty pages out.
+settle() {
+	local until shipped
+	until=$(date +%s)
+	for _ in $(seq 60); do
+		shipped=$(curl -fsS "$api/metrics" | awk '$1 == "changelog_shipped_through_timestamp_seconds" {printf "%d", $2}')
+		[ "${shipped:-0}" -ge "$until" ] && break
+		sleep 0.5
+	done
+	psql -q "$DB_URL" -c "VACUUM ANALYZE" -c "CHECKPOINT"
+}
+
 pgb() { # clients scripts…
 	local c=$1; shift
+	settle
 	sleep 3 # the server's idle connections close
 	pgbench -n -M prepared -c "$c" -j "$((c < 2 ? c : 2))" -T "$SECS" "$@" "$DB_URL" 2>/dev/null |
 		awk '/^tps/ {printf "%.0f", $3}'
 }
 wrkrun() { # clients script
 	local c=$1 s=$2 out
+	settle
 	out=$(wrk -t"$((c < 2 ? c : 2))" -c"$c" -d"$DURATION" --latency -s "$s" "$api/api/v1/orders")
 	local rps p50 non2xx
 	rps=$(awk '/Requests\/sec/ {printf "%.0f", $2}' <<<"$out")
