@@ -59,9 +59,9 @@ var Orders = &Entity[ordering.Order]{
 // durable before CreateOrder returns (flushWAL), so no order is answered
 // before it would survive a crash. A plain order (no promotion code, no
 // Idempotency-Key) also reads its menu items in that statement: two round
-// trips (createPlainOrder); three otherwise, four with a promotion code. Writes that are audited (by admins) take a transaction,
-// since the audit log is a platform table that no statement joins with
-// tenant rows.
+// trips (createPlainOrder); three otherwise, four with a promotion code.
+// Writes that are audited (by admins) take a transaction, since the audit
+// log is a platform table that no statement joins with tenant rows.
 //
 // Errors: NotFound (Field: items[i].menu_item_id, customer_id, table_id)
 // for a reference outside the tenant; Invalid (Field: promotion_code) for
