@@ -2,12 +2,12 @@
 # Order creation on PostgreSQL against its floor, in one run.
 #
 # For 1, 4, 16 and 64 clients, with one restaurant and with ten:
-#   1. pgbench runs the SQL an order makes: the same three statements on
-#      the same tables (the read of the ordered menu items; the one
-#      statement that takes the daily counter and writes the order, its
-#      lines and the number, committed without waiting for the disk; the
-#      flush of the WAL that makes it durable), prepared, as the server
-#      sends them;
+#   1. pgbench runs the SQL an order makes: the same two statements on
+#      the same tables (the one statement that reads and prices the
+#      ordered menu items, takes the daily counter and writes the order,
+#      its lines and the number, committed without waiting for the disk;
+#      the flush of the WAL that makes it durable), prepared, as the
+#      server sends them;
 #   2. wrk drives the real POST /api/v1/orders (staff tokens, the same
 #      three-line orders) against `ordersuite serve`.
 # The two alternate, so each ratio compares figures taken moments apart.
@@ -78,15 +78,9 @@ for i in $(seq 0 9); do
 
 	# The order's SQL for pgbench, as internal/store/orders.go sends it for
 	# this restaurant and these lines (ids and the clock from the server).
-	prices=$(psql -qAt "$DB_URL" -c "SELECT string_agg(price_cents::text, ',' ORDER BY array_position(ARRAY['$a','$b','$c']::uuid[], id)) FROM menu_items WHERE restaurant_id = '$rid' AND id IN ('$a','$b','$c')")
-	IFS=, read -r pa pb pc <<<"$prices"
-	names=$(psql -qAt "$DB_URL" -c "SELECT string_agg(name, ',' ORDER BY array_position(ARRAY['$a','$b','$c']::uuid[], id)) FROM menu_items WHERE restaurant_id = '$rid' AND id IN ('$a','$b','$c')")
-	IFS=, read -r na nb nc <<<"$names"
-	total=$((2 * pa + pb + 3 * pc))
+	day=$(date -u +%F) stamp=$(date -u +%y%m%d)
 	cat >"$work/order$i.sql" <<SQL
-SELECT id, category_id, name, description, price_cents, available, created_at, updated_at FROM menu_items
-	WHERE restaurant_id = '$rid' AND id IN ('$a', '$b', '$c');
-WITH early AS (SELECT set_config('synchronous_commit', 'off', true)), promo AS (UPDATE promotions SET uses = uses + 1 WHERE restaurant_id = '$rid' AND id = NULL::uuid AND (max_uses IS NULL OR uses < max_uses) RETURNING id), counter AS (INSERT INTO number_counters (restaurant_id, id, kind, day, value) SELECT '$rid', gen_random_uuid(), 'O', to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD'), 1 WHERE NULL::uuid IS NULL OR EXISTS (SELECT 1 FROM promo) ON CONFLICT (restaurant_id, kind, day) DO UPDATE SET value = number_counters.value + 1 RETURNING value), numbered AS (SELECT (SELECT prefix FROM restaurants WHERE id = '$rid') || '-O-' || to_char(now() AT TIME ZONE 'UTC', 'YYMMDD') || CASE WHEN value < 1000 THEN lpad(value::text, 3, '0') ELSE value::text END AS number, gen_random_uuid() AS oid FROM counter), placed AS (INSERT INTO orders (restaurant_id, id, number, customer_id, table_id, promotion_id, order_type, status, notes, subtotal_cents, discount_cents, total_amount_cents, created_at, updated_at) SELECT '$rid', oid, number, NULL::uuid, NULL::uuid, NULL::uuid, 'takeout', 'pending', '', $total, 0, $total, now(), now() FROM numbered RETURNING id, number), lines AS (INSERT INTO order_items (restaurant_id, id, order_id, menu_item_id, name, unit_price_cents, quantity, line_total_cents, notes) SELECT '$rid', gen_random_uuid(), placed.id, l.menu_item_id, l.name, l.unit_price_cents, l.quantity, l.line_total_cents, l.notes FROM placed, unnest(ARRAY['$a', '$b', '$c']::uuid[], ARRAY['$na', '$nb', '$nc']::text[], ARRAY[$pa, $pb, $pc]::bigint[], ARRAY[2, 1, 3]::int[], ARRAY[$((2 * pa)), $pb, $((3 * pc))]::bigint[], ARRAY['', '', '']::text[]) AS l (menu_item_id, name, unit_price_cents, quantity, line_total_cents, notes)) SELECT number FROM placed, early;
+WITH early AS (SELECT set_config('synchronous_commit', 'off', true)), lines AS (SELECT l.n, l.id, l.menu_item_id, m.name, m.price_cents, l.quantity, m.price_cents * l.quantity AS line_total_cents, l.notes, m.available FROM unnest(ARRAY[gen_random_uuid(), gen_random_uuid(), gen_random_uuid()]::uuid[], ARRAY['$a', '$b', '$c']::uuid[], ARRAY[2, 1, 3]::int[], ARRAY['', '', '']::text[]) WITH ORDINALITY AS l (id, menu_item_id, quantity, notes, n) LEFT JOIN menu_items m ON m.restaurant_id = '$rid' AND m.id = l.menu_item_id), priced AS (SELECT sum(line_total_cents)::bigint AS subtotal FROM lines HAVING count(*) FILTER (WHERE available) = 3), counter AS (INSERT INTO number_counters (restaurant_id, id, kind, day, value) SELECT '$rid', gen_random_uuid(), 'O', '$day', 1 FROM priced WHERE (NULL::uuid IS NULL OR EXISTS (SELECT 1 FROM customers WHERE restaurant_id = '$rid' AND id = NULL::uuid)) AND (NULL::uuid IS NULL OR EXISTS (SELECT 1 FROM tables WHERE restaurant_id = '$rid' AND id = NULL::uuid)) ON CONFLICT (restaurant_id, kind, day) DO UPDATE SET value = number_counters.value + 1 RETURNING value), numbered AS (SELECT (SELECT prefix FROM restaurants WHERE id = '$rid') || '-O-$stamp' || CASE WHEN value < 1000 THEN lpad(value::text, 3, '0') ELSE value::text END AS number, gen_random_uuid() AS oid FROM counter), placed AS (INSERT INTO orders (restaurant_id, id, number, customer_id, table_id, promotion_id, order_type, status, notes, subtotal_cents, discount_cents, total_amount_cents, created_at, updated_at) SELECT '$rid', oid, number, NULL::uuid, NULL::uuid, NULL, 'takeout', 'pending', '', subtotal, 0, subtotal, now(), now() FROM numbered, priced RETURNING id, number), written AS (INSERT INTO order_items (restaurant_id, id, order_id, menu_item_id, name, unit_price_cents, quantity, line_total_cents, notes) SELECT '$rid', l.id, p.id, l.menu_item_id, l.name, l.price_cents, l.quantity, l.line_total_cents, l.notes FROM placed p, lines l) SELECT p.number, l.name, l.price_cents FROM placed p, lines l, early ORDER BY l.n;
 SELECT pg_logical_emit_message(true, 'ordersuite', '');
 SQL
 done
@@ -118,14 +112,32 @@ scripts1="-f $work/order0.sql"
 scripts10=""
 for i in $(seq 0 9); do scripts10="$scripts10 -f $work/order$i.sql"; done
 
+# Before each measurement the database is brought to the same state, so
+# that none pays for what the one before it wrote: the server's change-log
+# shipper (every 10 s) has shipped everything written so far, dead rows are
+# vacuumed (autovacuum may be off, and the counters' rows are updated with
+# every order) and a checkpoint writes the dirty pages out.
+settle() {
+	local until shipped
+	until=$(date +%s)
+	for _ in $(seq 60); do
+		shipped=$(curl -fsS "$api/metrics" | awk '$1 == "changelog_shipped_through_timestamp_seconds" {printf "%d", $2}')
+		[ "${shipped:-0}" -ge "$until" ] && break
+		sleep 0.5
+	done
+	psql -q "$DB_URL" -c "VACUUM ANALYZE" -c "CHECKPOINT"
+}
+
 pgb() { # clients scripts…
 	local c=$1; shift
+	settle
 	sleep 3 # the server's idle connections close
 	pgbench -n -M prepared -c "$c" -j "$((c < 2 ? c : 2))" -T "$SECS" "$@" "$DB_URL" 2>/dev/null |
 		awk '/^tps/ {printf "%.0f", $3}'
 }
 wrkrun() { # clients script
 	local c=$1 s=$2 out
+	settle
 	out=$(wrk -t"$((c < 2 ? c : 2))" -c"$c" -d"$DURATION" --latency -s "$s" "$api/api/v1/orders")
 	local rps p50 non2xx
 	rps=$(awk '/Requests\/sec/ {printf "%.0f", $2}' <<<"$out")
