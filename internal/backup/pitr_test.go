@@ -232,6 +232,7 @@ func (tr *traffic) step() {
 // recorded moment T equals the restaurant as it was at T, row for row in
 // every captured table, and the transactions of the log are never split.
 func TestPointInTimeRestoreEqualsSnapshots(t *testing.T) {
+	t.Parallel()
 	s := newService(t)
 	ctx := context.Background()
 	rid := seedSmallDemo(t, s.DB)
@@ -336,6 +337,7 @@ func TestPointInTimeRestoreEqualsSnapshots(t *testing.T) {
 // the oldest kept backup holds leave the live log, and a restore from it
 // still gives the restaurant as it was.
 func TestCleanupPrunesTheChangeLog(t *testing.T) {
+	t.Parallel()
 	s := newService(t)
 	ctx := context.Background()
 	r := seedTenant(t, s.DB, "Pruned Pasta", 0)

@@ -81,6 +81,7 @@ func shippedHistory(t *testing.T, s *backup.Service, steps int) (string, []recor
 // storage, a restore to each recorded moment from the shipped segments
 // equals the restaurant as it was, row for row.
 func TestPointInTimeRestoreFromSegmentsAfterTheDatabaseIsLost(t *testing.T) {
+	t.Parallel()
 	s := newService(t)
 	rid, moments := shippedHistory(t, s, 100)
 
@@ -118,6 +119,7 @@ func TestPointInTimeRestoreFromSegmentsAfterTheDatabaseIsLost(t *testing.T) {
 // Both kinds of damage are done to copies of one shipped history's storage:
 // the history is only read, each copy is damaged once.
 func TestPointInTimeRestoreRefusesABrokenChain(t *testing.T) {
+	t.Parallel()
 	s := newService(t)
 	rid, moments := shippedHistory(t, s, 50)
 	ctx := context.Background()
@@ -199,6 +201,7 @@ func strconvFormat(n int64) string { return strconv.FormatInt(n, 10) }
 // from the kept backup and the remaining segments still equals the
 // restaurant, and backup list shows the chain from the kept backup.
 func TestCleanupPrunesTheChainWithItsBackups(t *testing.T) {
+	t.Parallel()
 	s := newService(t)
 	s.Changes = s.RecoveryLog()
 	ctx := context.Background()
