@@ -58,6 +58,22 @@ func capturedState(t testing.TB, db *store.DB, rid string) map[string]string {
 	return out
 }
 
+// pitrHistoryDays is the demo history the point-in-time tests start from.
+// A few days fill every table the traffic and the restores touch; the
+// demo's month would only multiply the rows each of their restores copies.
+const pitrHistoryDays = 3
+
+// seedSmallDemo seeds the demo restaurant with pitrHistoryDays of history
+// and returns its id.
+func seedSmallDemo(t testing.TB, db *store.DB) string {
+	t.Helper()
+	creds, err := demo.SeedHistory(context.Background(), db, pitrHistoryDays)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return creds.RestaurantID
+}
+
 // traffic makes random changes to one restaurant through the store, as
 // the API does: orders, status changes, payments, refunds, menu edits,
 // additions and deletions, reservations and their status changes. An
@@ -216,13 +232,10 @@ func (tr *traffic) step() {
 // recorded moment T equals the restaurant as it was at T, row for row in
 // every captured table, and the transactions of the log are never split.
 func TestPointInTimeRestoreEqualsSnapshots(t *testing.T) {
+	t.Parallel()
 	s := newService(t)
 	ctx := context.Background()
-	creds, err := demo.Seed(ctx, s.DB)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rid := creds.RestaurantID
+	rid := seedSmallDemo(t, s.DB)
 	seed := rand.Uint64()
 	t.Logf("seed %d", seed)
 	tr := &traffic{t: t, db: s.DB, rid: rid, rng: rand.New(rand.NewPCG(seed, 15)), gw: &payments.TestGateway{}, ops: map[string]int{}}
@@ -289,7 +302,7 @@ func TestPointInTimeRestoreEqualsSnapshots(t *testing.T) {
 	}
 
 	// Before the first base there is nothing to start from.
-	_, err = s.RestorePointInTime(ctx, rid, backup.PointInTimeOptions{At: beforeBase}, nil)
+	_, err := s.RestorePointInTime(ctx, rid, backup.PointInTimeOptions{At: beforeBase}, nil)
 	var ae *apperr.Error
 	if !errors.As(err, &ae) || ae.Code != apperr.OutOfRange || ae.Field != "at" {
 		t.Errorf("restore to before the first backup: %v, want OutOfRange naming at", err)
@@ -324,6 +337,7 @@ func TestPointInTimeRestoreEqualsSnapshots(t *testing.T) {
 // the oldest kept backup holds leave the live log, and a restore from it
 // still gives the restaurant as it was.
 func TestCleanupPrunesTheChangeLog(t *testing.T) {
+	t.Parallel()
 	s := newService(t)
 	ctx := context.Background()
 	r := seedTenant(t, s.DB, "Pruned Pasta", 0)

@@ -14,7 +14,6 @@ import (
 	"github.com/shimizu-tech/ordersuite/internal/apperr"
 	"github.com/shimizu-tech/ordersuite/internal/backup"
 	"github.com/shimizu-tech/ordersuite/internal/backup/changelog"
-	"github.com/shimizu-tech/ordersuite/internal/demo"
 	"github.com/shimizu-tech/ordersuite/internal/payments"
 	"github.com/shimizu-tech/ordersuite/internal/store"
 	"github.com/shimizu-tech/ordersuite/internal/storetest"
@@ -31,11 +30,7 @@ type recorded struct {
 func shippedHistory(t *testing.T, s *backup.Service, steps int) (string, []recorded) {
 	t.Helper()
 	ctx := context.Background()
-	creds, err := demo.Seed(ctx, s.DB)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rid := creds.RestaurantID
+	rid := seedSmallDemo(t, s.DB)
 	seed := rand.Uint64()
 	t.Logf("seed %d", seed)
 	tr := &traffic{t: t, db: s.DB, rid: rid, rng: rand.New(rand.NewPCG(seed, 16)), gw: &payments.TestGateway{}, ops: map[string]int{}}
@@ -86,6 +81,7 @@ func shippedHistory(t *testing.T, s *backup.Service, steps int) (string, []recor
 // storage, a restore to each recorded moment from the shipped segments
 // equals the restaurant as it was, row for row.
 func TestPointInTimeRestoreFromSegmentsAfterTheDatabaseIsLost(t *testing.T) {
+	t.Parallel()
 	s := newService(t)
 	rid, moments := shippedHistory(t, s, 100)
 
@@ -119,39 +115,48 @@ func TestPointInTimeRestoreFromSegmentsAfterTheDatabaseIsLost(t *testing.T) {
 // TestPointInTimeRestoreRefusesABrokenChain: a segment in the middle of the
 // chain deleted, or one byte of it altered: a restore to a moment after it
 // is refused naming the segment; one to a moment before it still works.
+//
+// Both kinds of damage are done to copies of one shipped history's storage:
+// the history is only read, each copy is damaged once.
 func TestPointInTimeRestoreRefusesABrokenChain(t *testing.T) {
+	t.Parallel()
+	s := newService(t)
+	rid, moments := shippedHistory(t, s, 50)
+	ctx := context.Background()
+	segs, err := s.DB.Segments(ctx, rid)
+	if err != nil || len(segs) < 4 {
+		t.Fatalf("%d segments (%v)", len(segs), err)
+	}
+	// A segment in the middle of the traffic after the first base, and
+	// recorded moments on either side of it.
+	var candidates []store.ShippedSegment
+	for _, seg := range segs {
+		if !seg.CoversFrom.Before(moments[1].at) && seg.CoversTo.Before(moments[len(moments)-1].at) {
+			candidates = append(candidates, seg)
+		}
+	}
+	if len(candidates) == 0 {
+		t.Fatal("no segment between two recorded moments")
+	}
+	bad := candidates[len(candidates)/2]
+	var before, after *recorded
+	for i := range moments {
+		m := &moments[i]
+		if !m.at.After(bad.CoversFrom) {
+			before = m
+		}
+		if m.at.After(bad.CoversTo) && after == nil {
+			after = m
+		}
+	}
 	for _, damage := range []string{"deleted", "altered"} {
 		t.Run(damage, func(t *testing.T) {
-			s := newService(t)
-			rid, moments := shippedHistory(t, s, 50)
-			ctx := context.Background()
-			segs, err := s.DB.Segments(ctx, rid)
-			if err != nil || len(segs) < 4 {
-				t.Fatalf("%d segments (%v)", len(segs), err)
+			storage := backup.Dir{Path: filepath.Join(t.TempDir(), "backups")}
+			if err := os.CopyFS(storage.Path, os.DirFS(s.Storage.(backup.Dir).Path)); err != nil {
+				t.Fatal(err)
 			}
-			// A segment in the middle of the traffic after the first base,
-			// and recorded moments on either side of it.
-			var candidates []store.ShippedSegment
-			for _, seg := range segs {
-				if !seg.CoversFrom.Before(moments[1].at) && seg.CoversTo.Before(moments[len(moments)-1].at) {
-					candidates = append(candidates, seg)
-				}
-			}
-			if len(candidates) == 0 {
-				t.Fatal("no segment between two recorded moments")
-			}
-			bad := candidates[len(candidates)/2]
-			var before, after *recorded
-			for i := range moments {
-				m := &moments[i]
-				if !m.at.After(bad.CoversFrom) {
-					before = m
-				}
-				if m.at.After(bad.CoversTo) && after == nil {
-					after = m
-				}
-			}
-			file := filepath.Join(s.Storage.(backup.Dir).Path, filepath.FromSlash(changelog.SegmentName(rid, bad.Number)))
+			file := filepath.Join(storage.Path, filepath.FromSlash(changelog.SegmentName(rid, bad.Number)))
+			var err error
 			if damage == "deleted" {
 				err = os.Remove(file)
 			} else {
@@ -164,7 +169,7 @@ func TestPointInTimeRestoreRefusesABrokenChain(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			lost := &backup.Service{DB: storetest.Open(t), Storage: s.Storage, AppVersion: "test", TempDir: t.TempDir()}
+			lost := &backup.Service{DB: storetest.Open(t), Storage: storage, AppVersion: "test", TempDir: t.TempDir()}
 			lost.Changes = lost.RecoveryLog()
 			_, err = lost.RestorePointInTime(ctx, rid, backup.PointInTimeOptions{At: after.at}, nil)
 			var ae *apperr.Error
@@ -196,14 +201,11 @@ func strconvFormat(n int64) string { return strconv.FormatInt(n, 10) }
 // from the kept backup and the remaining segments still equals the
 // restaurant, and backup list shows the chain from the kept backup.
 func TestCleanupPrunesTheChainWithItsBackups(t *testing.T) {
+	t.Parallel()
 	s := newService(t)
 	s.Changes = s.RecoveryLog()
 	ctx := context.Background()
-	creds, err := demo.Seed(ctx, s.DB)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rid := creds.RestaurantID
+	rid := seedSmallDemo(t, s.DB)
 	tr := &traffic{t: t, db: s.DB, rid: rid, rng: rand.New(rand.NewPCG(3, 4)), gw: &payments.TestGateway{}, ops: map[string]int{}}
 	shipper := &changelog.Shipper{DB: s.DB, Objects: s.ChangeObjects(), MaxChanges: 60}
 	ship := func() {

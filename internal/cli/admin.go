@@ -15,17 +15,21 @@ import (
 )
 
 func (a *app) seedDemoCmd() *cobra.Command {
-	return &cobra.Command{
+	days := demo.HistoryDays
+	cmd := &cobra.Command{
 		Use:   "seed-demo",
 		Short: "Create the demo restaurant and print its logins (re-run to reset the passwords)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if days < 1 {
+				return fmt.Errorf("--history-days must be at least 1, not %d", days)
+			}
 			db, err := a.open(cmd.Context(), true)
 			if err != nil {
 				return err
 			}
 			defer db.Close()
-			creds, err := demo.Seed(cmd.Context(), db)
+			creds, err := demo.SeedHistory(cmd.Context(), db, days)
 			if err != nil {
 				return err
 			}
@@ -33,6 +37,8 @@ func (a *app) seedDemoCmd() *cobra.Command {
 			return nil
 		},
 	}
+	cmd.Flags().IntVar(&days, "history-days", days, "days of order and reservation history a new demo restaurant gets")
+	return cmd
 }
 
 func printCredentials(w io.Writer, c demo.Credentials, listenAddr string) {

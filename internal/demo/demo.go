@@ -32,6 +32,16 @@ type Credentials struct {
 // each with a fresh random password. Run again, it keeps the data and sets
 // new passwords, so a lost password is recovered by re-running it.
 func Seed(ctx context.Context, db *store.DB) (Credentials, error) {
+	return SeedHistory(ctx, db, HistoryDays)
+}
+
+// SeedHistory is Seed with days of order and reservation history instead
+// of HistoryDays: the same variety, every table filled, at a fraction of
+// the rows and writes when days is small.
+func SeedHistory(ctx context.Context, db *store.DB, days int) (Credentials, error) {
+	if days < 1 {
+		return Credentials{}, fmt.Errorf("demo: history of %d days", days)
+	}
 	var rest tenancy.Restaurant
 	all, err := db.Restaurants(ctx)
 	if err != nil {
@@ -81,7 +91,7 @@ func Seed(ctx context.Context, db *store.DB) (Credentials, error) {
 	if _, err := db.UpsertSuperAdmin(ctx, OperatorEmail, "Demo Operator", opHash); err != nil {
 		return Credentials{}, fmt.Errorf("demo: operator: %w", err)
 	}
-	if err := seedDomain(tctx, db); err != nil {
+	if err := seedDomain(tctx, db, days); err != nil {
 		return Credentials{}, fmt.Errorf("demo: restaurant data: %w", err)
 	}
 	return creds, nil

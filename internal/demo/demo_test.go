@@ -70,3 +70,50 @@ func TestSeedFillsTheDemoRestaurantOnce(t *testing.T) {
 		}
 	}
 }
+
+// TestSeedHistoryIsTheDemoWithFewerDays: a shorter history keeps the menu,
+// guests, tables, staff and loyalty program, and has orders, payments and
+// reservations of those days only.
+func TestSeedHistoryIsTheDemoWithFewerDays(t *testing.T) {
+	t.Parallel()
+	db := storetest.Open(t)
+	ctx := context.Background()
+	if _, err := demo.SeedHistory(ctx, db, 0); err == nil {
+		t.Error("a history of 0 days was accepted")
+	}
+	const days = 2
+	creds, err := demo.SeedHistory(ctx, db, days)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := map[string]int{}
+	for _, table := range store.CopyTables() {
+		r, err := db.TenantRows(ctx, table, creds.RestaurantID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rows[table] = len(r)
+	}
+	for table, want := range map[string]int{"menu_categories": 5, "menu_items": 20, "customers": 40, "tables": 10,
+		"staff_members": 6, "loyalty_programs": 1, "loyalty_rewards": 3, "payment_methods": 3} {
+		if rows[table] != want {
+			t.Errorf("%s: %d rows, want %d", table, rows[table], want)
+		}
+	}
+	for _, table := range []string{"orders", "order_items", "payments", "reservations", "notifications", "tenant_events"} {
+		if rows[table] == 0 {
+			t.Errorf("%s: no rows", table)
+		}
+	}
+	if n := rows["orders"]; n > (days+1)*(13+6) {
+		t.Errorf("%d orders in %d days of history", n, days)
+	}
+	tctx := tenancy.WithTenant(ctx, creds.RestaurantID)
+	all, _, _ := store.List(tctx, db, store.Orders, store.ListQuery{Limit: 1, Offset: rows["orders"] - 1})
+	if len(all) != 1 {
+		t.Fatal("no oldest order")
+	}
+	if age := db.Now().Sub(all[0].CreatedAt); age > (days+1)*24*time.Hour {
+		t.Errorf("oldest order is %s old, want at most %d days", age, days+1)
+	}
+}

@@ -65,17 +65,17 @@ var lastNames = []string{"Sato", "Suzuki", "Takahashi", "Tanaka", "Watanabe", "I
 	"Kobayashi", "Kato", "Martin", "Garcia", "Muller", "Rossi", "Dubois", "Silva"}
 
 // seedDomain fills the demo restaurant with a menu, guests, tables, staff,
-// a loyalty program, a month of orders with payments, and reservations. It
+// a loyalty program, days of orders with payments, and reservations. It
 // does nothing when the restaurant already has a menu, so re-running
 // seed-demo never duplicates data.
-func seedDomain(ctx context.Context, db *store.DB) error {
+func seedDomain(ctx context.Context, db *store.DB, days int) error {
 	_, n, err := store.List(ctx, db, store.MenuCategories, store.ListQuery{Limit: 1})
 	if err != nil || n > 0 {
 		return err
 	}
 	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 7))
 	now := db.Now()
-	start := now.AddDate(0, 0, -HistoryDays).Truncate(24 * time.Hour)
+	start := now.AddDate(0, 0, -days).Truncate(24 * time.Hour)
 	hist := func(t time.Time) *store.DB { return db.WithClock(func() time.Time { return t }) }
 
 	var items []menu.Item
@@ -154,7 +154,7 @@ func seedDomain(ctx context.Context, db *store.DB) error {
 		return err
 	}
 
-	// A month of orders: busier at lunch and dinner and at weekends.
+	// Days of orders: busier at lunch and dinner and at weekends.
 	var evs []store.TenantEvent
 	rid, _ := tenancy.Tenant(ctx)
 	for day := start; day.Before(now); day = day.AddDate(0, 0, 1) {
@@ -239,8 +239,10 @@ func seedDomain(ctx context.Context, db *store.DB) error {
 		return err
 	}
 
-	// Reservations: the past two weeks (seated and completed) and the next two.
-	for d := -14; d <= 14; d++ {
+	// Reservations: the past two weeks (seated and completed) and the next
+	// two, or as many days as the history has when it is shorter.
+	window := min(14, days)
+	for d := -window; d <= window; d++ {
 		day := now.Truncate(24*time.Hour).AddDate(0, 0, d)
 		for range 2 + rng.IntN(3) {
 			startAt := day.Add(time.Duration(18+rng.IntN(3)) * time.Hour)

@@ -51,7 +51,7 @@ func (q *Queue) catchUp(ctx context.Context) error {
 			if p.Cron == "" {
 				continue
 			}
-			cs, err := cron.ParseStandard(p.Cron)
+			cs, err := ParseCron(p.Cron)
 			if err != nil {
 				return fmt.Errorf("jobs: schedule %q for %s: %w", p.Cron, p.Kind, err)
 			}

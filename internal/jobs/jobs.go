@@ -141,8 +141,8 @@ func (r *Run) SetTenant(ctx context.Context, restaurantID string) error {
 // Handler does one kind of job. Its result is recorded as JSON.
 type Handler func(ctx context.Context, run *Run) (result any, err error)
 
-// Periodic is a job enqueued on a cron schedule (standard 5-field syntax,
-// in UTC), or every interval when Every is set.
+// Periodic is a job enqueued on a cron schedule (in UTC; see ParseCron),
+// or every interval when Every is set.
 type Periodic struct {
 	Cron    string
 	Every   time.Duration
@@ -686,11 +686,11 @@ func (q *Queue) riverClient() (client, error) {
 		if p.Every > 0 {
 			sched, period = river.PeriodicInterval(p.Every), p.Every
 		} else {
-			cs, err := cron.ParseStandard(p.Cron)
+			cs, err := ParseCron(p.Cron)
 			if err != nil {
 				return nil, fmt.Errorf("jobs: schedule %q for %s: %w", p.Cron, p.Kind, err)
 			}
-			sched = utcSchedule{cs}
+			sched, period = utcSchedule{cs}, uniquePeriod(cs, time.Now())
 		}
 		raw, err := marshalPayload(p.Payload)
 		if err != nil {
@@ -750,6 +750,34 @@ func (h quietHandler) WithAttrs(a []slog.Attr) slog.Handler {
 	return quietHandler{h.Handler.WithAttrs(a)}
 }
 func (h quietHandler) WithGroup(n string) slog.Handler { return quietHandler{h.Handler.WithGroup(n)} }
+
+// cronParser reads the five standard fields, or six with seconds first,
+// or a descriptor (@daily, @every 10s).
+var cronParser = cron.NewParser(cron.SecondOptional | cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
+
+// ParseCron reads a periodic job's schedule: standard five-field cron
+// (minute first), six fields with a leading seconds field, or a descriptor
+// such as @hourly or @every 30s.
+func ParseCron(spec string) (cron.Schedule, error) { return cronParser.Parse(spec) }
+
+// uniquePeriod is the period within which a schedule's run is unique: a
+// minute, or a second for a schedule that fires more than once a minute.
+// Runs fall on whole seconds, so each is still alone in its period, and a
+// second leader computing the same run collides with the first.
+func uniquePeriod(s cron.Schedule, now time.Time) time.Duration {
+	t := s.Next(now.UTC())
+	for range 60 {
+		n := s.Next(t)
+		if n.IsZero() {
+			break
+		}
+		if n.Sub(t) < time.Minute {
+			return time.Second
+		}
+		t = n
+	}
+	return time.Minute
+}
 
 // utcSchedule reads cron expressions in UTC whatever the server's zone.
 type utcSchedule struct{ cron.Schedule }

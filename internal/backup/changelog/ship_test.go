@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -265,7 +266,9 @@ func TestTwoInstancesShipEachChangeOnce(t *testing.T) {
 	for i := range 3 {
 		traffic = append(traffic, newTraffic(t, db, fmt.Sprintf("Busy %d", i), uint64(10+i)))
 	}
-	writeCtx, stop := context.WithTimeout(ctx, 3*time.Second)
+	// The writers write until each instance has shipped segments of their
+	// changes while they wrote (at most 30 s).
+	writeCtx, stop := context.WithTimeout(ctx, 30*time.Second)
 	defer stop()
 	var wg sync.WaitGroup
 	errs := make(chan error, 16)
@@ -281,7 +284,7 @@ func TestTwoInstancesShipEachChangeOnce(t *testing.T) {
 			}
 		}()
 	}
-	var shipped [2]int
+	var shipped [2]atomic.Int64
 	for i, s := range shippers {
 		wg.Add(1)
 		go func() {
@@ -292,7 +295,10 @@ func TestTwoInstancesShipEachChangeOnce(t *testing.T) {
 					errs <- err
 					return
 				}
-				shipped[i] += len(res.Segments)
+				shipped[i].Add(int64(len(res.Segments)))
+				if shipped[0].Load() >= 4 && shipped[1].Load() >= 4 {
+					stop()
+				}
 				time.Sleep(time.Duration(rand.IntN(20)) * time.Millisecond)
 			}
 		}()
@@ -303,7 +309,10 @@ func TestTwoInstancesShipEachChangeOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	shipAll(t, shippers[1])
-	t.Logf("segments shipped by each instance: %v", shipped)
+	t.Logf("segments shipped by each instance while the writers wrote: %d, %d", shipped[0].Load(), shipped[1].Load())
+	if shipped[0].Load() < 4 || shipped[1].Load() < 4 {
+		t.Errorf("in 30 s the instances shipped %d and %d segments", shipped[0].Load(), shipped[1].Load())
+	}
 	total := 0
 	for _, tr := range traffic {
 		total += checkShippedEqualsLog(t, db, objsA, tr.rid)

@@ -14,8 +14,10 @@ import (
 	"time"
 
 	"github.com/shimizu-tech/ordersuite/internal/cli"
+	"github.com/shimizu-tech/ordersuite/internal/menu"
 	"github.com/shimizu-tech/ordersuite/internal/store"
 	"github.com/shimizu-tech/ordersuite/internal/storetest"
+	"github.com/shimizu-tech/ordersuite/internal/tenancy"
 )
 
 // serveChildEnv makes TestServeChild run `serve` with the arguments it
@@ -26,7 +28,7 @@ func TestServeChild(t *testing.T) {
 	parallel(t)
 	spec := os.Getenv(serveChildEnv)
 	if spec == "" {
-		t.Skip("runs only as a child of TestKilledServeImportIsRunAgain or TestThreeInstances")
+		t.Skip("runs only as a child of the kill tests or TestThreeInstances")
 	}
 	os.Exit(cli.Execute(context.Background(), strings.Split(spec, "\n"), os.Stdout, os.Stderr))
 }
@@ -62,37 +64,48 @@ type jobStatus struct {
 	} `json:"result"`
 }
 
-// TestKilledServeImportIsRunAgain: kill -9 of `serve` while an import job
-// writes its rows; once `serve` runs again, the job is recorded as
-// interrupted within the job lease and run again to completion, and the
-// restored restaurant exists once, complete.
-func TestKilledServeImportIsRunAgain(t *testing.T) {
-	parallel(t)
-	if os.Getenv(serveChildEnv) != "" {
-		t.Skip("child process")
-	}
+// restoredAfterKill names the restaurant the killed jobs restore into.
+const restoredAfterKill = "Restored after a kill"
+
+// killedJob is what a kill test sets up around the common scaffold.
+type killedJob struct {
+	name, prefix string // the restaurant backed up
+	events       int    // its tenant_events rows: the import is caught among them
+	// afterBackup runs between the backup and the first serve.
+	afterBackup func(t *testing.T, db *store.DB, rid string)
+	// queue asks the first serve for the job and returns the job's id.
+	queue func(t *testing.T, base, jwt, rid, backupID string) string
+}
+
+// runKilledJob is the scaffold of the kill -9 tests: a restaurant with
+// k.events events, backed up; a first serve, in a process of its own,
+// starts the job k.queue asks for and is killed while the job writes
+// tenant_events; nothing of the job's restaurant is left; serve runs again
+// in this process, and the job must be recorded as interrupted, queued
+// again and completed, with every event restored into exactly one
+// restaurant. It returns the database and that restaurant's id.
+func runKilledJob(t *testing.T, k killedJob) (*store.DB, string) {
+	t.Helper()
 	ctx := context.Background()
 	const lease = 2 * time.Second
-	args := append(dbArgs(t), "--admin-email", "root@example.com", "--admin-password", "configured password",
-		"--backup-dir", t.TempDir(), "--job-lease", lease.String(), "--backup-schedule=false", "--demo-on-empty=false")
-	url := args[1]
-	if code, _, errOut := run(t, append([]string{"migrate"}, args...)...); code != 0 {
-		t.Fatalf("migrate: %s", errOut)
-	}
-	db, err := store.Open(ctx, url, store.Options{})
+	url, opts := storetest.NewMigratedDatabase(t) // serve and the commands need no migrate step of their own
+	args := []string{"--database-url", url, "--data-dir", t.TempDir(),
+		"--jwt-secret", "cli-test-secret-cli-test-secret-0123456789", "--log-level", "error",
+		"--admin-email", "root@example.com", "--admin-password", "configured password",
+		"--backup-dir", t.TempDir(), "--job-lease", lease.String(), "--backup-schedule=false", "--demo-on-empty=false"}
+	db, err := store.Open(ctx, url, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer db.Close()
-	r, err := db.CreateRestaurant(ctx, "Killed Import", "KI")
+	t.Cleanup(func() { db.Close() })
+	r, err := db.CreateRestaurant(ctx, k.name, k.prefix)
 	if err != nil {
 		t.Fatal(err)
 	}
-	events := storetest.Scaled(64000) // whole batches of 2000
 	batch := make([]store.TenantEvent, 0, 2000)
-	for i := range events {
+	for i := range k.events {
 		batch = append(batch, store.TenantEvent{RestaurantID: r.ID, Type: "api_request", Data: json.RawMessage(fmt.Sprintf(`{"seq":%d,"path":"/api/v1/orders"}`, i))})
-		if len(batch) == cap(batch) {
+		if len(batch) == cap(batch) || i == k.events-1 {
 			if err := db.InsertEvents(ctx, batch); err != nil {
 				t.Fatal(err)
 			}
@@ -104,6 +117,9 @@ func TestKilledServeImportIsRunAgain(t *testing.T) {
 		t.Fatalf("backup: %s", errOut)
 	}
 	backupID := strings.Fields(out)[0]
+	if k.afterBackup != nil {
+		k.afterBackup(t, db, r.ID)
+	}
 
 	// The first serve, in a process of its own.
 	cmd := exec.Command(os.Args[0], "-test.run=^TestServeChild$")
@@ -139,19 +155,13 @@ func TestKilledServeImportIsRunAgain(t *testing.T) {
 	if status := api(t, "POST", first+"/login", "", map[string]string{"email": "root@example.com", "password": "configured password"}, &login); status != 200 {
 		t.Fatalf("login: %d", status)
 	}
-	var queued struct {
-		JobID string `json:"job_id"`
-	}
-	if status := api(t, "POST", first+"/admin/tenant_backup/import_tenant", login.JWT,
-		map[string]string{"backup_id": backupID, "new_restaurant_name": "Restored after a kill"}, &queued); status != http.StatusAccepted {
-		t.Fatalf("import_tenant: %d", status)
-	}
+	jobID := k.queue(t, first, login.JWT, r.ID, backupID)
 	// Kill it while the import writes tenant_events.
 	deadline := time.Now().Add(90 * time.Second)
 	var js jobStatus
 	for {
 		js = jobStatus{}
-		api(t, "GET", first+"/admin/tenant_backup/backup_status/"+queued.JobID, login.JWT, nil, &js)
+		api(t, "GET", first+"/admin/tenant_backup/backup_status/"+jobID, login.JWT, nil, &js)
 		if js.Status == "running" && strings.HasPrefix(js.Message, "importing tenant_events: ") && !strings.HasPrefix(js.Message, "importing tenant_events: 0 of") {
 			break
 		}
@@ -166,16 +176,24 @@ func TestKilledServeImportIsRunAgain(t *testing.T) {
 	cmd.Wait()
 	killedAt := time.Now()
 	t.Logf("killed serve at %d%%: %s", js.Progress, js.Message)
-	if rec, _ := db.Job(ctx, queued.JobID); rec.Status != "running" {
+	if rec, _ := db.Job(ctx, jobID); rec.Status != "running" {
 		t.Fatalf("after the kill the job is %+v", rec)
+	}
+	// Nothing half-written: the import's transaction died with serve.
+	if list, err := db.Restaurants(ctx); err == nil {
+		for _, x := range list {
+			if x.Name == restoredAfterKill {
+				t.Fatalf("a restaurant of the killed job is there: %s", x.ID)
+			}
+		}
 	}
 
 	// serve again, in this process; the job must not stay "running".
-	stop := watchJob(db, queued.JobID)
+	stop := watchJob(db, jobID)
 	again := startServe(t, args)
 	var rec store.JobRecord
 	for {
-		rec, err = db.Job(ctx, queued.JobID)
+		rec, err = db.Job(ctx, jobID)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -202,7 +220,7 @@ func TestKilledServeImportIsRunAgain(t *testing.T) {
 		// interruption makes.
 		var queuedAgain int
 		if err := db.SQL().QueryRowContext(ctx, `SELECT COUNT(*) FROM river_job WHERE CAST(args AS TEXT) LIKE $1`,
-			"%"+queued.JobID+"%").Scan(&queuedAgain); err != nil {
+			"%"+jobID+"%").Scan(&queuedAgain); err != nil {
 			t.Fatal(err)
 		}
 		if queuedAgain < 2 {
@@ -214,24 +232,96 @@ func TestKilledServeImportIsRunAgain(t *testing.T) {
 	}
 	t.Logf("the job was run again and completed %v after the kill (lease %v): %q", took.Round(time.Millisecond), lease, seen)
 	js = jobStatus{}
-	if status := api(t, "GET", again.base+"/admin/tenant_backup/backup_status/"+queued.JobID, mustLogin(t, again), nil, &js); status != 200 {
+	if status := api(t, "GET", again.base+"/admin/tenant_backup/backup_status/"+jobID, mustLogin(t, again), nil, &js); status != 200 {
 		t.Fatalf("status after the restart: %d", status)
 	}
-	if js.Result.Rows["tenant_events"] != int64(events) {
+	if js.Result.Rows["tenant_events"] != int64(k.events) {
 		t.Errorf("the restored restaurant has %v rows", js.Result.Rows)
 	}
 	var n int
+	var restored string
 	list, err := db.Restaurants(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, x := range list {
-		if x.Name == "Restored after a kill" {
+		if x.Name == restoredAfterKill {
 			n++
+			restored = x.ID
 		}
 	}
 	if n != 1 {
 		t.Errorf("%d restaurants restored", n)
+	}
+	return db, restored
+}
+
+// TestKilledServeImportIsRunAgain: kill -9 of `serve` while an import job
+// writes its rows; once `serve` runs again, the job is recorded as
+// interrupted within the job lease and run again to completion, and the
+// restored restaurant exists once, complete.
+func TestKilledServeImportIsRunAgain(t *testing.T) {
+	parallel(t)
+	if os.Getenv(serveChildEnv) != "" {
+		t.Skip("child process")
+	}
+	runKilledJob(t, killedJob{name: "Killed Import", prefix: "KI", events: storetest.Scaled(64000),
+		queue: func(t *testing.T, base, jwt, _, backupID string) string {
+			var queued struct {
+				JobID string `json:"job_id"`
+			}
+			if status := api(t, "POST", base+"/admin/tenant_backup/import_tenant", jwt,
+				map[string]string{"backup_id": backupID, "new_restaurant_name": restoredAfterKill}, &queued); status != http.StatusAccepted {
+				t.Fatalf("import_tenant: %d", status)
+			}
+			return queued.JobID
+		}})
+}
+
+// TestKilledServePointInTimeRestoreIsRunAgain: kill -9 of `serve` while a
+// point-in-time restore job writes its base's rows: nothing of the restore
+// is left (one transaction), and once `serve` runs again the job is run
+// again and completes, with the changes made after the base replayed.
+func TestKilledServePointInTimeRestoreIsRunAgain(t *testing.T) {
+	parallel(t)
+	if os.Getenv(serveChildEnv) != "" {
+		t.Skip("child process")
+	}
+	const items = 40
+	var at time.Time
+	db, restored := runKilledJob(t, killedJob{name: "Killed Restore", prefix: "KR", events: 60000,
+		afterBackup: func(t *testing.T, db *store.DB, rid string) {
+			// Changes after the backup, which the restore replays.
+			time.Sleep(1100 * time.Millisecond)
+			tctx := tenancy.WithTenant(context.Background(), rid)
+			cat, err := store.Create(tctx, db, store.MenuCategories, menu.Category{CategoryFields: menu.CategoryFields{Name: "After the backup"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i := range items {
+				if _, err := store.Create(tctx, db, store.MenuItems, menu.Item{ItemFields: menu.ItemFields{CategoryID: cat.ID, Name: fmt.Sprintf("Dish %d", i), PriceCents: 900, Available: true}}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			time.Sleep(10 * time.Millisecond)
+			at = time.Now().UTC()
+		},
+		queue: func(t *testing.T, base, jwt, rid, _ string) string {
+			var queued struct {
+				JobID string `json:"job_id"`
+			}
+			if status := api(t, "POST", base+"/admin/tenant_backup/restore_point_in_time", jwt,
+				map[string]string{"restaurant_id": rid, "at": at.Format(time.RFC3339Nano), "new_name": restoredAfterKill}, &queued); status != http.StatusAccepted {
+				t.Fatalf("restore_point_in_time: %d", status)
+			}
+			return queued.JobID
+		}})
+	var dishes int
+	if err := db.SQL().QueryRowContext(context.Background(), `SELECT count(*) FROM menu_items WHERE restaurant_id = $1`, restored).Scan(&dishes); err != nil {
+		t.Fatal(err)
+	}
+	if dishes != items {
+		t.Errorf("the restored restaurant has %d of the %d dishes made after its backup", dishes, items)
 	}
 }
 
