@@ -134,8 +134,9 @@ func (db *DB) listEvents(ctx context.Context, f EventFilter, limit int) ([]Tenan
 		args = append(args, f.Type)
 		where = append(where, fmt.Sprintf("event_type = $%d", len(args)))
 		if f.Type != "api_request" {
-			// The index by type leaves out request events; the planner
-			// uses it only where the query states its condition.
+			// SQLite's index by type leaves out request events; its
+			// planner uses it only where the query states the condition
+			// (PostgreSQL's whole index serves either way).
 			where = append(where, "event_type <> 'api_request'")
 		}
 	}
