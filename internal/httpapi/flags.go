@@ -14,6 +14,7 @@ import (
 
 	"github.com/shimizu-tech/ordersuite/internal/apperr"
 	"github.com/shimizu-tech/ordersuite/internal/flags"
+	"github.com/shimizu-tech/ordersuite/internal/jsonenc"
 	"github.com/shimizu-tech/ordersuite/internal/store"
 	"github.com/shimizu-tech/ordersuite/internal/tenancy"
 )
@@ -369,10 +370,68 @@ func (e *ofrepError) httpStatus() int {
 	return http.StatusBadRequest
 }
 
+// appendJSON appends the success as encoding/json writes it
+// (FuzzOFREPJSON): it is encoded on every evaluation.
+func (o *ofrepSuccess) appendJSON(b []byte) []byte {
+	b = append(b, `{"key":`...)
+	b = jsonenc.AppendString(b, o.Key)
+	b = append(b, `,"value":`...)
+	switch v := o.Value.(type) {
+	case bool:
+		b = strconv.AppendBool(b, v)
+	case string:
+		b = jsonenc.AppendString(b, v)
+	default:
+		enc, err := json.Marshal(v)
+		if err != nil {
+			enc = []byte("null")
+		}
+		b = append(b, enc...)
+	}
+	b = append(b, `,"reason":`...)
+	b = jsonenc.AppendString(b, string(o.Reason))
+	b = append(b, `,"variant":`...)
+	b = jsonenc.AppendString(b, o.Variant)
+	b = append(b, `,"metadata":{"global":`...)
+	b = strconv.AppendBool(b, o.Metadata.Global)
+	return append(b, "}}"...)
+}
+
+// appendJSON appends the error as encoding/json writes it (FuzzOFREPJSON).
+func (e *ofrepError) appendJSON(b []byte) []byte {
+	b = append(b, '{')
+	if e.Key != "" {
+		b = append(b, `"key":`...)
+		b = jsonenc.AppendString(b, e.Key)
+		b = append(b, ',')
+	}
+	b = append(b, `"errorCode":`...)
+	b = jsonenc.AppendString(b, e.ErrorCode)
+	b = append(b, `,"errorDetails":`...)
+	b = jsonenc.AppendString(b, e.ErrorDetails)
+	return append(b, '}')
+}
+
+// writeJSONBody answers with a body already encoded, with writeJSON's
+// headers.
+func writeJSONBody(w http.ResponseWriter, status int, body []byte) {
+	h := w.Header()
+	h["Content-Type"] = jsonContentType
+	h["X-Content-Type-Options"] = noSniff
+	w.WriteHeader(status)
+	_, _ = w.Write(body)
+}
+
+// Header values shared by every answer (net/http only reads them).
+var (
+	jsonContentType = []string{"application/json"}
+	noSniff         = []string{"nosniff"}
+)
+
 // ofrepContext reads {"context": {...}} and returns its targetingKey. An
 // empty body is an empty context.
 func ofrepContext(w http.ResponseWriter, r *http.Request) (string, *ofrepError) {
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+	body, err := readOFREPBody(w, r)
 	if err != nil {
 		return "", &ofrepError{ErrorCode: "PARSE_ERROR", ErrorDetails: "request body unreadable or over 1 MiB"}
 	}
@@ -382,6 +441,84 @@ func ofrepContext(w http.ResponseWriter, r *http.Request) (string, *ofrepError) 
 	if err := checkJSONContentType(r); err != nil {
 		return "", &ofrepError{ErrorCode: "PARSE_ERROR", ErrorDetails: err.Error(), status: http.StatusUnsupportedMediaType}
 	}
+	if key, ok := plainTargetingKey(body); ok {
+		return key, nil
+	}
+	return decodeOFREPContext(body)
+}
+
+// readOFREPBody reads the body into a buffer of its declared length, so a
+// small body costs one allocation.
+func readOFREPBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	rd := http.MaxBytesReader(w, r.Body, MaxBodyBytes)
+	if n := r.ContentLength; n > 0 && n <= MaxBodyBytes {
+		buf := make([]byte, n, n+1)
+		if _, err := io.ReadFull(rd, buf); err != nil {
+			return nil, err
+		}
+		// Nothing may follow the declared length (net/http already stops
+		// there; this keeps the reader's own errors).
+		var one [1]byte
+		if m, err := rd.Read(one[:]); m > 0 || (err != nil && err != io.EOF) {
+			if err == nil {
+				err = errors.New("body longer than its Content-Length")
+			}
+			return nil, err
+		}
+		return buf, nil
+	}
+	return io.ReadAll(rd)
+}
+
+// plainTargetingKey reads the body every OpenFeature provider sends,
+// {"context":{"targetingKey":"…"}} with a key of printable ASCII and no
+// escapes (whitespace allowed between tokens), without a decoder. It
+// answers false for anything else, which then goes through
+// decodeOFREPContext; where it answers true, the decoder gives the same key
+// (FuzzPlainTargetingKey).
+func plainTargetingKey(body []byte) (string, bool) {
+	i := 0
+	space := func() {
+		for i < len(body) && (body[i] == ' ' || body[i] == '\t' || body[i] == '\n' || body[i] == '\r') {
+			i++
+		}
+	}
+	token := func(t string) bool {
+		space()
+		if len(body)-i < len(t) || string(body[i:i+len(t)]) != t {
+			return false
+		}
+		i += len(t)
+		return true
+	}
+	if !token("{") || !token(`"context"`) || !token(":") || !token("{") || !token(`"targetingKey"`) || !token(":") || !token(`"`) {
+		return "", false
+	}
+	start := i
+	for i < len(body) && body[i] != '"' {
+		if c := body[i]; c < 0x20 || c > 0x7e || c == '\\' {
+			return "", false
+		}
+		i++
+	}
+	if i == len(body) || i-start > 256 {
+		return "", false
+	}
+	key := string(body[start:i])
+	i++
+	if !token("}") || !token("}") {
+		return "", false
+	}
+	space()
+	if i != len(body) {
+		return "", false
+	}
+	return key, true
+}
+
+// decodeOFREPContext reads any other context through the JSON text checks
+// and the decoder.
+func decodeOFREPContext(body []byte) (string, *ofrepError) {
 	if err := checkJSONText(body); err != nil {
 		var e *apperr.Error
 		if errors.As(err, &e) && e.Field != "" {
@@ -458,13 +595,14 @@ func (s *Server) ofrepSingle(w http.ResponseWriter, r *http.Request) error {
 		res = flags.Result{Key: key}
 	}
 	ok, ferr := ofrepResult(res)
+	body := make([]byte, 0, 256)
 	switch {
 	case ferr != nil && ferr.ErrorCode == "FLAG_NOT_FOUND":
-		writeJSON(w, http.StatusNotFound, ferr)
+		writeJSONBody(w, http.StatusNotFound, append(ferr.appendJSON(body), '\n'))
 	case ferr != nil:
-		writeJSON(w, http.StatusBadRequest, ferr)
+		writeJSONBody(w, http.StatusBadRequest, append(ferr.appendJSON(body), '\n'))
 	default:
-		writeJSON(w, http.StatusOK, ok)
+		writeJSONBody(w, http.StatusOK, append(ok.appendJSON(body), '\n'))
 	}
 	return nil
 }
@@ -478,29 +616,38 @@ func (s *Server) ofrepBulk(w http.ResponseWriter, r *http.Request) error {
 		writeJSON(w, perr.httpStatus(), perr)
 		return nil
 	}
-	list := []any{}
-	for _, res := range s.Flags.EvaluateAll(r.Context(), entity) {
-		if ok, ferr := ofrepResult(res); ferr != nil {
-			list = append(list, ferr)
-		} else {
-			list = append(list, ok)
-		}
-	}
-	body, err := json.Marshal(map[string]any{"flags": list})
-	if err != nil {
-		return err
-	}
+	body := appendOFREPBulk(make([]byte, 0, 1024), s.Flags.EvaluateAll(r.Context(), entity))
 	sum := sha256.Sum256(body)
-	etag := `"` + hex.EncodeToString(sum[:16]) + `"`
-	w.Header().Set("ETag", etag)
+	var tag [2 + 32]byte
+	tag[0], tag[len(tag)-1] = '"', '"'
+	hex.Encode(tag[1:len(tag)-1], sum[:16])
+	etag := string(tag[:])
+	w.Header()["Etag"] = []string{etag}
 	if etagMatches(r.Header.Get("If-None-Match"), etag) {
 		w.WriteHeader(http.StatusNotModified)
 		return nil
 	}
-	w.Header().Set("Content-Type", "application/json")
+	w.Header()["Content-Type"] = jsonContentType
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(append(body, '\n'))
 	return nil
+}
+
+// appendOFREPBulk appends the bulk answer, {"flags":[…]}, as json.Marshal
+// writes it (FuzzOFREPJSON).
+func appendOFREPBulk(b []byte, results []flags.Result) []byte {
+	b = append(b, `{"flags":[`...)
+	for i, res := range results {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		if ok, ferr := ofrepResult(res); ferr != nil {
+			b = ferr.appendJSON(b)
+		} else {
+			b = ok.appendJSON(b)
+		}
+	}
+	return append(b, "]}"...)
 }
 
 // etagMatches reads an If-None-Match list (weak tags compare equal, as

@@ -213,6 +213,16 @@ func TestEventsListing(t *testing.T) {
 	if err != nil || page.Total != 2 { // the 09:00 login and the 10:15 request
 		t.Fatalf("before 10:45: %d %v", page.Total, err)
 	}
+	// Other types than requests are listed through their own index.
+	page, err = s.db.Events(ctx, store.EventFilter{Type: "user_login"}, 10)
+	if err != nil || len(page.Events) == 0 {
+		t.Fatalf("logins: %+v %v", page, err)
+	}
+	for _, e := range page.Events {
+		if e.Type != "user_login" || e.RestaurantID != s.a.ID {
+			t.Fatalf("logins listed %+v", e)
+		}
+	}
 }
 
 // TestLargeBatch crosses the multi-row statement size on SQLite and checks

@@ -13,6 +13,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/puddle/v2"
 	"github.com/pressly/goose/v3"
@@ -149,11 +150,32 @@ func (d postgresDialect) insertEvents(ctx context.Context, db *DB, events []Tena
 		if _, err := tx.Exec(ctx, `SET LOCAL synchronous_commit = off`); err != nil {
 			return err
 		}
+		// The UUID columns get their bytes: given text, pgx's binary COPY
+		// first fails to encode it (building an error each time) and then
+		// parses it, which cost the writer more than the rest of the row.
+		var rid pgtype.UUID
+		ridText := ""
+		row := make([]any, 5)
 		_, err := tx.CopyFrom(ctx, pgx.Identifier{"tenant_events"},
 			[]string{"restaurant_id", "id", "event_type", "event_data", "created_at"},
 			pgx.CopyFromSlice(len(events), func(i int) ([]any, error) {
 				e := events[i]
-				return []any{e.RestaurantID, e.ID, e.Type, string(e.Data), e.CreatedAt}, nil
+				if e.RestaurantID != ridText || !rid.Valid {
+					ridText = e.RestaurantID
+					if rid.Scan(ridText) != nil {
+						rid = pgtype.UUID{}
+					}
+				}
+				row[0], row[1] = any(e.RestaurantID), any(e.ID)
+				if rid.Valid {
+					row[0] = rid
+				}
+				var id pgtype.UUID
+				if id.Scan(e.ID) == nil {
+					row[1] = id
+				}
+				row[2], row[3], row[4] = e.Type, string(e.Data), e.CreatedAt
+				return row, nil
 			}))
 		if err != nil {
 			return err
