@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"path/filepath"
 	"reflect"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -29,13 +28,8 @@ var (
 
 func init() {
 	envHooks = append(envHooks, func(e *env, srv *httpapi.Server) {
-		// River's tables cost a few hundred milliseconds per database on
-		// PostgreSQL; only tests that reach the backup routes need them.
-		if needsJobs(e.t.Name()) {
-			if err := jobs.Migrate(context.Background(), e.db); err != nil {
-				e.t.Fatal(err)
-			}
-		}
+		// River's tables are in every test database (storetest migrates
+		// them into its templates, as `ordersuite migrate` does).
 		dir := e.t.TempDir()
 		svc := &backup.Service{DB: e.db, Storage: backup.Dir{Path: filepath.Join(dir, "backups")}, AppVersion: "test", TempDir: dir}
 		q := jobs.New(e.db, jobs.Options{PollInterval: 100 * time.Millisecond})
@@ -52,15 +46,6 @@ func init() {
 		resourceFixtures["/admin/tenant_backup/"+p] = backupFixture
 	}
 	resourceFixtures["/admin/tenant_backup/backup_status/{job_id}"] = jobFixture
-}
-
-func needsJobs(testName string) bool {
-	for _, w := range []string{"tenant_backup", "Backup", "Migrate", "Upload"} {
-		if strings.Contains(testName, w) {
-			return true
-		}
-	}
-	return false
 }
 
 func backupFixture(e *env, tn tenant) map[string]string {

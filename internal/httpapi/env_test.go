@@ -92,6 +92,32 @@ func newEnvFirst(t testing.TB, first func(*httpapi.Server)) *env {
 	return e
 }
 
+// forSubtest is the env's server and database seen from subtest t, with
+// tenants A and B of its own (B only when both is set): route-table subtests
+// share one server and database and are kept apart by tenant, as the
+// product keeps restaurants apart. Building an env per subtest (a database
+// copy, a server, nine users) cost more than the requests it served.
+func (e *env) forSubtest(t testing.TB, both bool) *env {
+	t.Helper()
+	sub := *e
+	sub.t = t
+	sub.A = sub.newTenant("Alpha Sushi", "AS")
+	sub.B = tenant{}
+	if both {
+		sub.B = sub.newTenant("Beta Burgers", "BB")
+	}
+	envBackupsMu.Lock()
+	envBackups[&sub], envQueues[&sub] = envBackups[e], envQueues[e]
+	envBackupsMu.Unlock()
+	t.Cleanup(func() {
+		envBackupsMu.Lock()
+		delete(envBackups, &sub)
+		delete(envQueues, &sub)
+		envBackupsMu.Unlock()
+	})
+	return &sub
+}
+
 func (e *env) newTenant(name, prefix string) tenant {
 	e.t.Helper()
 	ctx := context.Background()

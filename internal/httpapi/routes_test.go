@@ -66,14 +66,22 @@ func (e *env) eventCount(tn tenant) int {
 
 func routeName(rt httpapi.Route) string { return rt.Method + " " + rt.Pattern }
 
+// tenantOnly reports whether a route reads and changes only the tenant it
+// acts on, so that its subtests can share a server and database with other
+// routes', each with a tenant of its own, and answer as they would alone.
+func tenantOnly(rt httpapi.Route) bool {
+	return rt.Scope == httpapi.TenantScoped || rt.Scope == httpapi.TenantInPath
+}
+
 // TestAuthorizationTable checks every route against every role: each role
 // gets exactly what the table says, and no token gets 401.
 func TestAuthorizationTable(t *testing.T) {
 	t.Parallel()
+	shared := newEnv(t)
 	for _, rt := range httpapi.Routes() {
 		t.Run(routeName(rt), func(t *testing.T) {
-			t.Parallel() // each subtest has its own server and database
-			e := newEnv(t)
+			t.Parallel() // each subtest has tenants of its own
+			e := shared.forSubtest(t, false)
 			if rt.Roles == nil {
 				res := e.do(rt.Method, e.pathFor(rt, e.A), "", bodyFor(rt))
 				if res.Status == http.StatusUnauthorized || res.Status == http.StatusForbidden || res.Status >= 500 {
@@ -107,13 +115,14 @@ func TestAuthorizationTable(t *testing.T) {
 // A's own data, never B's, and B's rows are unchanged.
 func TestTenantIsolation(t *testing.T) {
 	t.Parallel()
+	shared := newEnv(t)
 	for _, rt := range protectedRoutes() {
 		if rt.Scope == httpapi.NoTenant {
 			continue
 		}
 		t.Run(routeName(rt), func(t *testing.T) {
-			t.Parallel() // each subtest has its own server and database
-			e := newEnv(t)
+			t.Parallel() // each subtest has tenants of its own
+			e := shared.forSubtest(t, true)
 			for _, role := range tenancy.Roles {
 				if !rt.Allows(role) {
 					continue
@@ -183,15 +192,17 @@ func TestPinnedUserCannotChooseAnotherTenant(t *testing.T) {
 // TestReadOnlyAndSuspendedTenants applies the tenant status to every route.
 func TestReadOnlyAndSuspendedTenants(t *testing.T) {
 	t.Parallel()
+	shared := newEnv(t)
 	for _, status := range []tenancy.Status{tenancy.ReadOnly, tenancy.Suspended} {
 		t.Run(string(status), func(t *testing.T) {
+			t.Parallel()
 			for _, rt := range protectedRoutes() {
 				if rt.Scope == httpapi.NoTenant {
 					continue
 				}
 				t.Run(routeName(rt), func(t *testing.T) {
-					t.Parallel() // each subtest has its own server and database
-					e := newEnv(t)
+					t.Parallel() // each subtest has a tenant of its own
+					e := shared.forSubtest(t, false)
 					path := e.pathFor(rt, e.A)
 					ctx := tenancy.WithTenant(context.Background(), e.A.R.ID)
 					if _, err := e.db.SetRestaurantStatus(ctx, status); err != nil {

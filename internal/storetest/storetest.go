@@ -21,6 +21,7 @@ import (
 	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" database/sql driver for schema setup
 
 	"github.com/shimizu-tech/ordersuite/internal/faultproxy"
+	"github.com/shimizu-tech/ordersuite/internal/jobs"
 	"github.com/shimizu-tech/ordersuite/internal/store"
 )
 
@@ -108,6 +109,9 @@ var sqliteTemplate = func() func(testing.TB) []byte {
 				return
 			}
 			err = db.Migrate(ctx)
+			if err == nil {
+				err = jobs.Migrate(ctx, db) // as `ordersuite migrate` does, and as the PostgreSQL template has
+			}
 			if err == nil {
 				_, err = db.SQL().ExecContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)") // all of it in the one file
 			}
