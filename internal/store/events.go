@@ -45,9 +45,30 @@ func (db *DB) InsertEvents(ctx context.Context, events []TenantEvent) error {
 		sums.add(e)
 	}
 	if err := db.dialect.insertEvents(ctx, db, events, sums); err != nil {
+		if db.isUniqueViolation(err) && db.eventsStored(ctx, events) {
+			return nil
+		}
 		return fmt.Errorf("store: insert events: %w", err)
 	}
 	return nil
+}
+
+// eventsStored reports whether a batch refused for a duplicate key is
+// already stored: an earlier attempt committed but its answer was lost
+// with the connection, so the writer retried. A batch is written in one
+// transaction (its rollups with it), so its first and last events are
+// stored exactly when all of it is, and the refused retry, rolled back,
+// counted nothing twice.
+func (db *DB) eventsStored(ctx context.Context, events []TenantEvent) bool {
+	for _, e := range []TenantEvent{events[0], events[len(events)-1]} {
+		var n int
+		err := db.sql.QueryRowContext(ctx, `SELECT count(*) FROM tenant_events WHERE restaurant_id = $1 AND id = $2`,
+			e.RestaurantID, e.ID).Scan(&n)
+		if err != nil || n == 0 {
+			return false
+		}
+	}
+	return true
 }
 
 type execer interface {
