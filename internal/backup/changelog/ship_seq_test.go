@@ -93,3 +93,40 @@ func TestShippingAfterARestoreIntoTheDeletedRestaurant(t *testing.T) {
 		t.Errorf("only %d changes after the restore", n)
 	}
 }
+
+// TestUpdatesThatChangedNothingDoNotHoldShippingBack: more updates that
+// changed nothing than a segment holds (SQLite logs them, the shipper
+// drops them), then a real change: it is shipped.
+func TestUpdatesThatChangedNothingDoNotHoldShippingBack(t *testing.T) {
+	if storetest.URL() != "" {
+		t.Skip("SQLite's log: the shipper reads it by seq")
+	}
+	db := storetest.Open(t)
+	ctx := context.Background()
+	objs := (&backup.Service{DB: db, Storage: backup.Dir{Path: t.TempDir()}}).ChangeObjects()
+	s := &changelog.Shipper{DB: db, Objects: objs, MaxChanges: 3}
+	a := newTraffic(t, db, "Idle", 6)
+	shipAll(t, s)
+	for range 8 {
+		if _, err := db.SQL().ExecContext(ctx, `UPDATE menu_categories SET name = name WHERE restaurant_id = $1`, a.rid); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range 3 {
+		if err := a.step(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	shipAll(t, s)
+	shipped := checkShippedEqualsLog(t, db, objs, a.rid)
+	live := 0
+	if err := db.ChangesSince(ctx, a.rid, store.LogPosition{}, time.Now().Add(time.Hour), func(store.Change) error {
+		live++
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if shipped != live {
+		t.Errorf("%d changes shipped, the log holds %d", shipped, live)
+	}
+}
