@@ -209,9 +209,15 @@ func (sqliteDialect) suppressCapture(ctx context.Context, tx *sql.Tx, off bool) 
 	return err
 }
 
+// logImport numbers the import above the restaurant's shipped seqs too: a
+// deleted restaurant's log is deleted with it, and restored into the same
+// id its numbers must not start again below what was shipped (the shipper
+// reads each restaurant's log after its last segment's seq).
 func (sqliteDialect) logImport(ctx context.Context, tx *sql.Tx, restaurantID string) error {
 	_, err := tx.ExecContext(ctx, `INSERT INTO tenant_changes (restaurant_id, id, tx, changed_at, table_name, op, row_data)
-		SELECT $1, COALESCE((SELECT id FROM tenant_changes WHERE restaurant_id = $1 ORDER BY id DESC LIMIT 1), 0) + 1, tx, at, 'restaurants', 'import', '{}' FROM capture_clock WHERE id = 1`, restaurantID)
+		SELECT $1, max(COALESCE((SELECT id FROM tenant_changes WHERE restaurant_id = $1 ORDER BY id DESC LIMIT 1), 0),
+			COALESCE((SELECT max_seq FROM change_segments WHERE restaurant_id = $1 ORDER BY number DESC LIMIT 1), 0)) + 1,
+			tx, at, 'restaurants', 'import', '{}' FROM capture_clock WHERE id = 1`, restaurantID)
 	return err
 }
 

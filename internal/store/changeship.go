@@ -26,7 +26,8 @@ import (
 //
 // On SQLite it is a moment too, read in a write transaction: one writer at
 // a time, a transaction's changes share its moment, and moments follow
-// commit order.
+// commit order. Each restaurant's log is then read by seq, from its last
+// segment's, up to the first change dated after the cut.
 type LogCut struct {
 	At  time.Time
 	Seq int64
@@ -70,7 +71,8 @@ func (db *DB) ChangeLogCut(ctx context.Context) (LogCut, error) {
 var errRollback = errors.New("rollback")
 
 // ShipFrom is where a restaurant's next segment starts: after its last
-// segment's moment (To) and seq (Seq, SQLite), reading the log from Floor
+// segment's moment (To) and, on SQLite, after the highest seq shipped
+// (Seq: the last segment's MaxSeq), reading the log from Floor
 // (PostgreSQL: a cut no transaction of a later moment has a change before).
 type ShipFrom struct {
 	To    time.Time
@@ -86,7 +88,8 @@ type ShipBatch struct {
 	To time.Time
 	// More says the batch stopped at its size limit before the cut.
 	More bool
-	// Seq is the last seq read (SQLite): the next batch starts after it.
+	// Seq is the last seq read (SQLite), kept or not: the next batch
+	// starts after it.
 	Seq int64
 	// Floor is where the log must be read from for the next batch
 	// (PostgreSQL): every change of a transaction not yet shipped is
@@ -210,63 +213,47 @@ func (db *DB) openTransactions(ctx context.Context, tx *sql.Tx, restaurantID str
 	return out, rows.Err()
 }
 
+// shippableSQLite reads the log by seq, on its primary key alone: within
+// a restaurant the moments never decrease as seq grows (one writer at a
+// time; each write transaction takes its moment from capture_clock, which
+// only moves forward, and numbers its changes after the restaurant's
+// highest). So the changes after from.Seq dated up to the cut are a prefix
+// of the key range after from.Seq, and a transaction's changes are
+// contiguous in it.
 func (db *DB) shippableSQLite(ctx context.Context, restaurantID string, from ShipFrom, cut LogCut, limit int) (ShipBatch, error) {
-	var batch ShipBatch
+	batch := ShipBatch{To: cut.At, Seq: from.Seq}
 	err := db.inReadSnapshot(ctx, func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, `SELECT id, tx, changed_at, table_name, op, row_data, old_data FROM tenant_changes
+			WHERE restaurant_id = $1 AND id > $2 ORDER BY id`, restaurantID, from.Seq)
+		if err != nil {
+			return err
+		}
+		// Closing the rows early ends the scan: SQLite steps lazily.
+		defer rows.Close()
 		conv := newChangeConverter(db)
-		var lastSeq int64
-		var lastAt string
-		read := func(q string, args ...any) (int, error) {
-			rows, err := tx.QueryContext(ctx, q, args...)
+		var lastAt time.Time
+		for rows.Next() {
+			c, keep, err := scanShipped(ctx, conv, rows, restaurantID)
 			if err != nil {
-				return 0, err
+				return err
 			}
-			defer rows.Close()
-			n := 0
-			for rows.Next() {
-				c, keep, err := scanShipped(ctx, conv, rows, restaurantID)
-				if err != nil {
-					return n, err
-				}
-				n++
-				lastSeq, lastAt = c.Seq, logAt(c.TxAt)
-				if keep {
-					batch.Changes = append(batch.Changes, c)
-				}
+			if c.TxAt.After(cut.At) {
+				break // not complete at the cut, nor anything after it
 			}
-			return n, rows.Err()
+			if len(batch.Changes) >= max(limit, 1) && !c.TxAt.Equal(lastAt) {
+				// Stop between two moments, never inside one. Only the
+				// changes kept count: updates that changed nothing are
+				// read past, never a batch of their own.
+				batch.To, batch.More = lastAt, true
+				break
+			}
+			batch.Seq, lastAt = c.Seq, c.TxAt
+			if keep {
+				batch.Changes = append(batch.Changes, c)
+			}
 		}
-		// A transaction's changes share its moment, and moments follow
-		// commit order: the changes dated in (from, cut] are whole
-		// transactions, in seq order.
-		n, err := read(`SELECT id, tx, changed_at, table_name, op, row_data, old_data FROM tenant_changes
-			WHERE restaurant_id = $1 AND changed_at > $2 AND changed_at <= $3 ORDER BY id LIMIT $4`,
-			restaurantID, logAt(from.To), logAt(cut.At), limit)
-		if err != nil || n < limit {
-			return err
-		}
-		// The limit may have cut the last transaction: read the rest of
-		// its moment.
-		if _, err := read(`SELECT id, tx, changed_at, table_name, op, row_data, old_data FROM tenant_changes
-			WHERE restaurant_id = $1 AND changed_at = $2 AND id > $3 ORDER BY id`, restaurantID, lastAt, lastSeq); err != nil {
-			return err
-		}
-		var more int
-		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM tenant_changes WHERE restaurant_id = $1 AND changed_at > $2 AND changed_at <= $3`,
-			restaurantID, lastAt, logAt(cut.At)).Scan(&more); err != nil {
-			return err
-		}
-		batch.More = more > 0
-		last, err := logTime(lastAt)
-		batch.To = last
-		return err
+		return rows.Err()
 	})
-	if err == nil && len(batch.Changes) > 0 {
-		batch.Seq = batch.Changes[len(batch.Changes)-1].Seq
-		if !batch.More {
-			batch.To = cut.At // every transaction dated up to the cut is in it
-		}
-	}
 	return batch, wrap("read shippable changes", err)
 }
 
@@ -287,20 +274,30 @@ func (db *DB) inReadSnapshot(ctx context.Context, fn func(tx *sql.Tx) error) err
 }
 
 // ChangedRestaurants lists the restaurants with changes after a cut
-// (PostgreSQL: changed_at after cut.At; SQLite: seq after cut.Seq), every
-// restaurant with changes when since is the zero cut.
+// (PostgreSQL: changed_at after cut.At), every restaurant with changes when
+// since is the zero cut. On SQLite, whatever the cut: the restaurants whose
+// newest change is numbered above their last segment's.
 func (db *DB) ChangedRestaurants(ctx context.Context, since LogCut) ([]string, error) {
 	var q string
-	var arg any
+	var args []any
 	switch {
-	case db.Engine == SQLite && !since.At.IsZero():
-		q, arg = `SELECT DISTINCT restaurant_id FROM tenant_changes WHERE changed_at > $1`, logAt(since.At)
+	case db.Engine == SQLite:
+		// The log's key is (restaurant_id, id): one seek finds the next
+		// restaurant, one its newest change, one its last segment. A few
+		// seeks per restaurant, never a read of the log.
+		q = `WITH RECURSIVE r(id) AS (
+			SELECT (SELECT restaurant_id FROM tenant_changes ORDER BY restaurant_id LIMIT 1)
+			UNION ALL
+			SELECT (SELECT restaurant_id FROM tenant_changes WHERE restaurant_id > r.id ORDER BY restaurant_id LIMIT 1) FROM r WHERE r.id IS NOT NULL)
+		SELECT id FROM r WHERE id IS NOT NULL
+			AND (SELECT c.id FROM tenant_changes c WHERE c.restaurant_id = r.id ORDER BY c.id DESC LIMIT 1)
+				> COALESCE((SELECT s.max_seq FROM change_segments s WHERE s.restaurant_id = r.id ORDER BY s.number DESC LIMIT 1), 0)`
 	case since.At.IsZero():
-		q, arg = `SELECT DISTINCT restaurant_id FROM tenant_changes WHERE $1 = 1`, 1
+		q, args = `SELECT DISTINCT restaurant_id FROM tenant_changes WHERE $1 = 1`, []any{1}
 	default:
-		q, arg = `SELECT DISTINCT restaurant_id FROM tenant_changes WHERE changed_at > $1`, since.At
+		q, args = `SELECT DISTINCT restaurant_id FROM tenant_changes WHERE changed_at > $1`, []any{since.At}
 	}
-	ids, err := db.strings(ctx, q, arg)
+	ids, err := db.strings(ctx, q, args...)
 	return ids, wrap("changed restaurants", err)
 }
 

@@ -143,7 +143,7 @@ func (s *Shipper) shipRestaurant(ctx context.Context, rid string, cut store.LogC
 		if err != nil {
 			return out, err
 		}
-		from := store.ShipFrom{To: last.CoversTo, Floor: last.Floor, Seq: last.LastSeq}
+		from := store.ShipFrom{To: last.CoversTo, Floor: last.Floor, Seq: last.MaxSeq}
 		if !cut.At.After(from.To) {
 			return out, nil
 		}
