@@ -269,21 +269,31 @@ const maxKeptStmts = 256
 
 // execKept runs q (no rows) as a kept prepared statement.
 func (c *captureConn) execKept(ctx context.Context, q string, args []driver.NamedValue) (driver.Result, error) {
-	st, ok := c.stmts[q]
-	if !ok {
-		var err error
-		if st, err = c.inner.PrepareContext(ctx, q); err != nil {
-			return nil, err
-		}
-		if len(c.stmts) >= maxKeptStmts {
-			c.dropKept()
-		}
-		if c.stmts == nil {
-			c.stmts = map[string]driver.Stmt{}
-		}
-		c.stmts[q] = st
+	st, err := c.kept(ctx, q)
+	if err != nil {
+		return nil, err
 	}
 	return st.(driver.StmtExecContext).ExecContext(ctx, args)
+}
+
+// kept returns q's kept prepared statement, preparing and keeping it on
+// first use.
+func (c *captureConn) kept(ctx context.Context, q string) (driver.Stmt, error) {
+	if st, ok := c.stmts[q]; ok {
+		return st, nil
+	}
+	st, err := c.inner.PrepareContext(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	if len(c.stmts) >= maxKeptStmts {
+		c.dropKept()
+	}
+	if c.stmts == nil {
+		c.stmts = map[string]driver.Stmt{}
+	}
+	c.stmts[q] = st
+	return st, nil
 }
 
 // queryKept runs q (a write that returns rows) as a kept prepared
@@ -292,19 +302,9 @@ func (c *captureConn) queryKept(ctx context.Context, q string, args []driver.Nam
 	if st, ok := c.stmts[q]; ok && c.reading[st] {
 		return c.inner.QueryContext(ctx, q, args)
 	}
-	st, ok := c.stmts[q]
-	if !ok {
-		var err error
-		if st, err = c.inner.PrepareContext(ctx, q); err != nil {
-			return nil, err
-		}
-		if len(c.stmts) >= maxKeptStmts {
-			c.dropKept()
-		}
-		if c.stmts == nil {
-			c.stmts = map[string]driver.Stmt{}
-		}
-		c.stmts[q] = st
+	st, err := c.kept(ctx, q)
+	if err != nil {
+		return nil, err
 	}
 	rows, err := st.(driver.StmtQueryContext).QueryContext(ctx, args)
 	if err != nil {
