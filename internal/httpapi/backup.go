@@ -332,7 +332,7 @@ func (s *Server) backupStatus(w http.ResponseWriter, r *http.Request) error {
 		return apperr.Errorf(apperr.NotFound, "job not found")
 	}
 	// An operator acting as one tenant sees that tenant's jobs only.
-	if chosen := r.Header.Get(TenantHeader); p.Role == tenancy.SuperAdmin && chosen != "" && chosen != job.RestaurantID {
+	if chosen := r.Header.Get(tenantHeaderKey); p.Role == tenancy.SuperAdmin && chosen != "" && chosen != job.RestaurantID {
 		return apperr.Errorf(apperr.NotFound, "job not found")
 	}
 	writeJSON(w, http.StatusOK, map[string]any{

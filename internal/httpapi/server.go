@@ -34,6 +34,14 @@ import (
 // TenantHeader is how a super_admin chooses the tenant of a request.
 const TenantHeader = "X-Restaurant-ID"
 
+// tenantHeaderKey and apiKeyHeaderKey are the canonical forms under which
+// net/http stores those headers: Header.Get canonicalises a name that is
+// not, with an allocation, on every request.
+var (
+	tenantHeaderKey = http.CanonicalHeaderKey(TenantHeader)
+	apiKeyHeaderKey = http.CanonicalHeaderKey("X-API-Key")
+)
+
 // Server serves the API.
 type Server struct {
 	DB      *store.DB
@@ -323,7 +331,7 @@ func (s *Server) serveRoute(rt Route, w http.ResponseWriter, r *http.Request, wh
 // resolveTenant puts the request's tenant in the context and enforces the
 // tenant's status.
 func (s *Server) resolveTenant(ctx context.Context, rt Route, r *http.Request, p tenancy.Principal) (context.Context, error) {
-	chosen := r.Header.Get(TenantHeader)
+	chosen := r.Header.Get(tenantHeaderKey)
 	if chosen == "" && r.URL.RawQuery != "" { // parsing the query allocates; most requests have none
 		chosen = r.URL.Query().Get("restaurant_id")
 	}
@@ -400,7 +408,7 @@ func bearerToken(r *http.Request) (string, bool) {
 	h := r.Header.Get("Authorization")
 	const prefix = "bearer "
 	if len(h) <= len(prefix) || !strings.EqualFold(h[:len(prefix)], prefix) {
-		if k := strings.TrimSpace(r.Header.Get("X-API-Key")); k != "" && h == "" {
+		if k := strings.TrimSpace(r.Header.Get(apiKeyHeaderKey)); k != "" && h == "" {
 			return k, true
 		}
 		return "", false

@@ -38,7 +38,10 @@ func textProblem(s string) string {
 }
 
 // inputHeaders are the request headers the API reads as input.
-var inputHeaders = []string{TenantHeader, "Idempotency-Key"}
+var inputHeaders = []string{TenantHeader, IdempotencyHeader}
+
+// inputHeaderKeys are inputHeaders in canonical form (see tenantHeaderKey).
+var inputHeaderKeys = []string{tenantHeaderKey, http.CanonicalHeaderKey(IdempotencyHeader)}
 
 // paramsOfPattern caches each route pattern's parameter names: matching the
 // pattern on every request cost more than the rest of the check.
@@ -95,8 +98,8 @@ func checkRequestText(rt Route, r *http.Request) error {
 			r.URL.RawQuery = q.Encode()
 		}
 	}
-	for _, h := range inputHeaders {
-		v := r.Header.Get(h)
+	for i, h := range inputHeaders {
+		v := r.Header.Get(inputHeaderKeys[i])
 		if v == "" {
 			continue
 		}
@@ -104,7 +107,7 @@ func checkRequestText(rt Route, r *http.Request) error {
 			return apperr.InvalidField(h, "%s", p)
 		}
 		if c := canonicalID(v); c != v {
-			r.Header.Set(h, c)
+			r.Header.Set(inputHeaderKeys[i], c)
 		}
 	}
 	return nil
