@@ -175,7 +175,12 @@ func claimUnused(ctx context.Context, base string) *copyDB {
 	}
 	rows.Close()
 	for _, name := range names {
-		d, err := claim(ctx, base, name)
+		var d *copyDB
+		err := withCopiesLock(ctx, base, func() error {
+			var err error
+			d, err = claim(ctx, base, name)
+			return err
+		})
 		if err != nil || d == nil {
 			continue
 		}
@@ -193,27 +198,27 @@ func claimUnused(ctx context.Context, base string) *copyDB {
 // copy is dropped).
 func renew(ctx context.Context, base string, d *copyDB) *copyDB {
 	name := fmt.Sprintf("%s%d_%d", tmpl.copies, os.Getpid(), schemaSeq.Add(1))
-	d.claim.Close()
-	d.db.Close()
 	admin, err := adminDB(base)
 	if err != nil {
 		return nil
 	}
-	for try := 0; ; try++ {
-		_, err = admin.ExecContext(ctx, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1", d.name)
-		if err == nil {
-			_, err = admin.ExecContext(ctx, "ALTER DATABASE "+quote(d.name)+" RENAME TO "+quote(name))
+	old, unclaimed := d, false
+	err = withCopiesLock(ctx, base, func() error {
+		unclaimed = true
+		old.claim.Close()
+		old.db.Close()
+		if err := rename(ctx, admin, old.name, name); err != nil {
+			return err
 		}
-		var pgErr *pgconn.PgError
-		if err == nil || !errors.As(err, &pgErr) || pgErr.Code != "55006" || try == 20 {
-			break
-		}
-		time.Sleep(20 * time.Millisecond)
+		var err error
+		d, err = claim(ctx, base, name)
+		return err
+	})
+	if !unclaimed { // the lock was not taken: give the copy up
+		old.claim.Close()
+		old.db.Close()
 	}
-	if err != nil {
-		return nil
-	}
-	if d, err = claim(ctx, base, name); err != nil || d == nil {
+	if err != nil || d == nil {
 		return nil
 	}
 	if err := d.empty(ctx); err != nil {
@@ -221,6 +226,45 @@ func renew(ctx context.Context, base string, d *copyDB) *copyDB {
 		return nil
 	}
 	return d
+}
+
+// rename renames a copy, ending what is still connected to it.
+func rename(ctx context.Context, admin *sql.DB, from, to string) error {
+	var err error
+	for try := 0; ; try++ {
+		_, err = admin.ExecContext(ctx, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1", from)
+		if err == nil {
+			_, err = admin.ExecContext(ctx, "ALTER DATABASE "+quote(from)+" RENAME TO "+quote(to))
+		}
+		var pgErr *pgconn.PgError
+		if err == nil || !errors.As(err, &pgErr) || pgErr.Code != "55006" || try == 20 {
+			return err
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// withCopiesLock runs f holding a lock shared by the processes of a run (an
+// advisory lock in the database TEST_DATABASE_URL names). A copy is
+// unclaimed while it is renamed (a database with a connection cannot be)
+// and just after it is made; without the lock another process could claim
+// it in that moment and, renewing it, rename it away from the test it was
+// readied for.
+func withCopiesLock(ctx context.Context, base string, f func() error) error {
+	admin, err := adminDB(base)
+	if err != nil {
+		return err
+	}
+	conn, err := admin.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, "SELECT pg_advisory_lock(hashtext('ordersuite test copies'))"); err != nil {
+		return err
+	}
+	defer conn.ExecContext(context.Background(), "SELECT pg_advisory_unlock(hashtext('ordersuite test copies'))") //nolint:errcheck
+	return f()
 }
 
 // claim takes the copy name unless another process holds it (nil, nil).
@@ -303,15 +347,20 @@ func newCopy(ctx context.Context, base string) (*copyDB, error) {
 		return nil, fmt.Errorf("TEST_DATABASE_URL: %w", err)
 	}
 	name := fmt.Sprintf("%s%d_%d", tmpl.copies, os.Getpid(), schemaSeq.Add(1))
-	if err := createFrom(ctx, admin, name, tmpl.name); err != nil {
-		return nil, fmt.Errorf("copy the template: %w", err)
-	}
-	// Per database, so only the copies' sessions commit this way; kept
-	// across renames.
-	if _, err := admin.ExecContext(ctx, "ALTER DATABASE "+quote(name)+" SET synchronous_commit = off"); err != nil {
-		return nil, fmt.Errorf("copy the template: %w", err)
-	}
-	d, err := claim(ctx, base, name)
+	var d *copyDB
+	err = withCopiesLock(ctx, base, func() error {
+		if err := createFrom(ctx, admin, name, tmpl.name); err != nil {
+			return fmt.Errorf("copy the template: %w", err)
+		}
+		// Per database, so only the copies' sessions commit this way; kept
+		// across renames.
+		if _, err := admin.ExecContext(ctx, "ALTER DATABASE "+quote(name)+" SET synchronous_commit = off"); err != nil {
+			return fmt.Errorf("copy the template: %w", err)
+		}
+		var err error
+		d, err = claim(ctx, base, name)
+		return err
+	})
 	if err == nil && d == nil {
 		err = errors.New("a new copy is held by another process")
 	}
