@@ -2,6 +2,7 @@ package backup
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -271,27 +272,34 @@ func (o segmentObjects) ListSegments(ctx context.Context, restaurantID string) (
 	if _, err := o.name(restaurantID, 1); err != nil {
 		return nil, err
 	}
+	return listUnion(ctx, o, restaurantID, changelog.ParseSegmentFile)
+}
+
+// listUnion lists dir (a restaurant's folder, or "" for the restaurants) in
+// every destination and returns the union of the names parse accepts,
+// sorted; a destination that cannot be listed is reported like any other.
+func listUnion[T cmp.Ordered](ctx context.Context, o segmentObjects, dir string, parse func(string) (T, bool)) ([]T, error) {
 	stores, dests, err := o.stores()
 	if err != nil {
 		return nil, err
 	}
-	seen := map[int64]bool{}
+	seen := map[T]bool{}
 	errs := make([]error, len(stores))
 	for i, ss := range stores {
-		names, err := ss.listSegments(ctx, restaurantID)
+		names, err := ss.listSegments(ctx, dir)
 		errs[i] = err
 		for _, n := range names {
-			if num, ok := changelog.ParseSegmentFile(n); ok {
-				seen[num] = true
+			if v, ok := parse(n); ok {
+				seen[v] = true
 			}
 		}
 	}
 	if err := o.report(ctx, dests, "list", errs); err != nil {
 		return nil, err
 	}
-	out := make([]int64, 0, len(seen))
-	for n := range seen {
-		out = append(out, n)
+	out := make([]T, 0, len(seen))
+	for v := range seen {
+		out = append(out, v)
 	}
 	slices.Sort(out)
 	return out, nil
@@ -318,30 +326,7 @@ func (o segmentObjects) DeleteSegment(ctx context.Context, restaurantID string, 
 }
 
 func (o segmentObjects) ChainRestaurants(ctx context.Context) ([]string, error) {
-	stores, dests, err := o.stores()
-	if err != nil {
-		return nil, err
-	}
-	seen := map[string]bool{}
-	errs := make([]error, len(stores))
-	for i, ss := range stores {
-		names, err := ss.listSegments(ctx, "")
-		errs[i] = err
-		for _, n := range names {
-			if changelog.ValidRestaurantID(n) {
-				seen[n] = true
-			}
-		}
-	}
-	if err := o.report(ctx, dests, "list", errs); err != nil {
-		return nil, err
-	}
-	out := make([]string, 0, len(seen))
-	for id := range seen {
-		out = append(out, id)
-	}
-	slices.Sort(out)
-	return out, nil
+	return listUnion(ctx, o, "", func(n string) (string, bool) { return n, changelog.ValidRestaurantID(n) })
 }
 
 // shipMarkName is the small file the shipper rewrites after each run that
