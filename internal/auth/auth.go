@@ -211,8 +211,20 @@ var errBadToken = apperr.Errorf(apperr.Unauthorized, "invalid or expired token")
 // still exists with the same role, and neither the token, the user's tokens
 // nor the tenant's tokens were revoked since it was issued.
 func (s *Service) Authenticate(ctx context.Context, token string) (tenancy.Principal, error) {
+	return s.authenticate(ctx, token, false)
+}
+
+// AuthenticateAllowingStale is Authenticate for the routes that answer
+// through a database outage (flag evaluation): while the database cannot
+// be reached, a token or SDK key whose state this instance held is
+// accepted on that state.
+func (s *Service) AuthenticateAllowingStale(ctx context.Context, token string) (tenancy.Principal, error) {
+	return s.authenticate(ctx, token, true)
+}
+
+func (s *Service) authenticate(ctx context.Context, token string, stale bool) (tenancy.Principal, error) {
 	if strings.HasPrefix(token, SDKKeyPrefix) {
-		return s.authenticateSDKKey(ctx, token)
+		return s.authenticateSDKKey(ctx, token, stale)
 	}
 	if strings.HasPrefix(token, APIKeyPrefix) {
 		return s.authenticateAPIKey(ctx, token)
@@ -231,7 +243,7 @@ func (s *Service) Authenticate(ctx context.Context, token string) (tenancy.Princ
 	} else {
 		st, err = s.DB.TokenStateFor(ctx, c.userID, c.restaurantID, c.jti)
 	}
-	if err != nil && staleAllowed(ctx, err) {
+	if err != nil && stale && store.Unavailable(err) {
 		if cache := s.cache.Load(); cache != nil {
 			if known, ok := cache.staleTokenState(c.userID, c.restaurantID, c.jti); ok {
 				st, err = known, nil

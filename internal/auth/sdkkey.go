@@ -52,21 +52,30 @@ func (s *Service) CreateSDKKey(ctx context.Context, name string) (store.SDKKey, 
 
 // authenticateSDKKey turns a live key into a principal of its restaurant
 // with the least privileged role; the route table decides where it may go.
-func (s *Service) authenticateSDKKey(ctx context.Context, key string) (tenancy.Principal, error) {
+func (s *Service) authenticateSDKKey(ctx context.Context, key string, stale bool) (tenancy.Principal, error) {
+	cache := s.liveCache()
+	if cache != nil {
+		if seen, t, ok := cache.seenSDKKey(key); ok {
+			if t.Exists && t.Status != tenancy.Suspended {
+				cache.seenKeyUsed(seen, s.DB.Now())
+			}
+			return sdkKeyPrincipal(seen.auth, t)
+		}
+	}
 	hash := HashAPIKey(key)
 	var k store.SDKKeyAuth
 	var t store.TenantAuth
 	var ok bool
 	var err error
-	cache := s.liveCache()
 	if cache != nil {
 		if k, ok, err = cache.sdkKey(ctx, hash); err == nil && ok {
 			t, err = cache.tenant(ctx, k.RestaurantID)
+			cache.sawSDKKey(key, hash, k)
 		}
 	} else if k, ok, err = s.DB.SDKKeyByHash(ctx, hash); err == nil && ok {
 		t, err = s.DB.TenantAuthState(ctx, k.RestaurantID)
 	}
-	if err != nil && staleAllowed(ctx, err) {
+	if err != nil && stale && store.Unavailable(err) {
 		if c := s.cache.Load(); c != nil {
 			if sk, st, known := c.staleSDKKey(hash); known {
 				k, t, ok, err = sk, st, true, nil
@@ -76,14 +85,24 @@ func (s *Service) authenticateSDKKey(ctx context.Context, key string) (tenancy.P
 	if err != nil {
 		return tenancy.Principal{}, err
 	}
-	if !ok || !t.Exists {
+	if !ok {
+		return tenancy.Principal{}, errBadKey
+	}
+	p, err := sdkKeyPrincipal(k, t)
+	if c := s.cache.Load(); c != nil && err == nil {
+		c.keyUsed(k.ID, s.DB.Now())
+	}
+	return p, err
+}
+
+// sdkKeyPrincipal is the principal of live key k of restaurant t, or the
+// error that refuses it.
+func sdkKeyPrincipal(k store.SDKKeyAuth, t store.TenantAuth) (tenancy.Principal, error) {
+	if !t.Exists {
 		return tenancy.Principal{}, errBadKey
 	}
 	if t.Status == tenancy.Suspended {
 		return tenancy.Principal{}, apperr.Errorf(apperr.Forbidden, "restaurant is suspended")
-	}
-	if c := s.cache.Load(); c != nil {
-		c.keyUsed(k.ID, s.DB.Now())
 	}
 	return tenancy.Principal{UserID: k.ID, RestaurantID: k.RestaurantID, Role: tenancy.Customer,
 		TokenID: sdkKeyTokenID, Status: t.Status}, nil

@@ -1,31 +1,14 @@
 package auth
 
-import (
-	"context"
-
-	"github.com/shimizu-tech/ordersuite/internal/store"
-)
+import "github.com/shimizu-tech/ordersuite/internal/store"
 
 // Through a database outage, flag evaluation keeps answering for the
-// callers it knew: the routes that allow it (marked by the HTTP layer with
-// AllowStale) accept a token or SDK key whose state the cache held when the
-// database became unreachable. Nothing else is served from such state, and
+// callers it knew: the routes that allow it (the HTTP layer authenticates
+// them with AuthenticateAllowingStale) accept a token or SDK key whose
+// state the cache held when the database became unreachable. Nothing else is served from such state, and
 // it is used only while the database refuses the very query that would
 // have checked it: a revocation written while this instance could not reach
 // the database is in force the moment it can again.
-
-type staleKey struct{}
-
-// AllowStale marks ctx as a request that may be authenticated from the
-// last known state while the database is unavailable.
-func AllowStale(ctx context.Context) context.Context {
-	return context.WithValue(ctx, staleKey{}, true)
-}
-
-func staleAllowed(ctx context.Context, err error) bool {
-	ok, _ := ctx.Value(staleKey{}).(bool)
-	return ok && store.Unavailable(err)
-}
 
 // staleTokenState is the cached state of a token, whatever the cache's
 // liveness; ok is false when the cache never held it.

@@ -49,6 +49,11 @@ type stateCache struct {
 	revoked map[string]time.Time        // nil until loaded
 	keys    map[string]store.SDKKeyAuth // by hash; nil until loaded
 	apiKeys map[string]store.APIKeyAuth // by hash; nil until loaded
+	// seen holds the live SDK keys this process has checked, by the key
+	// itself, so a key evaluated again is not hashed again: SHA-256 was the
+	// largest cost of authenticating one. Only a key found live enters, so
+	// it holds no more than the live keys, and it is dropped with keys.
+	seen map[string]*seenKey
 
 	usedMu  sync.Mutex
 	used    map[string]time.Time // SDK key id → last use not yet written
@@ -80,7 +85,7 @@ func (c *stateCache) apply(ch store.AuthChange) {
 			c.revoked[ch.ID] = exp
 		}
 	case store.AuthSDKKey:
-		c.keys = nil
+		c.keys, c.seen = nil, nil
 	case store.AuthAPIKey:
 		c.apiKeys = nil
 	default:
@@ -104,7 +109,7 @@ func (c *stateCache) dropLocked(version int64) {
 	c.applied = version
 	c.users = map[string]map[string]store.TokenState{}
 	c.tenants = map[string]store.TenantAuth{}
-	c.revoked, c.keys, c.apiKeys = nil, nil, nil
+	c.revoked, c.keys, c.apiKeys, c.seen = nil, nil, nil, nil
 }
 
 // tokenState is DB.TokenStateFor from memory.
@@ -234,6 +239,40 @@ func (c *stateCache) sdkKey(ctx context.Context, hash string) (store.SDKKeyAuth,
 	return k, true, nil
 }
 
+// seenKey is a live SDK key as the cache found it, and the second of its
+// last use noted for the batched write.
+type seenKey struct {
+	auth  store.SDKKeyAuth
+	noted atomic.Int64
+}
+
+// seenSDKKey finds a key checked before, and its restaurant, from memory
+// without hashing it; ok is false when either is not in memory.
+func (c *stateCache) seenSDKKey(key string) (*seenKey, store.TenantAuth, bool) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	k, ok := c.seen[key]
+	if !ok {
+		return nil, store.TenantAuth{}, false
+	}
+	t, ok := c.tenants[k.auth.RestaurantID]
+	return k, t, ok
+}
+
+// sawSDKKey keeps key, found live by its hash, for seenSDKKey, unless the
+// keys were dropped since.
+func (c *stateCache) sawSDKKey(key, hash string, k store.SDKKeyAuth) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if cur, ok := c.keys[hash]; !ok || cur != k {
+		return
+	}
+	if c.seen == nil {
+		c.seen = map[string]*seenKey{}
+	}
+	c.seen[key] = &seenKey{auth: k}
+}
+
 // apiKey finds a live installation API key by hash from memory.
 func (c *stateCache) apiKey(ctx context.Context, hash string) (store.APIKeyAuth, bool, error) {
 	c.mu.RLock()
@@ -289,6 +328,17 @@ func (c *stateCache) keyUsed(id string, at time.Time) {
 	c.usedMu.Lock()
 	c.used[id] = at
 	c.usedMu.Unlock()
+}
+
+// seenKeyUsed is keyUsed at most once a second per key: the use is written
+// every touchInterval, to the second.
+func (c *stateCache) seenKeyUsed(k *seenKey, at time.Time) {
+	sec := at.Unix()
+	if k.noted.Load() == sec {
+		return
+	}
+	k.noted.Store(sec)
+	c.keyUsed(k.auth.ID, at)
 }
 
 func (c *stateCache) flushUses(ctx context.Context) {

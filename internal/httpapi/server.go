@@ -286,13 +286,15 @@ func (s *Server) serveRoute(rt Route, w http.ResponseWriter, r *http.Request, wh
 			return err
 		}
 	}
-	actx := r.Context()
+	var p tenancy.Principal
+	var err error
 	if rt.SDKKey {
 		// Flag evaluation answers through a database outage for the
 		// callers this instance knew (docs/outages.md).
-		actx = auth.AllowStale(actx)
+		p, err = s.Auth.AuthenticateAllowingStale(r.Context(), token)
+	} else {
+		p, err = s.Auth.Authenticate(r.Context(), token)
 	}
-	p, err := s.Auth.Authenticate(actx, token)
 	if err != nil {
 		if th := s.Auth.Throttle; th != nil && isKey && apperr.Is(err, apperr.Unauthorized) {
 			if closed, ferr := th.APIKeyFailed(r.Context(), clientIP(r)); ferr != nil {
