@@ -422,10 +422,12 @@ func writeJSONBody(w http.ResponseWriter, status int, body []byte) {
 	_, _ = w.Write(body)
 }
 
-// Header values shared by every answer (net/http only reads them).
+// Header values shared by every answer (net/http only reads them; Set and
+// Add replace or copy them).
 var (
 	jsonContentType = []string{"application/json"}
 	noSniff         = []string{"nosniff"}
+	noStore         = []string{"no-store"}
 )
 
 // ofrepContext reads {"context": {...}} and returns its targetingKey. An

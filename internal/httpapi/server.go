@@ -210,25 +210,31 @@ func (s *Server) route(rt Route) http.Handler {
 	series := newRouteSeries(s.Metrics, rt.Pattern, rt.Method)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		w.Header().Set("X-Content-Type-Options", "nosniff")
+		h := w.Header()
+		h["X-Content-Type-Options"] = noSniff
 		if r.Header.Get("Authorization") != "" {
 			// An answer to a credential is that caller's alone: no cache
 			// along the way may keep it.
-			w.Header().Set("Cache-Control", "no-store")
+			h["Cache-Control"] = noStore
 		}
-		rec := &statusRecorder{ResponseWriter: w}
-		var who requestTenant
+		// The recorder and the caller in one allocation: both outlive the
+		// stack frame (the handler keeps one, the deferred recovery the other).
+		call := &struct {
+			rec statusRecorder
+			who requestTenant
+		}{rec: statusRecorder{ResponseWriter: w}}
+		rec, who := &call.rec, &call.who
 		defer func() {
 			// A panicking handler is answered 500 further out; its tenant
 			// still gets the request and error events.
 			if v := recover(); v != nil {
 				if who.restaurantID != "" && !s.SkipTenantRequests && !untracked(r.URL.Path) && v != http.ErrAbortHandler {
-					s.recordTenantRequest(r, rt, series, who, http.StatusInternalServerError, time.Since(start))
+					s.recordTenantRequest(r, rt, series, *who, http.StatusInternalServerError, time.Since(start))
 				}
 				panic(v)
 			}
 		}()
-		err := s.serveRoute(rt, rec, r, &who)
+		err := s.serveRoute(rt, rec, r, who)
 		if err != nil {
 			if isUnavailable(err) {
 				s.Outages.Report(r.Context(), "http", err, "route", rt.Pattern)
@@ -246,7 +252,7 @@ func (s *Server) route(rt Route) http.Handler {
 		}
 		series.observe(status, elapsed.Seconds())
 		if who.restaurantID != "" && !s.SkipTenantRequests && !untracked(r.URL.Path) {
-			s.recordTenantRequest(r, rt, series, who, status, elapsed)
+			s.recordTenantRequest(r, rt, series, *who, status, elapsed)
 		}
 		// A 503 is the database's outage, reported by Outages; only the
 		// product's own failures are errors.

@@ -94,24 +94,58 @@ const (
 	principalKey
 )
 
+// The tenant and the principal are held by contexts of their own types
+// rather than context.WithValue: a value boxed in an interface cost an
+// allocation more on every request, and Tenant is read many times in each.
+
+type tenantCtx struct {
+	context.Context
+	id string
+}
+
+func (c *tenantCtx) Value(key any) any {
+	if key == tenantKey {
+		return c
+	}
+	return c.Context.Value(key)
+}
+
+type principalCtx struct {
+	context.Context
+	p Principal
+}
+
+func (c *principalCtx) Value(key any) any {
+	if key == principalKey {
+		return c
+	}
+	return c.Context.Value(key)
+}
+
 // WithTenant returns a context whose tenant is restaurantID.
 func WithTenant(ctx context.Context, restaurantID string) context.Context {
-	return context.WithValue(ctx, tenantKey, restaurantID)
+	return &tenantCtx{Context: ctx, id: restaurantID}
 }
 
 // Tenant returns the context's tenant, if any.
 func Tenant(ctx context.Context) (string, bool) {
-	id, ok := ctx.Value(tenantKey).(string)
-	return id, ok && id != ""
+	c, ok := ctx.Value(tenantKey).(*tenantCtx)
+	if !ok {
+		return "", false
+	}
+	return c.id, c.id != ""
 }
 
 // WithPrincipal returns a context carrying the authenticated caller.
 func WithPrincipal(ctx context.Context, p Principal) context.Context {
-	return context.WithValue(ctx, principalKey, p)
+	return &principalCtx{Context: ctx, p: p}
 }
 
 // PrincipalFrom returns the authenticated caller, if any.
 func PrincipalFrom(ctx context.Context) (Principal, bool) {
-	p, ok := ctx.Value(principalKey).(Principal)
-	return p, ok
+	c, ok := ctx.Value(principalKey).(*principalCtx)
+	if !ok {
+		return Principal{}, false
+	}
+	return c.p, true
 }
