@@ -422,8 +422,8 @@ func writeJSONBody(w http.ResponseWriter, status int, body []byte) {
 	_, _ = w.Write(body)
 }
 
-// Header values shared by every answer (net/http only reads them; Set and
-// Add replace or copy them).
+// Header values shared by every answer: net/http only reads them, Set
+// replaces them and Add, appending to a full slice, copies one.
 var (
 	jsonContentType = []string{"application/json"}
 	noSniff         = []string{"nosniff"}
