@@ -58,6 +58,11 @@ type Buffer struct {
 	opt  BufferOptions
 	q    chan store.TenantEvent
 	done chan struct{}
+	// full tells the writer a batch is waiting in the queue; closing, that
+	// the queue is closed. Otherwise it sleeps until the flush interval has
+	// passed rather than waking for each event.
+	full    chan struct{}
+	closing chan struct{}
 
 	// abort ends the retries of a batch the database refuses (Close's
 	// deadline passed).
@@ -91,6 +96,7 @@ func NewBuffer(db *store.DB, m *metrics.Metrics, log *slog.Logger, opt BufferOpt
 	m.EventBufferCapacity.Set(float64(opt.Capacity))
 	return &Buffer{db: db, m: m, log: log, opt: opt,
 		q: make(chan store.TenantEvent, opt.Capacity), done: make(chan struct{}), abort: make(chan struct{}),
+		full: make(chan struct{}, 1), closing: make(chan struct{}),
 		outages: &availability.Reporter{Log: log, Metrics: m}}
 }
 
@@ -128,6 +134,12 @@ func (b *Buffer) Record(_ context.Context, restaurantID string, t Type, data any
 	select {
 	case b.q <- e:
 		b.setDepth()
+		if len(b.q) >= b.opt.BatchSize-1 {
+			select {
+			case b.full <- struct{}{}:
+			default:
+			}
+		}
 	default:
 		b.drop("buffer_full", restaurantID, t)
 	}
@@ -155,6 +167,7 @@ func (b *Buffer) Close(ctx context.Context) error {
 	b.mu.Lock()
 	if !b.closed {
 		b.closed = true
+		close(b.closing)
 		close(b.q)
 	}
 	b.mu.Unlock()
@@ -179,7 +192,17 @@ func (b *Buffer) run() {
 		}
 		b.held.Add(1)
 		batch = append(batch[:0], e)
-		timer.Reset(b.opt.FlushInterval)
+		// The batch gathers in the queue while the writer sleeps: woken for
+		// each event, it cost a goroutine switch per request.
+		if len(b.q) < b.opt.BatchSize-1 {
+			timer.Reset(b.opt.FlushInterval)
+			select {
+			case <-timer.C:
+			case <-b.full:
+			case <-b.closing:
+			}
+			timer.Stop()
+		}
 	fill:
 		for len(batch) < b.opt.BatchSize {
 			select {
@@ -189,11 +212,10 @@ func (b *Buffer) run() {
 				}
 				b.held.Add(1)
 				batch = append(batch, e)
-			case <-timer.C:
+			default:
 				break fill
 			}
 		}
-		timer.Stop()
 		b.write(batch)
 		b.held.Add(-int64(len(batch)))
 		b.setDepth()
