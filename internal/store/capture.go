@@ -79,7 +79,7 @@ var CaptureWithoutUpdates = map[string]string{
 // its log with it) is not logged either. ordersuite.capture = 'off', set
 // for its transaction by an import or a restore, suppresses it. Every
 // statement and expression of a plpgsql function costs each logged row:
-// an insert runs two (the switch, the insert).
+// an insert runs three (the switch, the operation's test, the insert).
 const pgCaptureFunction = `
 DECLARE
     new_row jsonb;
