@@ -59,43 +59,72 @@ func CapturedTables() []string {
 // IsCaptured reports whether changes to table are logged.
 func IsCaptured(table string) bool { return slices.Contains(CapturedTables(), table) }
 
-// pgCaptureFunction is the one trigger function of every captured table on
-// PostgreSQL, a row trigger: Citus runs only row triggers on distributed
-// tables (each on the shard of its row). Its argument names the table's
-// tenant column. It runs one statement, the insert into the log: an update
-// is logged with the whole old row, and ChangesSince keeps the columns
-// that changed (a query over jsonb_each to find them cost more than the
-// insert); an update that changed nothing is not logged, its two images
-// being equal. A delete whose restaurant is gone (the restaurant itself is
-// being deleted, and its log with it) is not logged either.
-// ordersuite.capture = 'off', set for its transaction by an import or a
-// restore, suppresses it.
+// CaptureWithoutUpdates are the captured tables whose updates are not
+// logged, each with what a replay does instead. Their inserts and deletes
+// are, so every row keeps its id across a restore.
+var CaptureWithoutUpdates = map[string]string{
+	"number_counters": "every order and reservation updates its day's counter, one more logged row (with both images) in the transaction that holds the counter's lock; " +
+		"a counter's value is the highest number of its kind and day, so a replay sets it from the numbers of the orders and reservations it replays (rebuildCounters)",
+}
+
+// pgCaptureFunction is the trigger function of every captured tenant table
+// on PostgreSQL (pgCaptureRestaurantFunction is the restaurants table's), a
+// row trigger: Citus runs only row triggers on distributed tables (each on
+// the shard of its row). Each operation runs one statement, the insert into
+// the log, with the row's own restaurant_id: an update is logged with the
+// whole old row, and ChangesSince keeps the columns that changed (a query
+// over jsonb_each to find them cost more than the insert); an update that
+// changed nothing is not logged, its two images being equal. A delete
+// whose restaurant is gone (the restaurant itself is being deleted, and
+// its log with it) is not logged either. ordersuite.capture = 'off', set
+// for its transaction by an import or a restore, suppresses it. Every
+// statement and expression of a plpgsql function costs each logged row:
+// an insert runs three (the switch, the operation's test, the insert).
 const pgCaptureFunction = `
 DECLARE
     new_row jsonb;
     old_row jsonb;
-    rid uuid;
 BEGIN
     IF current_setting('ordersuite.capture', true) = 'off' THEN
         RETURN NULL;
     END IF;
-    IF TG_OP = 'DELETE' THEN
-        new_row := to_jsonb(OLD);
-    ELSE
+    IF TG_OP = 'INSERT' THEN
+        INSERT INTO tenant_changes (restaurant_id, tx, changed_at, table_name, op, row_data)
+        VALUES (NEW.restaurant_id, pg_current_xact_id()::text, clock_timestamp(), TG_TABLE_NAME, 'insert', to_jsonb(NEW));
+    ELSIF TG_OP = 'UPDATE' THEN
         new_row := to_jsonb(NEW);
+        old_row := to_jsonb(OLD);
+        IF new_row <> old_row THEN
+            INSERT INTO tenant_changes (restaurant_id, tx, changed_at, table_name, op, row_data, old_data)
+            VALUES (NEW.restaurant_id, pg_current_xact_id()::text, clock_timestamp(), TG_TABLE_NAME, 'update', new_row, old_row);
+        END IF;
+    ELSIF EXISTS (SELECT 1 FROM restaurants WHERE id = OLD.restaurant_id) THEN
+        INSERT INTO tenant_changes (restaurant_id, tx, changed_at, table_name, op, row_data)
+        VALUES (OLD.restaurant_id, pg_current_xact_id()::text, clock_timestamp(), TG_TABLE_NAME, 'delete', to_jsonb(OLD));
     END IF;
+    RETURN NULL;
+END
+`
+
+// pgCaptureRestaurantFunction is pgCaptureFunction for the restaurants
+// table, whose key is id; its deletion is not logged (captureEvents).
+const pgCaptureRestaurantFunction = `
+DECLARE
+    new_row jsonb;
+    old_row jsonb;
+BEGIN
+    IF current_setting('ordersuite.capture', true) = 'off' THEN
+        RETURN NULL;
+    END IF;
+    new_row := to_jsonb(NEW);
     IF TG_OP = 'UPDATE' THEN
         old_row := to_jsonb(OLD);
-        IF old_row = new_row THEN
+        IF new_row = old_row THEN
             RETURN NULL;
         END IF;
     END IF;
-    rid := (new_row ->> TG_ARGV[0])::uuid;
-    IF TG_OP = 'DELETE' AND NOT EXISTS (SELECT 1 FROM restaurants WHERE id = rid) THEN
-        RETURN NULL;
-    END IF;
     INSERT INTO tenant_changes (restaurant_id, tx, changed_at, table_name, op, row_data, old_data)
-    VALUES (rid, pg_current_xact_id()::text, clock_timestamp(), TG_TABLE_NAME, lower(TG_OP), new_row, old_row);
+    VALUES (NEW.id, pg_current_xact_id()::text, clock_timestamp(), TG_TABLE_NAME, lower(TG_OP), new_row, old_row);
     RETURN NULL;
 END
 `
@@ -104,10 +133,14 @@ END
 const pgCaptureTrigger = "capture_changes"
 
 // captureEvents are the operations logged on a table: a restaurant's own
-// deletion is not (its log goes with it).
+// deletion is not (its log goes with it), nor the updates of the tables
+// in CaptureWithoutUpdates.
 func captureEvents(table string) []string {
 	if table == "restaurants" {
 		return []string{"insert", "update"}
+	}
+	if _, ok := CaptureWithoutUpdates[table]; ok {
+		return []string{"insert", "delete"}
 	}
 	return []string{"insert", "update", "delete"}
 }
@@ -118,10 +151,19 @@ func captureEvents(table string) []string {
 func captureDigest() string {
 	h := sha256.New()
 	h.Write([]byte(pgCaptureFunction))
+	h.Write([]byte(pgCaptureRestaurantFunction))
 	h.Write([]byte(pgTriggerSQL("t")))
 	h.Write([]byte(sqliteTriggerSQL("t", []string{"restaurant_id", "id"}, "update")))
-	for t := range CaptureExcluded {
-		h.Write([]byte(t))
+	for _, set := range []map[string]string{CaptureExcluded, CaptureWithoutUpdates} {
+		tables := make([]string, 0, len(set))
+		for t := range set {
+			tables = append(tables, t)
+		}
+		sort.Strings(tables)
+		for _, t := range tables {
+			h.Write([]byte(t))
+		}
+		h.Write([]byte{0})
 	}
 	return hex.EncodeToString(h.Sum(nil))
 }
@@ -154,6 +196,11 @@ func (db *DB) CaptureProblems(ctx context.Context) ([]string, error) {
 	for t := range CaptureExcluded {
 		if !IsCopyTable(t) {
 			out = append(out, fmt.Sprintf("store.CaptureExcluded names %s, which is not a copy table", t))
+		}
+	}
+	for t := range CaptureWithoutUpdates {
+		if !IsCaptured(t) || t == "restaurants" {
+			out = append(out, fmt.Sprintf("store.CaptureWithoutUpdates names %s, which is not a captured tenant table", t))
 		}
 	}
 	for _, t := range TenantTables {

@@ -8,8 +8,9 @@ import (
 	"time"
 )
 
-// The change log on PostgreSQL: one plpgsql function (pgCaptureFunction)
-// and an AFTER ROW trigger per captured table. A change's transaction is
+// The change log on PostgreSQL: a plpgsql function (pgCaptureFunction,
+// and pgCaptureRestaurantFunction for the restaurants table) and an AFTER
+// ROW trigger per captured table. A change's transaction is
 // its xid; the transaction's moment is the latest clock_timestamp() of its
 // changes, taken as each row is written, so it is about its commit. If one
 // transaction's change to a row follows another's, it waited for the
@@ -17,41 +18,87 @@ import (
 // order, the transactions whose moment is at or before T, and that cut is
 // closed under the order of each row's changes.
 
-func pgTriggerSQL(table string) string {
-	key := tenantKey(table)
-	return `CREATE TRIGGER ` + pgCaptureTrigger + ` AFTER ` + strings.ToUpper(strings.Join(captureEvents(table), " OR ")) +
-		` ON ` + table + ` FOR EACH ROW EXECUTE FUNCTION ordersuite_capture('` + key + `')`
+// pgCaptureFunctionOf is the trigger function of a table's capture.
+func pgCaptureFunctionOf(table string) string {
+	if tenantKey(table) == "id" {
+		return "ordersuite_capture_restaurant"
+	}
+	return "ordersuite_capture"
 }
 
-// pgCaptureState reads which tables have the capture trigger and whether
-// the function is current.
-func pgCaptureState(ctx context.Context, db *DB) (triggers map[string]bool, functionCurrent bool, err error) {
-	triggers = map[string]bool{}
-	rows, err := db.sql.QueryContext(ctx, `SELECT c.relname, t.tgenabled <> 'D'
-		FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
+// pgCaptureFunctions are the capture's trigger functions, name → body.
+var pgCaptureFunctions = map[string]string{
+	"ordersuite_capture":            pgCaptureFunction,
+	"ordersuite_capture_restaurant": pgCaptureRestaurantFunction,
+}
+
+func pgTriggerSQL(table string) string {
+	return `CREATE TRIGGER ` + pgCaptureTrigger + ` AFTER ` + strings.ToUpper(strings.Join(captureEvents(table), " OR ")) +
+		` ON ` + table + ` FOR EACH ROW EXECUTE FUNCTION ` + pgCaptureFunctionOf(table) + `()`
+}
+
+// pgTriggerShape is what the catalog tells of a capture trigger: its
+// events (pg_trigger.tgtype), function and argument count, as
+// pgTriggerWanted gives them for the table.
+func pgTriggerShape(tgtype int, function string, nargs int) string {
+	return fmt.Sprintf("%d %s %d", tgtype, function, nargs)
+}
+
+// pgTriggerWanted is the shape of the capture trigger the table should
+// have: a row trigger (1) after its events (insert 4, delete 8, update 16).
+func pgTriggerWanted(table string) string {
+	tgtype := 1
+	for _, e := range captureEvents(table) {
+		tgtype |= map[string]int{"insert": 4, "delete": 8, "update": 16}[e]
+	}
+	return pgTriggerShape(tgtype, pgCaptureFunctionOf(table), 0)
+}
+
+// pgTrigger is a capture trigger found in the catalog.
+type pgTrigger struct {
+	enabled bool
+	shape   string
+}
+
+// pgCaptureState reads which tables have the capture trigger, its shape,
+// and which trigger functions are current.
+func pgCaptureState(ctx context.Context, db *DB) (triggers map[string]pgTrigger, current map[string]bool, err error) {
+	triggers = map[string]pgTrigger{}
+	rows, err := db.sql.QueryContext(ctx, `SELECT c.relname, t.tgenabled <> 'D', t.tgtype, p.proname, t.tgnargs
+		FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_proc p ON p.oid = t.tgfoid
 		WHERE t.tgname = $1 AND c.relnamespace = current_schema()::regnamespace`, pgCaptureTrigger)
 	if err != nil {
-		return nil, false, fmt.Errorf("store: capture triggers: %w", err)
+		return nil, nil, fmt.Errorf("store: capture triggers: %w", err)
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var table string
-		var enabled bool
-		if err := rows.Scan(&table, &enabled); err != nil {
-			return nil, false, err
+		var table, function string
+		var tgtype, nargs int
+		var tr pgTrigger
+		if err := rows.Scan(&table, &tr.enabled, &tgtype, &function, &nargs); err != nil {
+			return nil, nil, err
 		}
-		triggers[table] = enabled
+		tr.shape = pgTriggerShape(tgtype, function, nargs)
+		triggers[table] = tr
 	}
 	if err := rows.Err(); err != nil {
-		return nil, false, err
+		return nil, nil, err
 	}
-	var src sql.NullString
-	err = db.sql.QueryRowContext(ctx, `SELECT p.prosrc FROM pg_proc p
-		WHERE p.proname = 'ordersuite_capture' AND p.pronamespace = current_schema()::regnamespace`).Scan(&src)
-	if err != nil && err != sql.ErrNoRows {
-		return nil, false, fmt.Errorf("store: capture function: %w", err)
+	rows, err = db.sql.QueryContext(ctx, `SELECT p.proname, p.prosrc FROM pg_proc p
+		WHERE p.proname LIKE 'ordersuite\_capture%' AND p.pronargs = 0 AND p.pronamespace = current_schema()::regnamespace`)
+	if err != nil {
+		return nil, nil, fmt.Errorf("store: capture functions: %w", err)
 	}
-	return triggers, src.String == pgCaptureFunction, nil
+	defer rows.Close()
+	current = map[string]bool{}
+	for rows.Next() {
+		var name, src string
+		if err := rows.Scan(&name, &src); err != nil {
+			return nil, nil, err
+		}
+		current[name] = pgCaptureFunctions[name] == src
+	}
+	return triggers, current, rows.Err()
 }
 
 func (postgresDialect) ensureCapture(ctx context.Context, db *DB) error {
@@ -60,12 +107,14 @@ func (postgresDialect) ensureCapture(ctx context.Context, db *DB) error {
 		return err
 	}
 	var stmts []string
-	if !current {
-		stmts = append(stmts, `CREATE OR REPLACE FUNCTION ordersuite_capture() RETURNS trigger LANGUAGE plpgsql AS $capture$`+pgCaptureFunction+`$capture$`)
+	for _, name := range []string{"ordersuite_capture", "ordersuite_capture_restaurant"} {
+		if !current[name] {
+			stmts = append(stmts, `CREATE OR REPLACE FUNCTION `+name+`() RETURNS trigger LANGUAGE plpgsql AS $capture$`+pgCaptureFunctions[name]+`$capture$`)
+		}
 	}
 	captured := CapturedTables()
 	for _, table := range captured {
-		if enabled, ok := triggers[table]; !ok || !enabled {
+		if tr, ok := triggers[table]; !ok || !tr.enabled || tr.shape != pgTriggerWanted(table) {
 			if ok {
 				stmts = append(stmts, `DROP TRIGGER `+pgCaptureTrigger+` ON `+table)
 			}
@@ -111,16 +160,20 @@ func (postgresDialect) captureProblems(ctx context.Context, db *DB) ([]string, e
 		return nil, err
 	}
 	var out []string
-	if !current {
-		out = append(out, "the capture function ordersuite_capture is missing or out of date")
+	for _, name := range []string{"ordersuite_capture", "ordersuite_capture_restaurant"} {
+		if !current[name] {
+			out = append(out, fmt.Sprintf("the capture function %s is missing or out of date", name))
+		}
 	}
 	for _, table := range CapturedTables() {
-		enabled, ok := triggers[table]
+		tr, ok := triggers[table]
 		switch {
 		case !ok:
 			out = append(out, fmt.Sprintf("%s: captured table without its capture trigger", table))
-		case !enabled:
+		case !tr.enabled:
 			out = append(out, fmt.Sprintf("%s: capture trigger disabled", table))
+		case tr.shape != pgTriggerWanted(table):
+			out = append(out, fmt.Sprintf("%s: capture trigger (%s) is not the one the catalog asks for (%s)", table, tr.shape, pgTriggerWanted(table)))
 		}
 	}
 	for table := range triggers {

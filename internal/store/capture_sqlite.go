@@ -166,7 +166,7 @@ func (sqliteDialect) captureProblems(ctx context.Context, db *DB) ([]string, err
 	}
 	for name := range have {
 		if _, ok := want[name]; !ok {
-			out = append(out, fmt.Sprintf("trigger %s captures a table that is not captured", name))
+			out = append(out, fmt.Sprintf("trigger %s is not one the catalog asks for (a table or an operation not captured)", name))
 		}
 	}
 	return out, nil

@@ -412,3 +412,52 @@ func TestReplayFailureChangesNothing(t *testing.T) {
 		t.Errorf("replayed restaurant has %d categories, want 3", len(got.rows["menu_categories"]))
 	}
 }
+
+// TestCaptureProblemsCatchAnOutdatedTrigger: a capture trigger made by an
+// earlier definition (here one that logs a number counter's updates) is
+// reported, and the migrate step makes it as the catalog asks; the
+// counter's updates are then not logged, its inserts are.
+func TestCaptureProblemsCatchAnOutdatedTrigger(t *testing.T) {
+	db := storetest.Open(t)
+	ctx := context.Background()
+	old := []string{`CREATE TRIGGER capture_number_counters_update AFTER UPDATE ON number_counters BEGIN
+		INSERT INTO tenant_changes (restaurant_id, id, tx, changed_at, table_name, op, row_data)
+		VALUES (NEW.restaurant_id, 1000000, '0', '', 'number_counters', 'update', '{}'); END`}
+	if db.Engine == store.Postgres {
+		old = []string{`DROP TRIGGER capture_changes ON number_counters`,
+			`CREATE TRIGGER capture_changes AFTER INSERT OR UPDATE OR DELETE ON number_counters FOR EACH ROW EXECUTE FUNCTION ordersuite_capture()`}
+	}
+	for _, q := range old {
+		if _, err := db.SQL().ExecContext(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	problems, err := db.CaptureProblems(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.ContainsFunc(problems, func(p string) bool { return strings.Contains(p, "number_counters") }) {
+		t.Fatalf("an outdated trigger was not reported: %q", problems)
+	}
+	if err := db.EnsureCapture(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if problems, err := db.CaptureProblems(ctx); err != nil || len(problems) > 0 {
+		t.Fatalf("after EnsureCapture: %q, %v", problems, err)
+	}
+	r, err := db.CreateRestaurant(ctx, "Counted", "CN")
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := len(changesOf(t, db, r.ID, store.LogPosition{}, time.Now().Add(time.Hour)))
+	for i := 0; i < 3; i++ {
+		if _, err := db.SQL().ExecContext(ctx, `INSERT INTO number_counters (restaurant_id, id, kind, day, value) VALUES ($1, $2, 'O', '2026-11-30', 1)
+			ON CONFLICT (restaurant_id, kind, day) DO UPDATE SET value = number_counters.value + 1`, r.ID, store.NewID()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	changes := changesOf(t, db, r.ID, store.LogPosition{}, time.Now().Add(time.Hour))[before:]
+	if len(changes) != 1 || changes[0].Table != "number_counters" || changes[0].Op != store.OpInsert {
+		t.Fatalf("three counter upserts logged %+v, want the insert alone", changes)
+	}
+}

@@ -277,6 +277,12 @@ func (db *DB) inReadSnapshot(ctx context.Context, fn func(tx *sql.Tx) error) err
 // (PostgreSQL: changed_at after cut.At), every restaurant with changes when
 // since is the zero cut. On SQLite, whatever the cut: the restaurants whose
 // newest change is numbered above their last segment's.
+//
+// Both ask each restaurant with one probe of the log's index, never read
+// the log itself: a restaurant's log is deleted with it, so every
+// restaurant with changes is in restaurants. (An index on changed_at alone
+// would answer PostgreSQL's question in one range scan, but every logged
+// row would write it.)
 func (db *DB) ChangedRestaurants(ctx context.Context, since LogCut) ([]string, error) {
 	var q string
 	var args []any
@@ -293,9 +299,11 @@ func (db *DB) ChangedRestaurants(ctx context.Context, since LogCut) ([]string, e
 			AND (SELECT c.id FROM tenant_changes c WHERE c.restaurant_id = r.id ORDER BY c.id DESC LIMIT 1)
 				> COALESCE((SELECT s.max_seq FROM change_segments s WHERE s.restaurant_id = r.id ORDER BY s.number DESC LIMIT 1), 0)`
 	case since.At.IsZero():
-		q, args = `SELECT DISTINCT restaurant_id FROM tenant_changes WHERE $1 = 1`, []any{1}
+		q = `SELECT r.id FROM restaurants r WHERE EXISTS (SELECT 1 FROM tenant_changes c WHERE c.restaurant_id = r.id) ORDER BY r.id`
 	default:
-		q, args = `SELECT DISTINCT restaurant_id FROM tenant_changes WHERE changed_at > $1`, []any{since.At}
+		// On (restaurant_id, changed_at): one descent per restaurant.
+		q, args = `SELECT r.id FROM restaurants r
+			WHERE EXISTS (SELECT 1 FROM tenant_changes c WHERE c.restaurant_id = r.id AND c.changed_at > $1) ORDER BY r.id`, []any{since.At}
 	}
 	ids, err := db.strings(ctx, q, args...)
 	return ids, wrap("changed restaurants", err)

@@ -324,7 +324,7 @@ var citusQueryExceptions = map[string]string{
 	"dump.go:TenantRows":               "reads one tenant's rows table by table, keyed by id for restaurants and restaurant_id otherwise, chosen at run time",
 	"restaurants.go:TokenStateFor":     "its revoked_tokens check is an uncorrelated EXISTS, which Citus runs on the coordinator before routing the rest to the tenant's shard",
 	"dialect_sqlite.go:*":              "SQLite only; nothing in it reaches Citus",
-	"changeship.go:ChangedRestaurants": "the shipper finds the restaurants with new changes across every tenant, by an index on changed_at (a read of every shard on Citus, once a few seconds)",
+	"changeship.go:ChangedRestaurants": "the shipper finds the restaurants with new changes across every tenant, one probe of (restaurant_id, changed_at) per restaurant (restaurants and the log are colocated: a read of every shard on Citus, once a few seconds)",
 	"capture_sqlite.go:*":              "SQLite only (the change log's triggers and clock); nothing in it reaches Citus",
 	"orders.go:createOrderAtOnce":      "reads the restaurant's prefix by id = $1, the value every tenant table in the statement filters restaurant_id on: restaurants is distributed by id and colocated, so Citus routes the whole statement to the tenant's shard",
 	"orders.go:createPlainOrder":       "as createOrderAtOnce: the menu items, customer and table it reads and the rows it writes all filter restaurant_id = $1, the restaurant's id it reads the prefix by",

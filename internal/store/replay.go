@@ -52,7 +52,14 @@ type changeReplay struct {
 	tables     map[string]*replayTable
 	restaurant map[string]any
 	restCols   []Column
+	// counters are the highest numbers of the orders and reservations
+	// replayed, by kind and day: the values the day's counters had
+	// reached (their updates are not logged, see CaptureWithoutUpdates).
+	counters map[counterDay]int64
 }
+
+// counterDay is a number counter's key within a restaurant.
+type counterDay struct{ kind, day string }
 
 // applyChanges replays changes inside an import's transaction, onto the
 // target restaurant, set-based: the changes (in replay order) are
@@ -69,6 +76,10 @@ type changeReplay struct {
 // taken before them and the span is replayed again change by change, in
 // order (applyChangesInOrder), which either succeeds or fails naming the
 // change as before. The restaurant row follows restoreRestaurantRow's rules.
+//
+// Last, the number counters the replayed orders and reservations took
+// their numbers from are set to the highest of those numbers
+// (rebuildCounters): the log holds a counter's insert, not its updates.
 func (db *DB) applyChanges(ctx context.Context, tx *sql.Tx, spec ImportSpec, meter *CopyMeter) (int64, error) {
 	rp, n, err := db.collapseChanges(ctx, tx, spec, meter)
 	if err != nil {
@@ -82,19 +93,93 @@ func (db *DB) applyChanges(ctx context.Context, tx *sql.Tx, spec ImportSpec, met
 		if _, err := tx.ExecContext(ctx, `RELEASE SAVEPOINT replay_set`); err != nil {
 			return n, fmt.Errorf("store: replay: %w", err)
 		}
-		return n, nil
+	} else {
+		if ctx.Err() != nil {
+			return n, werr
+		}
+		if _, err := tx.ExecContext(ctx, `ROLLBACK TO SAVEPOINT replay_set`); err != nil {
+			return n, fmt.Errorf("store: replay: %w (after %v)", err, werr)
+		}
+		replayFallbacks.Add(1)
+		if _, err := db.applyChangesInOrder(ctx, tx, spec, nil); err != nil {
+			return n, err
+		}
 	}
-	if ctx.Err() != nil {
-		return n, werr
+	return n, db.rebuildCounters(ctx, tx, spec.TargetID, rp.counters)
+}
+
+// counterKinds are the tables whose rows are numbered from number_counters,
+// with the kind of their numbers.
+var counterKinds = map[string]string{"orders": "O", "reservations": "R"}
+
+// numberCounter reads the counter a document number was taken from, as
+// ordering.Number writes it (<prefix>-<kind>-<YYMMDD><seq>, the day in
+// UTC): its kind, day (YYYY-MM-DD, the counter's) and the value it had
+// reached. The prefix may hold dashes; the number is read from its end.
+func numberCounter(number string) (counterDay, int64, bool) {
+	parts := strings.Split(number, "-")
+	if len(parts) < 3 {
+		return counterDay{}, 0, false
 	}
-	if _, err := tx.ExecContext(ctx, `ROLLBACK TO SAVEPOINT replay_set`); err != nil {
-		return n, fmt.Errorf("store: replay: %w (after %v)", err, werr)
+	kind, digits := parts[len(parts)-2], parts[len(parts)-1]
+	if len(digits) < 9 || strings.Trim(digits, "0123456789") != "" {
+		return counterDay{}, 0, false
 	}
-	replayFallbacks.Add(1)
-	if _, err := db.applyChangesInOrder(ctx, tx, spec, nil); err != nil {
-		return n, err
+	seq, err := strconv.ParseInt(digits[6:], 10, 64)
+	if err != nil {
+		return counterDay{}, 0, false
 	}
-	return n, nil
+	return counterDay{kind: kind, day: "20" + digits[0:2] + "-" + digits[2:4] + "-" + digits[4:6]}, seq, true
+}
+
+// noteNumber keeps the highest number of a replayed order or reservation
+// per counter.
+func (rp *changeReplay) noteNumber(c Change) {
+	kind, ok := counterKinds[c.Table]
+	if !ok || (c.Op != OpInsert && c.Op != OpUpdate) {
+		return
+	}
+	number, _ := c.Row["number"].(string)
+	key, seq, ok := numberCounter(number)
+	if !ok || key.kind != kind {
+		return
+	}
+	if rp.counters == nil {
+		rp.counters = map[counterDay]int64{}
+	}
+	rp.counters[key] = max(rp.counters[key], seq)
+}
+
+// rebuildCounters sets each counter to at least the highest number a
+// replay wrote from it. A counter's value is the count of numbers it gave
+// out, and every number given out is an order's or a reservation's (a
+// refused one takes none; a rolled back one gives its number back), so
+// this is the value it had at the end of the replayed span: the next order
+// after a restore gets the next number, with no gap and no duplicate. A
+// counter missing (its insert neither in the base nor in the span) is
+// made.
+func (db *DB) rebuildCounters(ctx context.Context, tx *sql.Tx, rid string, counters map[counterDay]int64) error {
+	keys := make([]counterDay, 0, len(counters))
+	for k := range counters {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(a, b counterDay) int { return strings.Compare(a.kind+a.day, b.kind+b.day) })
+	for _, k := range keys {
+		v := counters[k]
+		res, err := tx.ExecContext(ctx, `UPDATE number_counters SET value = $1
+			WHERE restaurant_id = $2 AND kind = $3 AND day = $4 AND value < $1`, v, rid, k.kind, k.day)
+		if err != nil {
+			return fmt.Errorf("store: replay: rebuild the %s counter of %s: %w", k.kind, k.day, err)
+		}
+		if n, _ := res.RowsAffected(); n > 0 {
+			continue
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO number_counters (restaurant_id, id, kind, day, value) VALUES ($1, $2, $3, $4, $5)
+			ON CONFLICT (restaurant_id, kind, day) DO NOTHING`, rid, NewID(), k.kind, k.day, v); err != nil {
+			return fmt.Errorf("store: replay: rebuild the %s counter of %s: %w", k.kind, k.day, err)
+		}
+	}
+	return nil
 }
 
 // collapseChanges reads and validates the span, keeping each row's last
@@ -142,6 +227,7 @@ func (db *DB) collapseChanges(ctx context.Context, tx *sql.Tx, spec ImportSpec, 
 		if c.Op != OpDelete && c.Op != OpInsert && c.Op != OpUpdate {
 			return apperr.Errorf(apperr.Invalid, "change %d: unknown operation %q", c.Seq, c.Op)
 		}
+		rp.noteNumber(c)
 		id, err := value(rt.types["id"])
 		if err != nil {
 			return err

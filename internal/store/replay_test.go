@@ -2,11 +2,15 @@ package store_test
 
 import (
 	"context"
+	"fmt"
 	"reflect"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/shimizu-tech/ordersuite/internal/menu"
+	"github.com/shimizu-tech/ordersuite/internal/ordering"
 	"github.com/shimizu-tech/ordersuite/internal/reservations"
 	"github.com/shimizu-tech/ordersuite/internal/store"
 	"github.com/shimizu-tech/ordersuite/internal/storetest"
@@ -168,5 +172,157 @@ func TestReplayCollapsesEachRowToItsLastChange(t *testing.T) {
 	restore()
 	if n := store.ReplayFallbacks() - before; n != 1 {
 		t.Errorf("the replay fell back %d times, want once (a transient unique conflict)", n)
+	}
+}
+
+// TestReplayRebuildsNumberCounters: a counter's updates are not logged,
+// yet a restore from a backup and the changes since gives every number
+// counter exactly the value it had at the moment restored to (its id too),
+// so the restored restaurant's next order and reservation take the next
+// numbers, with no gap and no duplicate. The span holds orders on the
+// backup's day and on the next (whose counter is made in the span), a
+// reservation, and an order refused (which takes no number).
+func TestReplayRebuildsNumberCounters(t *testing.T) {
+	start := time.Now()
+	var offset atomic.Int64
+	base := time.Date(2026, 11, 28, 10, 0, 0, 0, time.UTC)
+	clock := func() time.Time { return base.Add(time.Since(start) + time.Duration(offset.Load())) }
+	db := storetest.OpenWithClock(t, clock)
+	ctx := context.Background()
+	// A moment of the log, which both engines date by the real clock.
+	moment := func() time.Time {
+		time.Sleep(2 * time.Millisecond)
+		at := time.Now().UTC()
+		time.Sleep(2 * time.Millisecond)
+		return at
+	}
+	r, err := db.CreateRestaurant(ctx, "Counters", "CT")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tctx := tenancy.WithTenant(ctx, r.ID)
+	c, err := store.Create(tctx, db, store.MenuCategories, menu.Category{CategoryFields: menu.CategoryFields{Name: "Mains"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := menu.NewItemFields()
+	f.CategoryID, f.Name, f.PriceCents = c.ID, "Ramen", 900
+	ramen, err := store.Create(tctx, db, store.MenuItems, menu.Item{ItemFields: f})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Name, f.Available = "Sold out", false
+	soldOut, err := store.Create(tctx, db, store.MenuItems, menu.Item{ItemFields: f})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tf := reservations.NewTableFields()
+	tf.Label, tf.Capacity = "T1", 4
+	if _, err := store.Create(tctx, db, store.Tables, reservations.Table{TableFields: tf}); err != nil {
+		t.Fatal(err)
+	}
+	order := func(rid, item string) (string, error) {
+		o, err := db.CreateOrder(tenancy.WithTenant(ctx, rid), ordering.Request{OrderType: ordering.Takeout,
+			Items: []ordering.LineRequest{{MenuItemID: item, Quantity: 1}}})
+		return o.Number, err
+	}
+	mustOrder := func(rid string) string {
+		t.Helper()
+		n, err := order(rid, ramen.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	slot := 0
+	reserve := func(rid string) string {
+		t.Helper()
+		slot++
+		at := clock().Add(time.Duration(48+3*slot) * time.Hour).Truncate(time.Hour)
+		res, err := db.CreateReservation(tenancy.WithTenant(ctx, rid), reservations.Request{Name: "Guest", Phone: "+81 3 1234 5678",
+			PartySize: 2, StartsAt: at, EndsAt: at.Add(2 * time.Hour)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res.Number
+	}
+	counters := func(rid string) string {
+		t.Helper()
+		rows, err := db.SQL().QueryContext(ctx, `SELECT id, kind, day, value FROM number_counters WHERE restaurant_id = $1 ORDER BY kind, day`, rid)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		var out []string
+		for rows.Next() {
+			var id, kind, day string
+			var value int
+			if err := rows.Scan(&id, &kind, &day, &value); err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, fmt.Sprintf("%s %s %s %d", id, kind, day, value))
+		}
+		return strings.Join(out, "\n")
+	}
+
+	// In the backup: two orders of the first day.
+	mustOrder(r.ID)
+	mustOrder(r.ID)
+	src := snapshotSource(t, db, r.ID)
+	var pos store.LogPosition
+	if err := db.TenantSnapshot(ctx, r.ID, func(s *store.Snapshot) error {
+		pos, err = s.Position(ctx)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	// Since: a third order of the first day, then (the middle moment)
+	// two more, a refused order, a reservation, and two orders the next day.
+	mustOrder(r.ID)
+	middle, middleCounters := moment(), counters(r.ID)
+	mustOrder(r.ID)
+	if _, err := order(r.ID, soldOut.ID); err == nil {
+		t.Fatal("an order of an unavailable item was placed")
+	}
+	mustOrder(r.ID)
+	reserve(r.ID)
+	offset.Store(int64(24 * time.Hour))
+	mustOrder(r.ID)
+	mustOrder(r.ID)
+	end, endCounters := moment(), counters(r.ID)
+	if !strings.Contains(endCounters, "O 2026-11-28 5") || !strings.Contains(endCounters, "O 2026-11-29 2") || !strings.Contains(endCounters, "R 2026-11-28 1") {
+		t.Fatalf("the original's counters:\n%s", endCounters)
+	}
+
+	for _, tc := range []struct {
+		name  string
+		until time.Time
+		want  string
+	}{{"middle", middle, middleCounters}, {"end", end, endCounters}} {
+		t.Run(tc.name, func(t *testing.T) {
+			newID := store.NewID()
+			changes := func(fn func(store.Change) error) error { return db.ChangesSince(ctx, r.ID, pos, tc.until, fn) }
+			if _, err := db.ImportTenant(ctx, store.ImportSpec{TargetID: newID, Tables: src.tables, Changes: changes}, src); err != nil {
+				t.Fatalf("restore: %v", err)
+			}
+			if got := counters(newID); got != tc.want {
+				t.Fatalf("restored counters:\n%s\nwant the original's at the moment:\n%s", got, tc.want)
+			}
+		})
+	}
+	// The next numbers after the end: the restored restaurant's and the
+	// original's are the same.
+	newID := store.NewID()
+	changes := func(fn func(store.Change) error) error { return db.ChangesSince(ctx, r.ID, pos, end, fn) }
+	if _, err := db.ImportTenant(ctx, store.ImportSpec{TargetID: newID, Tables: src.tables, Changes: changes}, src); err != nil {
+		t.Fatalf("restore: %v", err)
+	}
+	suffix := func(n string) string { return n[strings.LastIndex(n, "-"):] }
+	if a, b := mustOrder(newID), mustOrder(r.ID); suffix(a) != suffix(b) || suffix(a) != "-261129003" {
+		t.Errorf("next order: restored %s, original %s, want both numbered -261129003", a, b)
+	}
+	offset.Store(0)
+	if a, b := reserve(newID), reserve(r.ID); suffix(a) != suffix(b) || suffix(a) != "-261128002" {
+		t.Errorf("next reservation: restored %s, original %s, want both numbered -261128002", a, b)
 	}
 }
