@@ -60,6 +60,10 @@ var Orders = &Entity[ordering.Order]{
 // before it would survive a crash. A plain order (no promotion code, no
 // Idempotency-Key) also reads its menu items in that statement: two round
 // trips (createPlainOrder); three otherwise, four with a promotion code.
+// Plain orders of one restaurant that arrive while its statement is in
+// flight wait and are then placed together, in one statement that takes
+// the counter once for the group, and one flush (group placement,
+// ordergroup.go); a lone order still takes its two round trips at once.
 // Writes that are audited (by admins) take a transaction, since the audit
 // log is a platform table that no statement joins with tenant rows.
 //
