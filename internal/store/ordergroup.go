@@ -175,18 +175,21 @@ func (db *DB) placeGroup(ctx context.Context, rid string, q *orderQueue, group [
 			p.answer(false, errGroupAbandoned)
 		}
 	}()
+	// A lone order's statement and flush are its own request's, cancelled
+	// with it; a group's run to their end, within a bound.
+	if len(group) > 1 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), orderGroupTimeout)
+		defer cancel()
+	}
 	var err error
 	func() {
 		defer db.groups.handOff(q)
 		if len(group) == 1 {
-			// A lone order: its statement is its own request's, cancelled with it.
 			err = db.placeOneOrder(ctx, rid, group[0])
-			return
+		} else {
+			err = db.placeOrderGroup(ctx, rid, group)
 		}
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), orderGroupTimeout)
-		defer cancel()
-		err = db.placeOrderGroup(ctx, rid, group)
 	}()
 	db.groups.sizes[len(group)].Add(1)
 	if err != nil {
@@ -205,11 +208,6 @@ func (db *DB) placeGroup(ctx context.Context, rid string, q *orderQueue, group [
 	}
 	if placed == 0 {
 		return
-	}
-	if len(group) > 1 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), orderGroupTimeout)
-		defer cancel()
 	}
 	err = db.flushWAL(ctx)
 	for _, p := range group {

@@ -341,3 +341,61 @@ func TestFailedGroupAnswersEveryMember(t *testing.T) {
 		t.Errorf("the next order is %s, want %s", o.Number, want)
 	}
 }
+
+// TestOrdersPlacedTogetherByTwoServers: two servers on one database each
+// place their own groups of one restaurant's orders; the counter row's
+// lock still takes turns between them, so numbers stay unique and run
+// 1..K without a gap.
+func TestOrdersPlacedTogetherByTwoServers(t *testing.T) {
+	requirePostgres(t)
+	t.Parallel()
+	url, opts := storetest.NewMigratedDatabase(t)
+	var servers [2]*store.DB
+	for i := range servers {
+		db, err := store.Open(context.Background(), url, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		servers[i] = db
+	}
+	k := newKitchen(t, servers[0], "Two Doors", "TD")
+	const clients, each = 32, 5
+	var mu sync.Mutex
+	numbers := map[string]bool{}
+	var created time.Time
+	errs := parallel(clients, func(c int) error {
+		for range each {
+			o, err := servers[c%2].CreateOrder(k.ctx, plain(k, ""))
+			if err != nil {
+				return err
+			}
+			mu.Lock()
+			if numbers[o.Number] {
+				t.Errorf("number %s given twice", o.Number)
+			}
+			numbers[o.Number], created = true, o.CreatedAt
+			mu.Unlock()
+		}
+		return nil
+	})
+	for _, err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	for v := 1; v <= clients*each; v++ {
+		if !numbers[ordering.Number("TD", "O", created, v)] {
+			t.Errorf("no order numbered %d of 1..%d", v, clients*each)
+		}
+	}
+	for i, db := range servers {
+		together := int64(0)
+		for _, n := range db.OrderGroupSizes()[2:] {
+			together += n
+		}
+		if together == 0 {
+			t.Errorf("server %d placed no group of more than one order: %v", i, db.OrderGroupSizes())
+		}
+	}
+}
