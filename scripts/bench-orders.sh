@@ -11,6 +11,12 @@
 #   2. wrk drives the real POST /api/v1/orders (staff tokens, the same
 #      three-line orders) against `ordersuite serve`.
 # The two alternate, so each ratio compares figures taken moments apart.
+# The floor stays the SQL of one order at a time. The server places the
+# plain orders of one restaurant that arrive while its statement runs
+# together, in one statement per group (internal/store/ordergroup.go), so
+# with one restaurant and many clients the endpoint can pass this floor:
+# what it is compared with there is the same endpoint with ten
+# restaurants (1R/10R).
 #
 #   scripts/bench-orders.sh [duration]      (default 10s per measurement)
 #

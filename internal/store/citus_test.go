@@ -327,7 +327,8 @@ var citusQueryExceptions = map[string]string{
 	"changeship.go:ChangedRestaurants": "the shipper finds the restaurants with new changes across every tenant, one probe of (restaurant_id, changed_at) per restaurant (restaurants and the log are colocated: a read of every shard on Citus, once a few seconds)",
 	"capture_sqlite.go:*":              "SQLite only (the change log's triggers and clock); nothing in it reaches Citus",
 	"orders.go:createOrderAtOnce":      "reads the restaurant's prefix by id = $1, the value every tenant table in the statement filters restaurant_id on: restaurants is distributed by id and colocated, so Citus routes the whole statement to the tenant's shard",
-	"orders.go:createPlainOrder":       "as createOrderAtOnce: the menu items, customer and table it reads and the rows it writes all filter restaurant_id = $1, the restaurant's id it reads the prefix by",
+	"orders.go:placeOneOrder":          "as createOrderAtOnce: the menu items, customer and table it reads and the rows it writes all filter restaurant_id = $1, the restaurant's id it reads the prefix by",
+	"ordergroup.go:placeOrderGroup":    "as placeOneOrder, for the orders of one restaurant placed together: every tenant table it reads or writes filters restaurant_id = $1",
 }
 
 // TestCitusQueries scans the SQL the store sends: a statement that reads or

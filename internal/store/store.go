@@ -54,6 +54,9 @@ type DB struct {
 	stmts   *preparedStatements
 	// captureOff is set while the change log is turned off (SetCapture).
 	captureOff *atomic.Bool
+	// groups queues the plain orders of each restaurant while one of its
+	// placement statements is in flight (PostgreSQL; ordergroup.go).
+	groups *orderGroups
 }
 
 // Options tune Open.
@@ -78,7 +81,8 @@ func Open(ctx context.Context, databaseURL string, opt Options) (*DB, error) {
 	if now == nil {
 		now = time.Now
 	}
-	db := &DB{now: now, auth: newAuthHub(), stmts: &preparedStatements{byQuery: map[string]*sql.Stmt{}}, captureOff: &atomic.Bool{}}
+	db := &DB{now: now, auth: newAuthHub(), stmts: &preparedStatements{byQuery: map[string]*sql.Stmt{}}, captureOff: &atomic.Bool{},
+		groups: &orderGroups{queues: map[string]*orderQueue{}}}
 	if strings.HasPrefix(databaseURL, "postgres://") || strings.HasPrefix(databaseURL, "postgresql://") {
 		pool, err := openPostgres(ctx, databaseURL, opt)
 		if err != nil {
