@@ -88,7 +88,11 @@ func migrated(tb testing.TB, now func() time.Time) (string, *store.DB) {
 // binary and copied for each test: writing a file is far cheaper than
 // running the migrations, above all under the race detector, where SQLite
 // (a pure Go build) runs instrumented.
-var sqliteTemplate = func() func(testing.TB) []byte {
+var sqliteTemplate = sqliteFile(nil)
+
+// sqliteFile returns the bytes of a migrated SQLite database that fill (when
+// not nil) then wrote to, made on first use.
+func sqliteFile(fill func(ctx context.Context, path string) error) func(testing.TB) []byte {
 	var (
 		once sync.Once
 		file []byte
@@ -112,6 +116,9 @@ var sqliteTemplate = func() func(testing.TB) []byte {
 			if err == nil {
 				err = jobs.Migrate(ctx, db) // as `ordersuite migrate` does, and as the PostgreSQL template has
 			}
+			if err == nil && fill != nil {
+				err = fill(ctx, path)
+			}
 			if err == nil {
 				_, err = db.SQL().ExecContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)") // all of it in the one file
 			}
@@ -123,11 +130,11 @@ var sqliteTemplate = func() func(testing.TB) []byte {
 			}
 		})
 		if err != nil {
-			tb.Fatalf("migrate the SQLite template database: %v", err)
+			tb.Fatalf("make the SQLite template database: %v", err)
 		}
 		return file
 	}
-}()
+}
 
 func open(tb testing.TB, url string, opts store.Options) *store.DB {
 	tb.Helper()
