@@ -651,7 +651,10 @@ func (t *template) dropLeftovers(ctx context.Context, conn *sql.Conn, base strin
 				keep = 3 * time.Hour
 			}
 			built, err := strconv.ParseInt(stamp, 10, 64)
-			if err == nil && name != t.name && time.Since(time.Unix(built, 0)) > keep {
+			// This process's other kinds are current too: a seeded
+			// template's build must not drop the plain one.
+			current := name == t.name || name == templatePrefix+plain.digest()
+			if err == nil && !current && time.Since(time.Unix(built, 0)) > keep {
 				dropTemplates = append(dropTemplates, name)
 				continue
 			}
