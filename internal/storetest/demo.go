@@ -116,7 +116,7 @@ func sqliteDemo(tb testing.TB, days int) []byte {
 	}
 	f := sqliteDemos.byDays[days]
 	if f == nil {
-		f = sqliteFile(func(ctx context.Context, path string) error { return seedDemo(ctx, path, days) })
+		f = sqliteFile(sqliteTemplate, func(ctx context.Context, path string) error { return seedDemo(ctx, path, days) })
 		sqliteDemos.byDays[days] = f
 	}
 	sqliteDemos.Unlock()

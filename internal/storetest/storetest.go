@@ -88,11 +88,12 @@ func migrated(tb testing.TB, now func() time.Time) (string, *store.DB) {
 // binary and copied for each test: writing a file is far cheaper than
 // running the migrations, above all under the race detector, where SQLite
 // (a pure Go build) runs instrumented.
-var sqliteTemplate = sqliteFile(nil)
+var sqliteTemplate = sqliteFile(nil, nil)
 
-// sqliteFile returns the bytes of a migrated SQLite database that fill (when
-// not nil) then wrote to, made on first use.
-func sqliteFile(fill func(ctx context.Context, path string) error) func(testing.TB) []byte {
+// sqliteFile returns the bytes of a SQLite database made on first use:
+// migrated, or, when fill is not nil, a copy of base (a migrated file) that
+// fill then wrote to.
+func sqliteFile(base func(testing.TB) []byte, fill func(ctx context.Context, path string) error) func(testing.TB) []byte {
 	var (
 		once sync.Once
 		file []byte
@@ -108,15 +109,21 @@ func sqliteFile(fill func(ctx context.Context, path string) error) func(testing.
 			defer os.RemoveAll(dir)
 			path := filepath.Join(dir, "template.db")
 			ctx := context.Background()
+			if fill != nil {
+				if err = os.WriteFile(path, base(tb), 0o600); err != nil {
+					return
+				}
+			}
 			var db *store.DB
 			if db, err = store.Open(ctx, path, store.Options{}); err != nil {
 				return
 			}
-			err = db.Migrate(ctx)
-			if err == nil {
-				err = jobs.Migrate(ctx, db) // as `ordersuite migrate` does, and as the PostgreSQL template has
-			}
-			if err == nil && fill != nil {
+			if fill == nil {
+				err = db.Migrate(ctx)
+				if err == nil {
+					err = jobs.Migrate(ctx, db) // as `ordersuite migrate` does, and as the PostgreSQL template has
+				}
+			} else {
 				err = fill(ctx, path)
 			}
 			if err == nil {
