@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -249,13 +250,9 @@ func randomMutation(rng *rand.Rand, tables map[string][]string, counts map[strin
 // demoArchive is the demo restaurant's archive cut down to a few rows per
 // table (keeping only rows whose references stay inside it), so that each
 // of hundreds of imports is quick; with the tables' columns and row counts.
-func demoArchive(t testing.TB, s *backup.Service) ([]byte, map[string][]string, map[string]int) {
+func demoArchive(t testing.TB, s *backup.Service, creds demo.Credentials) ([]byte, map[string][]string, map[string]int) {
 	t.Helper()
 	ctx := context.Background()
-	creds, err := demo.Seed(ctx, s.DB)
-	if err != nil {
-		t.Fatal(err)
-	}
 	fks, err := s.DB.ForeignKeys(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -311,11 +308,13 @@ func demoArchive(t testing.TB, s *backup.Service) ([]byte, map[string][]string, 
 
 // TestMutatedArchivesAgree: a few hundred random changes to the demo
 // tenant's archive (seeded, so a failure repeats) each validate and import
-// alike.
+// alike. The cases run in parallel, each on one of a few databases that no
+// other case uses at the same time: the demo's, and empty ones (validation
+// and import answer on the same database, whatever it holds).
 func TestMutatedArchivesAgree(t *testing.T) {
 	t.Parallel()
-	s := newService(t)
-	valid, tables, counts := demoArchive(t, s)
+	s, creds := newDemoService(t, demo.HistoryDays)
+	valid, tables, counts := demoArchive(t, s, creds)
 	// At least 40 cases however slow the machine; beyond those, the
 	// budget bounds the run.
 	const least = 40
@@ -323,30 +322,56 @@ func TestMutatedArchivesAgree(t *testing.T) {
 	if testing.Short() {
 		cases = least
 	}
+	// The mutations are drawn in order before any runs, so case n is the
+	// same change whichever case runs first.
 	rng := rand.New(rand.NewSource(20261130))
-	start := time.Now()
-	accepted := 0
-	n := 0
-	for ; n < cases && (n < least || time.Since(start) < budget); n++ {
-		m := randomMutation(rng, tables, counts)
-		t.Run(fmt.Sprint(n), func(t *testing.T) {
-			if agree(t, s, m.apply(t, valid)) {
-				accepted++
-			}
-		})
-		if t.Failed() {
-			t.Fatalf("mutation %d: %s", n, m)
-		}
+	mutations := make([]mutation, cases)
+	for n := range mutations {
+		mutations[n] = randomMutation(rng, tables, counts)
 	}
-	t.Logf("%d mutations in %v, %d of them still valid", n, time.Since(start).Round(time.Millisecond), accepted)
+	const copies = 4
+	services := make(chan *backup.Service, copies)
+	services <- s
+	for range copies - 1 {
+		services <- newService(t)
+	}
+	start := time.Now()
+	var ran, accepted atomic.Int64
+	var failed atomic.Bool
+	t.Run("mutations", func(t *testing.T) {
+		for n, m := range mutations {
+			t.Run(fmt.Sprint(n), func(t *testing.T) {
+				t.Parallel()
+				if failed.Load() || (n >= least && time.Since(start) > budget) {
+					t.SkipNow()
+				}
+				s := <-services
+				defer func() { services <- s }()
+				defer func() {
+					if t.Failed() {
+						failed.Store(true)
+						t.Logf("mutation %d: %s", n, m)
+					}
+				}()
+				ran.Add(1)
+				if agree(t, s, m.apply(t, valid)) {
+					accepted.Add(1)
+				}
+			})
+		}
+	})
+	if n := ran.Load(); n < least && !failed.Load() {
+		t.Errorf("%d mutations ran, want at least %d", n, least)
+	}
+	t.Logf("%d mutations in %v, %d of them still valid", ran.Load(), time.Since(start).Round(time.Millisecond), accepted.Load())
 }
 
 // FuzzValidateImport: whatever change the fuzzer makes to a row of the
 // demo archive, validation and import agree. Its seed corpus runs with the
 // normal suite.
 func FuzzValidateImport(f *testing.F) {
-	s := newService(f)
-	valid, tables, counts := demoArchive(f, s)
+	s, creds := newDemoService(f, demo.HistoryDays)
+	valid, tables, counts := demoArchive(f, s, creds)
 	var names []string
 	for tb := range tables {
 		names = append(names, tb)

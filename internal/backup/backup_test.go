@@ -25,7 +25,18 @@ func init() { auth.SetFastHashingForTests() }
 // directory.
 func newService(t testing.TB) *backup.Service {
 	t.Helper()
-	db := storetest.Open(t)
+	return serviceOn(t, storetest.Open(t))
+}
+
+// newDemoService is newService on a database holding the demo restaurant
+// with days of history, copied from a seeded template.
+func newDemoService(t testing.TB, days int) (*backup.Service, demo.Credentials) {
+	t.Helper()
+	db, creds := storetest.OpenDemo(t, days)
+	return serviceOn(t, db), creds
+}
+
+func serviceOn(t testing.TB, db *store.DB) *backup.Service {
 	return &backup.Service{DB: db, Storage: backup.Dir{Path: filepath.Join(t.TempDir(), "backups")}, AppVersion: "test", TempDir: t.TempDir()}
 }
 
@@ -406,12 +417,8 @@ func BenchmarkExportImport(b *testing.B) {
 // new tenant and clones twice with every table equal except restaurant_id.
 func TestDemoTenantRoundTrip(t *testing.T) {
 	t.Parallel()
-	s := newService(t)
+	s, creds := newDemoService(t, demo.HistoryDays)
 	ctx := context.Background()
-	creds, err := demo.Seed(ctx, s.DB)
-	if err != nil {
-		t.Fatal(err)
-	}
 	rid := creds.RestaurantID
 	b, err := s.Export(ctx, rid, "tester", nil)
 	if err != nil {

@@ -12,7 +12,6 @@ import (
 
 	"github.com/shimizu-tech/ordersuite/internal/apperr"
 	"github.com/shimizu-tech/ordersuite/internal/backup"
-	"github.com/shimizu-tech/ordersuite/internal/demo"
 	"github.com/shimizu-tech/ordersuite/internal/menu"
 	"github.com/shimizu-tech/ordersuite/internal/ordering"
 	"github.com/shimizu-tech/ordersuite/internal/payments"
@@ -63,15 +62,12 @@ func capturedState(t testing.TB, db *store.DB, rid string) map[string]string {
 // demo's month would only multiply the rows each of their restores copies.
 const pitrHistoryDays = 3
 
-// seedSmallDemo seeds the demo restaurant with pitrHistoryDays of history
-// and returns its id.
-func seedSmallDemo(t testing.TB, db *store.DB) string {
+// newSmallDemoService is newService on a copy of the demo restaurant with
+// pitrHistoryDays of history, and the restaurant's id.
+func newSmallDemoService(t testing.TB) (*backup.Service, string) {
 	t.Helper()
-	creds, err := demo.SeedHistory(context.Background(), db, pitrHistoryDays)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return creds.RestaurantID
+	s, creds := newDemoService(t, pitrHistoryDays)
+	return s, creds.RestaurantID
 }
 
 // traffic makes random changes to one restaurant through the store, as
@@ -233,9 +229,8 @@ func (tr *traffic) step() {
 // every captured table, and the transactions of the log are never split.
 func TestPointInTimeRestoreEqualsSnapshots(t *testing.T) {
 	t.Parallel()
-	s := newService(t)
+	s, rid := newSmallDemoService(t)
 	ctx := context.Background()
-	rid := seedSmallDemo(t, s.DB)
 	seed := rand.Uint64()
 	t.Logf("seed %d", seed)
 	tr := &traffic{t: t, db: s.DB, rid: rid, rng: rand.New(rand.NewPCG(seed, 15)), gw: &payments.TestGateway{}, ops: map[string]int{}}

@@ -27,10 +27,10 @@ type recorded struct {
 // shippedHistory runs random traffic on the demo restaurant with two full
 // backups, shipping the change log as it goes (small segments, so the
 // chain is long), and records the restaurant at random moments.
-func shippedHistory(t *testing.T, s *backup.Service, steps int) (string, []recorded) {
+func shippedHistory(t *testing.T, steps int) (*backup.Service, string, []recorded) {
 	t.Helper()
 	ctx := context.Background()
-	rid := seedSmallDemo(t, s.DB)
+	s, rid := newSmallDemoService(t)
 	seed := rand.Uint64()
 	t.Logf("seed %d", seed)
 	tr := &traffic{t: t, db: s.DB, rid: rid, rng: rand.New(rand.NewPCG(seed, 16)), gw: &payments.TestGateway{}, ops: map[string]int{}}
@@ -73,7 +73,7 @@ func shippedHistory(t *testing.T, s *backup.Service, steps int) (string, []recor
 	record()
 	shipAll()
 	t.Logf("operations: %v; %d moments", tr.ops, len(moments))
-	return rid, moments
+	return s, rid, moments
 }
 
 // TestPointInTimeRestoreFromSegmentsAfterTheDatabaseIsLost: random traffic
@@ -82,8 +82,7 @@ func shippedHistory(t *testing.T, s *backup.Service, steps int) (string, []recor
 // equals the restaurant as it was, row for row.
 func TestPointInTimeRestoreFromSegmentsAfterTheDatabaseIsLost(t *testing.T) {
 	t.Parallel()
-	s := newService(t)
-	rid, moments := shippedHistory(t, s, 100)
+	s, rid, moments := shippedHistory(t, 100)
 
 	lost := &backup.Service{DB: storetest.Open(t), Storage: s.Storage, AppVersion: "test", TempDir: t.TempDir()}
 	lost.Changes = lost.RecoveryLog()
@@ -120,8 +119,7 @@ func TestPointInTimeRestoreFromSegmentsAfterTheDatabaseIsLost(t *testing.T) {
 // the history is only read, each copy is damaged once.
 func TestPointInTimeRestoreRefusesABrokenChain(t *testing.T) {
 	t.Parallel()
-	s := newService(t)
-	rid, moments := shippedHistory(t, s, 50)
+	s, rid, moments := shippedHistory(t, 50)
 	ctx := context.Background()
 	segs, err := s.DB.Segments(ctx, rid)
 	if err != nil || len(segs) < 4 {
@@ -202,10 +200,9 @@ func strconvFormat(n int64) string { return strconv.FormatInt(n, 10) }
 // restaurant, and backup list shows the chain from the kept backup.
 func TestCleanupPrunesTheChainWithItsBackups(t *testing.T) {
 	t.Parallel()
-	s := newService(t)
+	s, rid := newSmallDemoService(t)
 	s.Changes = s.RecoveryLog()
 	ctx := context.Background()
-	rid := seedSmallDemo(t, s.DB)
 	tr := &traffic{t: t, db: s.DB, rid: rid, rng: rand.New(rand.NewPCG(3, 4)), gw: &payments.TestGateway{}, ops: map[string]int{}}
 	shipper := &changelog.Shipper{DB: s.DB, Objects: s.ChangeObjects(), MaxChanges: 60}
 	ship := func() {

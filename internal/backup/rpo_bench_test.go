@@ -22,12 +22,8 @@ func TestRPOUnderSteadyLoad(t *testing.T) {
 	if err != nil {
 		t.Skip("set ORDERSUITE_BENCH_RPO to a duration to measure the RPO under load")
 	}
-	s := newService(t)
+	s, creds := newDemoService(t, demo.HistoryDays)
 	ctx := context.Background()
-	creds, err := demo.Seed(ctx, s.DB)
-	if err != nil {
-		t.Fatal(err)
-	}
 	tr := &traffic{t: t, db: s.DB, rid: creds.RestaurantID, rng: rand.New(rand.NewPCG(1, 2)), gw: &payments.TestGateway{}, ops: map[string]int{}}
 	runCtx, stop := context.WithTimeout(ctx, d)
 	defer stop()

@@ -87,7 +87,9 @@ type killedJob struct {
 func runKilledJob(t *testing.T, k killedJob) (*store.DB, string) {
 	t.Helper()
 	ctx := context.Background()
-	const lease = 2 * time.Second
+	// One instance at a time works the job, so a short lease cannot take
+	// a live job for dead; the restart finds the killed one sooner.
+	const lease = time.Second
 	url, opts := storetest.NewMigratedDatabase(t) // serve and the commands need no migrate step of their own
 	args := []string{"--database-url", url, "--data-dir", t.TempDir(),
 		"--jwt-secret", "cli-test-secret-cli-test-secret-0123456789", "--log-level", "error",

@@ -15,14 +15,15 @@ import (
 
 func init() { auth.SetFastHashingForTests() }
 
+// TestSeedFillsTheDemoRestaurantOnce: the demo's month fills every table
+// with a few hundred orders, and running the seed again changes no row
+// count. The month is the seeded test template's (storetest.OpenDemo, which
+// runs Seed's own code on a fixed clock and whose copy is checked against a
+// fresh seed): seeding a month per test binary costs tens of seconds.
 func TestSeedFillsTheDemoRestaurantOnce(t *testing.T) {
 	t.Parallel()
-	db := storetest.Open(t)
+	db, creds := storetest.OpenDemo(t, demo.HistoryDays)
 	ctx := context.Background()
-	creds, err := demo.Seed(ctx, db)
-	if err != nil {
-		t.Fatal(err)
-	}
 	tctx := tenancy.WithTenant(ctx, creds.RestaurantID)
 	counts := func() map[string]int {
 		out := map[string]int{}

@@ -88,7 +88,12 @@ func migrated(tb testing.TB, now func() time.Time) (string, *store.DB) {
 // binary and copied for each test: writing a file is far cheaper than
 // running the migrations, above all under the race detector, where SQLite
 // (a pure Go build) runs instrumented.
-var sqliteTemplate = func() func(testing.TB) []byte {
+var sqliteTemplate = sqliteFile(nil, nil)
+
+// sqliteFile returns the bytes of a SQLite database made on first use:
+// migrated, or, when fill is not nil, a copy of base (a migrated file) that
+// fill then wrote to.
+func sqliteFile(base func(testing.TB) []byte, fill func(ctx context.Context, path string) error) func(testing.TB) []byte {
 	var (
 		once sync.Once
 		file []byte
@@ -104,13 +109,22 @@ var sqliteTemplate = func() func(testing.TB) []byte {
 			defer os.RemoveAll(dir)
 			path := filepath.Join(dir, "template.db")
 			ctx := context.Background()
+			if fill != nil {
+				if err = os.WriteFile(path, base(tb), 0o600); err != nil {
+					return
+				}
+			}
 			var db *store.DB
 			if db, err = store.Open(ctx, path, store.Options{}); err != nil {
 				return
 			}
-			err = db.Migrate(ctx)
-			if err == nil {
-				err = jobs.Migrate(ctx, db) // as `ordersuite migrate` does, and as the PostgreSQL template has
+			if fill == nil {
+				err = db.Migrate(ctx)
+				if err == nil {
+					err = jobs.Migrate(ctx, db) // as `ordersuite migrate` does, and as the PostgreSQL template has
+				}
+			} else {
+				err = fill(ctx, path)
 			}
 			if err == nil {
 				_, err = db.SQL().ExecContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)") // all of it in the one file
@@ -123,11 +137,11 @@ var sqliteTemplate = func() func(testing.TB) []byte {
 			}
 		})
 		if err != nil {
-			tb.Fatalf("migrate the SQLite template database: %v", err)
+			tb.Fatalf("make the SQLite template database: %v", err)
 		}
 		return file
 	}
-}()
+}
 
 func open(tb testing.TB, url string, opts store.Options) *store.DB {
 	tb.Helper()

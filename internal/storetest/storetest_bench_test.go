@@ -16,17 +16,17 @@ func BenchmarkReuseCopy(b *testing.B) {
 	if URL() == "" {
 		b.Skip("PostgreSQL only")
 	}
-	d, err := acquire() // builds the template once
+	d, err := plain.acquire() // builds the template once
 	if err != nil {
 		b.Fatal(err)
 	}
-	release(d)
+	plain.release(d)
 	for b.Loop() {
-		d, err := acquire()
+		d, err := plain.acquire()
 		if err != nil {
 			b.Fatal(err)
 		}
-		release(d)
+		plain.release(d)
 	}
 }
 
@@ -36,13 +36,13 @@ func BenchmarkNewCopy(b *testing.B) {
 	if URL() == "" {
 		b.Skip("PostgreSQL only")
 	}
-	d, err := acquire() // builds the template once
+	d, err := plain.acquire() // builds the template once
 	if err != nil {
 		b.Fatal(err)
 	}
-	release(d)
+	plain.release(d)
 	for b.Loop() {
-		d, err := newCopy(context.Background(), URL())
+		d, err := plain.newCopy(context.Background(), URL())
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -175,9 +175,9 @@ func TestReusedCopyIsEmpty(t *testing.T) {
 // renewed waits until every copy released so far is ready again, so that the
 // next test gets the copy released last.
 func renewed() {
-	free.Lock()
-	for free.renewing > 0 {
-		free.cond.Wait()
+	plain.free.Lock()
+	for plain.free.renewing > 0 {
+		plain.free.cond.Wait()
 	}
-	free.Unlock()
+	plain.free.Unlock()
 }

@@ -2,7 +2,9 @@ package storetest
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/url"
@@ -47,21 +49,65 @@ const templatePrefix = "ordersuite_tmpl_"
 // template, so that an older template is not taken for a current one.
 const templateLayout = "6"
 
-var tmpl struct {
+// template is one kind of template database and the copies this process
+// holds of it: the migrated, empty schema (plain), or that schema with the
+// demo restaurant seeded (see demo.go).
+type template struct {
+	// key tells this kind's templates apart from the plain one's; empty
+	// for the plain template.
+	key string
+	// fill writes what the kind holds beyond the migrations, into the
+	// database being built at url.
+	fill func(ctx context.Context, url string) error
+
 	once   sync.Once
 	name   string
 	copies string // name prefix of this template's copies
 	err    error
+	built  bool // this process built it (tests of the build's lock read it)
+
+	// free holds the copies this process claimed, readied for a test,
+	// that no test uses now; renewing counts those being readied in the
+	// background.
+	free struct {
+		sync.Mutex
+		cond     *sync.Cond
+		list     []*copyDB
+		renewing int
+	}
+
+	// resetSQL is the statement that empties a copy, the same for every
+	// copy of the template (a copy whose schema a test changed is dropped,
+	// not emptied).
+	resetSQL struct {
+		sync.Mutex
+		stmt string
+	}
 }
+
+func newTemplate(key string, fill func(context.Context, string) error) *template {
+	t := &template{key: key, fill: fill}
+	t.free.cond = sync.NewCond(&t.free.Mutex)
+	return t
+}
+
+// plain is the migrated template most tests copy.
+var plain = newTemplate("", nil)
 
 // copyTemplate gives the test a migrated, empty database of its own.
 func copyTemplate(tb testing.TB) (string, store.Options) {
 	tb.Helper()
-	d, err := acquire()
+	return plain.copyFor(tb)
+}
+
+// copyFor gives the test a database of its own copied from t.
+func (t *template) copyFor(tb testing.TB) (string, store.Options) {
+	tb.Helper()
+	d, err := t.acquire()
 	if err != nil {
 		tb.Fatalf("PostgreSQL test database: %v", err)
 	}
-	tb.Cleanup(func() { release(d) })
+	tb.Cleanup(func() { t.release(d) })
 	return withDatabase(URL(), d.name), store.Options{}
 }
 
@@ -70,17 +116,6 @@ type copyDB struct {
 	db    *sql.DB
 	claim *sql.Conn // holds the advisory lock that makes the copy ours
 }
-
-// free holds the copies this process claimed, readied for a test, that no
-// test uses now; renewing counts those being readied in the background.
-var free struct {
-	sync.Mutex
-	cond     *sync.Cond
-	list     []*copyDB
-	renewing int
-}
-
-func init() { free.cond = sync.NewCond(&free.Mutex) }
 
 // server is this process's connection pool to the database TEST_DATABASE_URL
 // names, for creating, renaming and dropping copies.
@@ -101,68 +136,61 @@ func adminDB(base string) (*sql.DB, error) {
 	return server.db, server.err
 }
 
-// resetSQL is the statement that empties a copy, the same for every copy of
-// the template (a copy whose schema a test changed is dropped, not emptied).
-var resetSQL struct {
-	sync.Mutex
-	stmt string
-}
-
 const claimLock = "SELECT pg_try_advisory_lock(hashtext('ordersuite test database'))"
 
-func acquire() (*copyDB, error) {
+func (t *template) acquire() (*copyDB, error) {
 	base := URL()
-	tmpl.once.Do(func() { tmpl.err = ensureTemplate(base) })
-	if tmpl.err != nil {
-		return nil, fmt.Errorf("template: %w", tmpl.err)
+	t.once.Do(func() { t.err = t.ensure(base) })
+	if t.err != nil {
+		return nil, fmt.Errorf("template: %w", t.err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	free.Lock()
-	for len(free.list) == 0 && free.renewing > 0 {
-		free.cond.Wait() // a copy being readied is cheaper than a new one
+	t.free.Lock()
+	for len(t.free.list) == 0 && t.free.renewing > 0 {
+		t.free.cond.Wait() // a copy being readied is cheaper than a new one
 	}
-	if n := len(free.list); n > 0 {
-		d := free.list[n-1]
-		free.list = free.list[:n-1]
-		free.Unlock()
+	if n := len(t.free.list); n > 0 {
+		d := t.free.list[n-1]
+		t.free.list = t.free.list[:n-1]
+		t.free.Unlock()
 		return d, nil
 	}
-	free.Unlock()
-	if d := claimUnused(ctx, base); d != nil {
+	t.free.Unlock()
+	if d := t.claimUnused(ctx, base); d != nil {
 		return d, nil
 	}
-	return newCopy(ctx, base)
+	return t.newCopy(ctx, base)
 }
 
 // release readies the copy for the next test in the background. A process
 // that ends meanwhile leaves the copy unclaimed; whoever claims it next
 // empties it.
-func release(d *copyDB) {
-	free.Lock()
-	free.renewing++
-	free.Unlock()
+func (t *template) release(d *copyDB) {
+	t.free.Lock()
+	t.free.renewing++
+	t.free.Unlock()
 	go func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 		defer cancel()
-		d = renew(ctx, URL(), d)
-		free.Lock()
-		free.renewing--
+		d = t.renew(ctx, URL(), d)
+		t.free.Lock()
+		t.free.renewing--
 		if d != nil {
-			free.list = append(free.list, d)
+			t.free.list = append(t.free.list, d)
 		}
-		free.cond.Broadcast()
-		free.Unlock()
+		t.free.cond.Broadcast()
+		t.free.Unlock()
 	}()
 }
 
 // claimUnused claims and empties a copy that no process holds, if any.
-func claimUnused(ctx context.Context, base string) *copyDB {
+func (t *template) claimUnused(ctx context.Context, base string) *copyDB {
 	admin, err := adminDB(base)
 	if err != nil {
 		return nil
 	}
-	rows, err := admin.QueryContext(ctx, "SELECT datname FROM pg_database WHERE starts_with(datname, $1) ORDER BY random()", tmpl.copies)
+	rows, err := admin.QueryContext(ctx, "SELECT datname FROM pg_database WHERE starts_with(datname, $1) ORDER BY random()", t.copies)
 	if err != nil {
 		return nil
 	}
@@ -184,7 +212,7 @@ func claimUnused(ctx context.Context, base string) *copyDB {
 		if err != nil || d == nil {
 			continue
 		}
-		if d = renew(ctx, base, d); d != nil {
+		if d = t.renew(ctx, base, d); d != nil {
 			return d
 		}
 	}
@@ -196,8 +224,8 @@ func claimUnused(ctx context.Context, base string) *copyDB {
 // reach it again, then emptied. It returns nil when the copy cannot be used
 // (another process claimed it in between, or a test changed its schema: that
 // copy is dropped).
-func renew(ctx context.Context, base string, d *copyDB) *copyDB {
-	name := fmt.Sprintf("%s%d_%d", tmpl.copies, os.Getpid(), schemaSeq.Add(1))
+func (t *template) renew(ctx context.Context, base string, d *copyDB) *copyDB {
+	name := fmt.Sprintf("%s%d_%d", t.copies, os.Getpid(), schemaSeq.Add(1))
 	admin, err := adminDB(base)
 	if err != nil {
 		return nil
@@ -221,7 +249,7 @@ func renew(ctx context.Context, base string, d *copyDB) *copyDB {
 	if err != nil || d == nil {
 		return nil
 	}
-	if err := d.empty(ctx); err != nil {
+	if err := t.empty(ctx, d); err != nil {
 		go d.drop(base) // forces a checkpoint: not on the test's time
 		return nil
 	}
@@ -287,9 +315,10 @@ func claim(ctx context.Context, base, name string) (*copyDB, error) {
 	return &copyDB{name: name, db: db, claim: conn}, nil
 }
 
-// empty deletes every row a test wrote and puts back those the migrations
-// wrote, in one implicit transaction.
-func (d *copyDB) empty(ctx context.Context) error {
+// empty deletes every row a test wrote and puts back those the template
+// held (the migrations' rows, and the demo's in a seeded template), in one
+// implicit transaction.
+func (t *template) empty(ctx context.Context, d *copyDB) error {
 	// Anything still connected (a process the last test started, a leaked
 	// pool) must not write after the reset.
 	for {
@@ -315,17 +344,17 @@ func (d *copyDB) empty(ctx context.Context) error {
 	if ddl {
 		return errors.New("a test changed the schema")
 	}
-	resetSQL.Lock()
-	if resetSQL.stmt == "" {
+	t.resetSQL.Lock()
+	if t.resetSQL.stmt == "" {
 		stmt, err := resetStatement(ctx, d.claim)
 		if err != nil {
-			resetSQL.Unlock()
+			t.resetSQL.Unlock()
 			return err
 		}
-		resetSQL.stmt = stmt
+		t.resetSQL.stmt = stmt
 	}
-	reset := resetSQL.stmt
-	resetSQL.Unlock()
+	reset := t.resetSQL.stmt
+	t.resetSQL.Unlock()
 	_, err := d.claim.ExecContext(ctx, reset)
 	return err
 }
@@ -341,15 +370,15 @@ func (d *copyDB) drop(base string) {
 }
 
 // newCopy copies the template and claims the copy.
-func newCopy(ctx context.Context, base string) (*copyDB, error) {
+func (t *template) newCopy(ctx context.Context, base string) (*copyDB, error) {
 	admin, err := adminDB(base)
 	if err != nil {
 		return nil, fmt.Errorf("TEST_DATABASE_URL: %w", err)
 	}
-	name := fmt.Sprintf("%s%d_%d", tmpl.copies, os.Getpid(), schemaSeq.Add(1))
+	name := fmt.Sprintf("%s%d_%d", t.copies, os.Getpid(), schemaSeq.Add(1))
 	var d *copyDB
 	err = withCopiesLock(ctx, base, func() error {
-		if err := createFrom(ctx, admin, name, tmpl.name); err != nil {
+		if err := createFrom(ctx, admin, name, t.name); err != nil {
 			return fmt.Errorf("copy the template: %w", err)
 		}
 		// Per database, so only the copies' sessions commit this way; kept
@@ -384,16 +413,44 @@ func createFrom(ctx context.Context, admin *sql.DB, name, template string) error
 	}
 }
 
-// ensureTemplate builds the template for this binary's migrations unless it
+// digest names the template: the plain template's layout and migrations,
+// and for another kind a hash of those and its key.
+func (t *template) digest() string {
+	d := templateLayout + migrationsDigest()[:11]
+	if t.key == "" {
+		return d
+	}
+	sum := sha256.Sum256([]byte(d + "\x00" + t.key))
+	return hex.EncodeToString(sum[:])[:12]
+}
+
+// migrationsDigest is store.MigrationsDigest as every process computes it.
+// That digest hashes the names of the tables the change log leaves out in
+// a map's order, which differs from one process to the next (six values):
+// the test binaries of one run then each built a template of their own, one
+// after another under the template lock. The least value over enough calls
+// is the same in every process (a value is missed once in 10^7 runs);
+// a call costs under a millisecond.
+var migrationsDigest = sync.OnceValue(func() string {
+	least := store.MigrationsDigest()
+	for range 120 {
+		least = min(least, store.MigrationsDigest())
+	}
+	return least
+})
+
+// ensure builds the template for this binary's migrations unless it
 // exists, under an advisory lock so that test binaries running at the same
 // time build it once. The template is built under another name and renamed
-// when complete, so a run killed half-way leaves no broken template.
-func ensureTemplate(base string) error {
+// when complete, so a run killed half-way leaves no broken template. Each
+// kind has a lock of its own: a binary waiting for the seeded template does
+// not hold up the others' plain one.
+func (t *template) ensure(base string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	digest := templateLayout + store.MigrationsDigest()[:11]
-	tmpl.name = templatePrefix + digest
-	tmpl.copies = baseName(base) + "_" + digest + "_"
+	digest := t.digest()
+	t.name = templatePrefix + digest
+	t.copies = baseName(base) + "_" + digest + "_"
 	admin, err := sql.Open("pgx", base)
 	if err != nil {
 		return err
@@ -404,26 +461,30 @@ func ensureTemplate(base string) error {
 		return err
 	}
 	defer conn.Close()
-	if _, err := conn.ExecContext(ctx, "SELECT pg_advisory_lock(hashtext('ordersuite test template'))"); err != nil {
+	lock := "ordersuite test template"
+	if t.key != "" {
+		lock += " " + digest
+	}
+	if _, err := conn.ExecContext(ctx, "SELECT pg_advisory_lock(hashtext($1))", lock); err != nil {
 		return err
 	}
-	defer conn.ExecContext(context.Background(), "SELECT pg_advisory_unlock(hashtext('ordersuite test template'))") //nolint:errcheck
-	dropLeftovers(ctx, conn, base)
+	defer conn.ExecContext(context.Background(), "SELECT pg_advisory_unlock(hashtext($1))", lock) //nolint:errcheck
+	t.dropLeftovers(ctx, conn, base)
 	var exists bool
-	if err := conn.QueryRowContext(ctx, "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)", tmpl.name).Scan(&exists); err != nil {
+	if err := conn.QueryRowContext(ctx, "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)", t.name).Scan(&exists); err != nil {
 		return err
 	}
 	if exists {
 		return nil
 	}
-	build := fmt.Sprintf("%sbuild_%d", templatePrefix, os.Getpid())
+	build := fmt.Sprintf("%sbuild_%d_%s", templatePrefix, os.Getpid(), digest)
 	if _, err := conn.ExecContext(ctx, "DROP DATABASE IF EXISTS "+quote(build)+" WITH (FORCE)"); err != nil {
 		return err
 	}
 	if _, err := conn.ExecContext(ctx, "CREATE DATABASE "+quote(build)); err != nil {
 		return err
 	}
-	if err := buildTemplate(ctx, withDatabase(base, build)); err != nil {
+	if err := buildTemplate(ctx, withDatabase(base, build), t.fill); err != nil {
 		return err
 	}
 	// Closing a pool does not wait for the server's backends to exit.
@@ -436,7 +497,7 @@ func ensureTemplate(base string) error {
 		return err
 	}
 	for {
-		_, err = conn.ExecContext(ctx, "ALTER DATABASE "+quote(build)+" RENAME TO "+quote(tmpl.name))
+		_, err = conn.ExecContext(ctx, "ALTER DATABASE "+quote(build)+" RENAME TO "+quote(t.name))
 		var pgErr *pgconn.PgError
 		if err == nil || !errors.As(err, &pgErr) || pgErr.Code != "55006" || ctx.Err() != nil {
 			break
@@ -446,15 +507,27 @@ func ensureTemplate(base string) error {
 	if err != nil {
 		return err
 	}
-	_, err = conn.ExecContext(ctx, "COMMENT ON DATABASE "+quote(tmpl.name)+" IS '"+strconv.FormatInt(time.Now().Unix(), 10)+"'")
-	return err
+	comment := strconv.FormatInt(time.Now().Unix(), 10)
+	if t.key != "" {
+		comment += " " + seededMark
+	}
+	if _, err = conn.ExecContext(ctx, "COMMENT ON DATABASE "+quote(t.name)+" IS '"+comment+"'"); err != nil {
+		return err
+	}
+	t.built = true
+	return nil
 }
 
-// buildTemplate migrates the database at url and adds, in a schema of its
-// own that the product never reads, what reusing a copy needs: the rows the
-// migrations wrote (to put back after a test) and an event trigger that notes
-// any change of schema.
-func buildTemplate(ctx context.Context, url string) error {
+// seededMark follows the build time in the comment of a template that holds
+// more than the migrations: such a template is keyed by the hour it was
+// seeded at, so it is dropped once that is well past.
+const seededMark = "seeded"
+
+// buildTemplate migrates the database at url, fills it (when fill is not
+// nil) and adds, in a schema of its own that the product never reads, what
+// reusing a copy needs: the rows the migrations and fill wrote (to put back
+// after a test) and an event trigger that notes any change of schema.
+func buildTemplate(ctx context.Context, url string, fill func(context.Context, string) error) error {
 	db, err := store.Open(ctx, url, store.Options{})
 	if err != nil {
 		return err
@@ -466,6 +539,11 @@ func buildTemplate(ctx context.Context, url string) error {
 	db.Close()
 	if err != nil {
 		return fmt.Errorf("migrate: %w", err)
+	}
+	if fill != nil {
+		if err := fill(ctx, url); err != nil {
+			return err
+		}
 	}
 	conn, err := sql.Open("pgx", url)
 	if err != nil {
@@ -550,9 +628,10 @@ func resetStatement(ctx context.Context, conn *sql.Conn) (string, error) {
 }
 
 // dropLeftovers drops the templates of other migrations built more than a
-// day ago, and the unused copies of templates that no longer exist. Best
-// effort: a failure here only leaves disk space taken.
-func dropLeftovers(ctx context.Context, conn *sql.Conn, base string) {
+// day ago, seeded templates of another hour built more than three hours ago,
+// and the unused copies of templates that no longer exist. Best effort: a
+// failure here only leaves disk space taken.
+func (t *template) dropLeftovers(ctx context.Context, conn *sql.Conn, base string) {
 	rows, err := conn.QueryContext(ctx, `SELECT datname, COALESCE(shobj_description(oid, 'pg_database'), '') FROM pg_database
 		WHERE starts_with(datname, $1) OR starts_with(datname, $2)`, templatePrefix, baseName(base)+"_")
 	if err != nil {
@@ -566,8 +645,16 @@ func dropLeftovers(ctx context.Context, conn *sql.Conn, base string) {
 			continue
 		}
 		if digest, ok := strings.CutPrefix(name, templatePrefix); ok {
-			built, err := strconv.ParseInt(comment, 10, 64)
-			if err == nil && name != tmpl.name && time.Since(time.Unix(built, 0)) > 24*time.Hour {
+			stamp, mark, _ := strings.Cut(comment, " ")
+			keep := 24 * time.Hour
+			if mark == seededMark {
+				keep = 3 * time.Hour
+			}
+			built, err := strconv.ParseInt(stamp, 10, 64)
+			// This process's other kinds are current too: a seeded
+			// template's build must not drop the plain one.
+			current := name == t.name || name == templatePrefix+plain.digest()
+			if err == nil && !current && time.Since(time.Unix(built, 0)) > keep {
 				dropTemplates = append(dropTemplates, name)
 				continue
 			}
