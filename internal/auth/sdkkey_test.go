@@ -1,4 +1,4 @@
-package auth
+package auth_test
 
 import (
 	"context"
@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/shimizu-tech/ordersuite/internal/apperr"
+	"github.com/shimizu-tech/ordersuite/internal/auth"
 	"github.com/shimizu-tech/ordersuite/internal/storetest"
 	"github.com/shimizu-tech/ordersuite/internal/tenancy"
 )
@@ -19,7 +20,7 @@ func TestSeenSDKKeys(t *testing.T) {
 	ctx := context.Background()
 	db := storetest.Open(t)
 	// No periodic check: the test takes the cache out of service itself.
-	s := &Service{DB: db, Secret: []byte("test-secret-test-secret-test-secret"), CheckInterval: time.Hour}
+	s := &auth.Service{DB: db, Secret: []byte("test-secret-test-secret-test-secret"), CheckInterval: time.Hour}
 	s.Start(ctx)
 	t.Cleanup(s.Close)
 	<-s.Ready()
@@ -39,18 +40,12 @@ func TestSeenSDKKeys(t *testing.T) {
 	authenticate := func(key string) error {
 		t.Helper()
 		p, err := s.AuthenticateAllowingStale(ctx, key)
-		if err == nil && (p.RestaurantID != r.ID || !IsSDKKey(p)) {
+		if err == nil && (p.RestaurantID != r.ID || !auth.IsSDKKey(p)) {
 			t.Fatalf("principal %+v, want an SDK key of %s", p, r.ID)
 		}
 		return err
 	}
-	cache := s.cache.Load()
-	seen := func(key string) bool {
-		cache.mu.RLock()
-		defer cache.mu.RUnlock()
-		_, ok := cache.seen[key]
-		return ok
-	}
+	seen := func(key string) bool { return auth.Seen(s, key) }
 
 	id, key := newKey("storefront")
 	for range 3 {
@@ -90,7 +85,7 @@ func TestSeenSDKKeys(t *testing.T) {
 	}
 
 	// Its use is still recorded, though noted once a second.
-	cache.flushUses(ctx)
+	auth.FlushUses(ctx, s)
 	keys, err := db.SDKKeys(tctx)
 	if err != nil {
 		t.Fatal(err)
@@ -106,7 +101,7 @@ func TestSeenSDKKeys(t *testing.T) {
 	if !seen(key) {
 		t.Fatal("the key is not kept by value")
 	}
-	cache.live.Store(false)
+	auth.TakeCacheOutOfService(s)
 	if _, err := db.SQL().ExecContext(ctx, `UPDATE sdk_keys SET revoked_at = created_at WHERE id = $1`, id); err != nil {
 		t.Fatal(err)
 	}
