@@ -461,3 +461,15 @@ func TestCaptureProblemsCatchAnOutdatedTrigger(t *testing.T) {
 		t.Fatalf("three counter upserts logged %+v, want the insert alone", changes)
 	}
 }
+
+// TestMigrationsDigestIsStable: the digest is the same on every call (it
+// once hashed a map in its iteration order), so two processes of one build
+// agree on it, as archives and test templates need.
+func TestMigrationsDigestIsStable(t *testing.T) {
+	first := store.MigrationsDigest()
+	for range 200 {
+		if d := store.MigrationsDigest(); d != first {
+			t.Fatalf("MigrationsDigest gave %s, then %s", first, d)
+		}
+	}
+}

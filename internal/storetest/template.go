@@ -416,28 +416,13 @@ func createFrom(ctx context.Context, admin *sql.DB, name, template string) error
 // digest names the template: the plain template's layout and migrations,
 // and for another kind a hash of those and its key.
 func (t *template) digest() string {
-	d := templateLayout + migrationsDigest()[:11]
+	d := templateLayout + store.MigrationsDigest()[:11]
 	if t.key == "" {
 		return d
 	}
 	sum := sha256.Sum256([]byte(d + "\x00" + t.key))
 	return hex.EncodeToString(sum[:])[:12]
 }
-
-// migrationsDigest is store.MigrationsDigest as every process computes it.
-// That digest hashes the names of the tables the change log leaves out in
-// a map's order, which differs from one process to the next (six values):
-// the test binaries of one run then each built a template of their own, one
-// after another under the template lock. The least value over enough calls
-// is the same in every process (a value is missed once in 10^7 runs);
-// a call costs under a millisecond.
-var migrationsDigest = sync.OnceValue(func() string {
-	least := store.MigrationsDigest()
-	for range 120 {
-		least = min(least, store.MigrationsDigest())
-	}
-	return least
-})
 
 // ensure builds the template for this binary's migrations unless it
 // exists, under an advisory lock so that test binaries running at the same
