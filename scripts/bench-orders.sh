@@ -16,7 +16,9 @@
 # together, in one statement per group (internal/store/ordergroup.go), so
 # with one restaurant and many clients the endpoint can pass this floor:
 # what it is compared with there is the same endpoint with ten
-# restaurants (1R/10R).
+# restaurants (1R/10R). The server also sends one WAL flush at a time, for
+# every order that waits for one (internal/store/walflush.go), where
+# pgbench's clients each flush their own.
 #
 #   scripts/bench-orders.sh [duration]      (default 10s per measurement)
 #

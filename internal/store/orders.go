@@ -64,6 +64,8 @@ var Orders = &Entity[ordering.Order]{
 // flight wait and are then placed together, in one statement that takes
 // the counter once for the group, and one flush (group placement,
 // ordergroup.go); a lone order still takes its two round trips at once.
+// Flushes are shared too: callers that need one while another is in
+// flight wait for the next, which serves them all (walflush.go).
 // Writes that are audited (by admins) take a transaction, since the audit
 // log is a platform table that no statement joins with tenant rows.
 //
@@ -335,16 +337,6 @@ func (db *DB) placeOneOrder(ctx context.Context, rid string, p *plainOrder) erro
 		p.number, p.items = number, items
 	}
 	return nil
-}
-
-// flushWAL returns once everything committed so far is on disk: it commits
-// a transaction that writes a WAL record (a logical message no one reads)
-// with synchronous commit, and PostgreSQL flushes the WAL up to that
-// commit, which follows every earlier one. Concurrent callers share the
-// flush (group commit).
-func (db *DB) flushWAL(ctx context.Context) error {
-	_, err := db.sql.ExecContext(ctx, `SELECT pg_logical_emit_message(true, 'ordersuite', '')`)
-	return wrap("flush the order to disk", err)
 }
 
 // promotionByCode reads the tenant's promotion of code (none for no code);

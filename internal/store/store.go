@@ -57,6 +57,8 @@ type DB struct {
 	// groups queues the plain orders of each restaurant while one of its
 	// placement statements is in flight (PostgreSQL; ordergroup.go).
 	groups *orderGroups
+	// flushes shares WAL flushes among concurrent callers (walflush.go).
+	flushes *walFlushes
 }
 
 // Options tune Open.
@@ -82,7 +84,7 @@ func Open(ctx context.Context, databaseURL string, opt Options) (*DB, error) {
 		now = time.Now
 	}
 	db := &DB{now: now, auth: newAuthHub(), stmts: &preparedStatements{byQuery: map[string]*sql.Stmt{}}, captureOff: &atomic.Bool{},
-		groups: &orderGroups{queues: map[string]*orderQueue{}}}
+		groups: &orderGroups{queues: map[string]*orderQueue{}}, flushes: &walFlushes{}}
 	if strings.HasPrefix(databaseURL, "postgres://") || strings.HasPrefix(databaseURL, "postgresql://") {
 		pool, err := openPostgres(ctx, databaseURL, opt)
 		if err != nil {
