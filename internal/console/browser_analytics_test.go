@@ -124,6 +124,8 @@ func TestBrowserAnalyticsReadsWell(t *testing.T) {
 	b.do(chromedp.Click(chromedp.CSS("#older-events")))
 	b.waitFor("second page", `location.search.includes("before=")`)
 	b.waitHeading("Advanced analytics")
+	// The heading is parsed before the table below it arrives.
+	b.waitFor("second page's events", `document.querySelector("#recent-events tbody tr time") !== null`)
 	if next := b.eval(`document.querySelector("#recent-events tbody tr time").getAttribute("datetime")`); next > first {
 		t.Errorf("the next page starts at %s, after the previous page's last event %s", next, first)
 	}
