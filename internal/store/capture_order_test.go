@@ -10,7 +10,6 @@ import (
 	"github.com/shimizu-tech/ordersuite/internal/menu"
 	"github.com/shimizu-tech/ordersuite/internal/store"
 	"github.com/shimizu-tech/ordersuite/internal/storetest"
-	"github.com/shimizu-tech/ordersuite/internal/tenancy"
 )
 
 // TestSQLiteMomentsFollowSeq pins what the shipper reads SQLite's log by:
@@ -23,15 +22,7 @@ func TestSQLiteMomentsFollowSeq(t *testing.T) {
 	}
 	db := storetest.Open(t)
 	ctx := context.Background()
-	r, err := db.CreateRestaurant(ctx, "Clockwork", "CW")
-	if err != nil {
-		t.Fatal(err)
-	}
-	tctx := tenancy.WithTenant(ctx, r.ID)
-	cat, err := store.Create(tctx, db, store.MenuCategories, menu.Category{CategoryFields: menu.CategoryFields{Name: "Mains"}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	r, tctx, cat := newMenu(t, db, "Clockwork", "CW")
 	// A change logged a minute ahead of the clock, as after the system
 	// clock steps back: every later change must be dated no earlier.
 	tx, err := db.SQL().BeginTx(ctx, nil)

@@ -135,17 +135,9 @@ func changesOf(t *testing.T, db *store.DB, rid string, from store.LogPosition, u
 func TestChangeLogRecordsTransactions(t *testing.T) {
 	db := storetest.Open(t)
 	ctx := context.Background()
-	r, err := db.CreateRestaurant(ctx, "Logged", "LG")
-	if err != nil {
-		t.Fatal(err)
-	}
-	tctx := tenancy.WithTenant(ctx, r.ID)
-	cat, err := store.Create(tctx, db, store.MenuCategories, menu.Category{CategoryFields: menu.CategoryFields{Name: "Mains"}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	r, tctx, cat := newMenu(t, db, "Logged", "LG")
 	var pos store.LogPosition
-	if err := db.TenantSnapshot(ctx, r.ID, func(s *store.Snapshot) error {
+	if err := db.TenantSnapshot(ctx, r.ID, func(s *store.Snapshot) (err error) {
 		pos, err = s.Position(ctx)
 		return err
 	}); err != nil {
@@ -201,20 +193,13 @@ func TestChangeLogRecordsTransactions(t *testing.T) {
 func TestImportIsNotLoggedAndStopsReplay(t *testing.T) {
 	db := storetest.Open(t)
 	ctx := context.Background()
-	r, err := db.CreateRestaurant(ctx, "Replaced", "RP")
-	if err != nil {
-		t.Fatal(err)
-	}
-	tctx := tenancy.WithTenant(ctx, r.ID)
-	if _, err := store.Create(tctx, db, store.MenuCategories, menu.Category{CategoryFields: menu.CategoryFields{Name: "Mains"}}); err != nil {
-		t.Fatal(err)
-	}
+	r, _, _ := newMenu(t, db, "Replaced", "RP")
 	before := changesOf(t, db, r.ID, store.LogPosition{}, time.Now().Add(time.Hour))
 	src := snapshotSource(t, db, r.ID)
 	if _, err := db.ImportTenant(ctx, store.ImportSpec{TargetID: r.ID, Replace: true, Tables: src.tables}, src); err != nil {
 		t.Fatal(err)
 	}
-	err = db.ChangesSince(ctx, r.ID, store.LogPosition{}, time.Now().Add(time.Hour), func(store.Change) error { return nil })
+	err := db.ChangesSince(ctx, r.ID, store.LogPosition{}, time.Now().Add(time.Hour), func(store.Change) error { return nil })
 	var reset *store.LogResetError
 	if !errors.As(err, &reset) || !errors.Is(err, store.ErrLogReset) {
 		t.Fatalf("replay across the restore: %v, want a LogResetError", err)
@@ -233,13 +218,7 @@ func TestImportIsNotLoggedAndStopsReplay(t *testing.T) {
 func TestDeletingARestaurantDeletesItsLog(t *testing.T) {
 	db := storetest.Open(t)
 	ctx := context.Background()
-	r, err := db.CreateRestaurant(ctx, "Gone", "GO")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := store.Create(tenancy.WithTenant(ctx, r.ID), db, store.MenuCategories, menu.Category{CategoryFields: menu.CategoryFields{Name: "Mains"}}); err != nil {
-		t.Fatal(err)
-	}
+	r, _, _ := newMenu(t, db, "Gone", "GO")
 	if err := db.DeleteRestaurant(ctx, r.ID); err != nil {
 		t.Fatal(err)
 	}

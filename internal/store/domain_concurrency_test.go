@@ -25,7 +25,9 @@ type kitchen struct {
 	item menu.Item
 }
 
-func newKitchen(t *testing.T, db *store.DB, name, prefix string) kitchen {
+// newMenu makes a restaurant with one menu category, "Mains", and returns
+// them with a context acting as the restaurant.
+func newMenu(t testing.TB, db *store.DB, name, prefix string) (tenancy.Restaurant, context.Context, menu.Category) {
 	t.Helper()
 	r, err := db.CreateRestaurant(context.Background(), name, prefix)
 	if err != nil {
@@ -36,6 +38,12 @@ func newKitchen(t *testing.T, db *store.DB, name, prefix string) kitchen {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return r, ctx, cat
+}
+
+func newKitchen(t testing.TB, db *store.DB, name, prefix string) kitchen {
+	t.Helper()
+	r, ctx, cat := newMenu(t, db, name, prefix)
 	item, err := store.Create(ctx, db, store.MenuItems, menu.Item{ItemFields: menu.ItemFields{
 		CategoryID: cat.ID, Name: "Ramen", PriceCents: 1200, Available: true}})
 	if err != nil {

@@ -8,11 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/shimizu-tech/ordersuite/internal/menu"
 	"github.com/shimizu-tech/ordersuite/internal/ordering"
-	"github.com/shimizu-tech/ordersuite/internal/store"
 	"github.com/shimizu-tech/ordersuite/internal/storetest"
-	"github.com/shimizu-tech/ordersuite/internal/tenancy"
 )
 
 // BenchmarkOrdersOneRestaurant compares plain orders of one restaurant
@@ -31,21 +28,7 @@ func BenchmarkOrdersOneRestaurant(b *testing.B) {
 	db := storetest.Open(b)
 	var kitchens []kitchen
 	for i := range 10 {
-		r, err := db.CreateRestaurant(context.Background(), fmt.Sprint("Bench ", i), fmt.Sprintf("B%d", i))
-		if err != nil {
-			b.Fatal(err)
-		}
-		ctx := tenancy.WithTenant(context.Background(), r.ID)
-		cat, err := store.Create(ctx, db, store.MenuCategories, menu.Category{CategoryFields: menu.CategoryFields{Name: "Mains"}})
-		if err != nil {
-			b.Fatal(err)
-		}
-		item, err := store.Create(ctx, db, store.MenuItems, menu.Item{ItemFields: menu.ItemFields{
-			CategoryID: cat.ID, Name: "Ramen", PriceCents: 1200, Available: true}})
-		if err != nil {
-			b.Fatal(err)
-		}
-		kitchens = append(kitchens, kitchen{db: db, ctx: ctx, r: r, item: item})
+		kitchens = append(kitchens, newKitchen(b, db, fmt.Sprint("Bench ", i), fmt.Sprintf("B%d", i)))
 	}
 	run := func(restaurants int) (int64, time.Duration) {
 		var n atomic.Int64

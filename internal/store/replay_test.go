@@ -196,15 +196,7 @@ func TestReplayRebuildsNumberCounters(t *testing.T) {
 		time.Sleep(2 * time.Millisecond)
 		return at
 	}
-	r, err := db.CreateRestaurant(ctx, "Counters", "CT")
-	if err != nil {
-		t.Fatal(err)
-	}
-	tctx := tenancy.WithTenant(ctx, r.ID)
-	c, err := store.Create(tctx, db, store.MenuCategories, menu.Category{CategoryFields: menu.CategoryFields{Name: "Mains"}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	r, tctx, c := newMenu(t, db, "Counters", "CT")
 	f := menu.NewItemFields()
 	f.CategoryID, f.Name, f.PriceCents = c.ID, "Ramen", 900
 	ramen, err := store.Create(tctx, db, store.MenuItems, menu.Item{ItemFields: f})
