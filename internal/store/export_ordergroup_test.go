@@ -1,5 +1,7 @@
 package store
 
+import "context"
+
 // OrderGroupWaiting is how many plain orders of the restaurant wait for
 // its placement statement in flight.
 func (db *DB) OrderGroupWaiting(restaurantID string) int {
@@ -10,3 +12,6 @@ func (db *DB) OrderGroupWaiting(restaurantID string) int {
 	}
 	return 0
 }
+
+// FlushWAL is flushWAL, for the tests of shared flushes.
+func (db *DB) FlushWAL(ctx context.Context) error { return db.flushWAL(ctx) }

@@ -47,12 +47,20 @@ func TestWALFlushesShared(t *testing.T) {
 		t.Errorf("%d WAL flushes sent for %d callers: none shared", sent, served)
 	}
 
-	gone, cancel := context.WithCancel(kitchens[0].ctx)
+	// A flush whose caller is gone fails for that caller alone, and the
+	// one after it is sent.
+	gone, cancel := context.WithCancel(context.Background())
 	cancel()
-	if _, err := db.CreateOrder(gone, plain(kitchens[0], "")); err == nil {
-		t.Error("an order whose request is gone was answered as placed")
+	if err := db.FlushWAL(gone); err == nil {
+		t.Error("a flush whose caller is gone reported success")
+	}
+	if err := db.FlushWAL(context.Background()); err != nil {
+		t.Errorf("the flush after a failed one: %v", err)
+	}
+	if after, _ := db.WALFlushes(); after != sent+2 {
+		t.Errorf("%d flushes sent after the two alone, want %d", after, sent+2)
 	}
 	if _, err := db.CreateOrder(kitchens[0].ctx, plain(kitchens[0], "")); err != nil {
-		t.Errorf("the order after a failed one: %v", err)
+		t.Errorf("the order after a failed flush: %v", err)
 	}
 }
