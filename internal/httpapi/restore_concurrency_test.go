@@ -72,24 +72,44 @@ func (e *env) send(method, path, token string, body any, headers ...string) (res
 	return response{Status: resp.StatusCode, Body: b, Header: resp.Header}, err
 }
 
-// restaurantRowLocks counts, on PostgreSQL, the row-level locks taken on
-// this test's restaurants table: held ones (mode RowShareLock, granted) or
-// the tuple lock a waiting locker queues on.
-func restaurantRowLocks(t *testing.T, db *store.DB, what string) int {
+// blockedBy lists, on PostgreSQL, the backends of this test's database that
+// wait on a lock held by backend pid. Following the blocking chain, rather
+// than counting locks on a table, tells the restore apart from any other
+// transaction that happens to hold or wait for a lock there at the time (an
+// event batch's foreign-key check, say).
+func blockedBy(t *testing.T, db *store.DB, pid int) []int {
 	t.Helper()
-	// pg_locks shows every database of the server, and each test's
-	// database is a copy of one template, with the same table oids: only
-	// this test's database counts.
-	const here = `database = (SELECT oid FROM pg_database WHERE datname = current_database())`
-	q := `SELECT COUNT(*) FROM pg_locks WHERE ` + here + ` AND relation = 'restaurants'::regclass AND mode = 'RowShareLock' AND granted`
-	if what == "waiting" {
-		q = `SELECT COUNT(*) FROM pg_locks WHERE ` + here + ` AND relation = 'restaurants'::regclass AND locktype = 'tuple'`
-	}
-	var n int
-	if err := db.SQL().QueryRowContext(context.Background(), q).Scan(&n); err != nil {
+	return backends(t, db, `$1::int = ANY(pg_blocking_pids(pid))`, pid)
+}
+
+// waitingToLockRestaurant lists, on PostgreSQL, the backends of this test's
+// database waiting to lock a restaurant row: on the holder, or queued behind
+// another waiter.
+func waitingToLockRestaurant(t *testing.T, db *store.DB) []int {
+	t.Helper()
+	return backends(t, db, `wait_event_type = 'Lock' AND query LIKE '%FROM restaurants WHERE id = $1 FOR UPDATE'`)
+}
+
+func backends(t *testing.T, db *store.DB, where string, args ...any) []int {
+	t.Helper()
+	rows, err := db.SQL().QueryContext(context.Background(),
+		`SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND `+where, args...)
+	if err != nil {
 		t.Fatal(err)
 	}
-	return n
+	defer rows.Close()
+	var pids []int
+	for rows.Next() {
+		var p int
+		if err := rows.Scan(&p); err != nil {
+			t.Fatal(err)
+		}
+		pids = append(pids, p)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return pids
 }
 
 // waitUntil polls cond every few milliseconds for up to limit.
@@ -144,6 +164,7 @@ func TestBackupRestoreKeepsChangesSentDuringIt(t *testing.T) {
 		// rows: it waits on the gate's lock on some of them, holding the
 		// restaurant row, until the changes queue behind it.
 		release := func() {}
+		gatePID := 0
 		if pg {
 			// A connection of its own: the pool's few are taken by the
 			// restore and the changes waiting on it.
@@ -156,6 +177,7 @@ func TestBackupRestoreKeepsChangesSentDuringIt(t *testing.T) {
 			if _, err := gate.Exec(ctx, `BEGIN; SELECT 1 FROM tenant_events WHERE restaurant_id = '`+e.A.R.ID+`' FOR UPDATE`); err != nil {
 				t.Fatal(err)
 			}
+			gatePID = int(gate.PgConn().PID())
 		}
 		res := e.do("POST", "/admin/tenant_backup/import_tenant", op, map[string]any{"backup_id": b.ID, "target_restaurant_id": e.A.R.ID})
 		if res.Status != http.StatusAccepted {
@@ -163,10 +185,12 @@ func TestBackupRestoreKeepsChangesSentDuringIt(t *testing.T) {
 		}
 		jobID := res.json(t)["job_id"].(string)
 
-		// Fire the changes once the restore's transaction holds the tenant.
+		// Fire the changes once the restore's transaction holds the tenant:
+		// on PostgreSQL, once it waits on the gate, having locked the
+		// restaurant row before it deletes anything.
 		held := waitUntil(30*time.Second, func() bool {
 			if pg {
-				return restaurantRowLocks(t, e.db, "held") > 0
+				return len(blockedBy(t, e.db, gatePID)) == 1
 			}
 			// The import holds SQLite's write lock, so its progress may not
 			// be written until it ends: a running job is the sign to go.
@@ -191,7 +215,9 @@ func TestBackupRestoreKeepsChangesSentDuringIt(t *testing.T) {
 			r, err := e.send("POST", revokePath, op, nil, "X-Restaurant-ID", e.A.R.ID)
 			revoked <- answer{r, err}
 		}()
-		if pg && waitUntil(30*time.Second, func() bool { return restaurantRowLocks(t, e.db, "waiting") > 0 }) {
+		// Both changes queue on the restore's lock of the restaurant row
+		// (the restore, blocked by the gate, holds it).
+		if pg && waitUntil(30*time.Second, func() bool { return len(waitingToLockRestaurant(t, e.db)) == 2 }) {
 			waited++
 		}
 		release()
