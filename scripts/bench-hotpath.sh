@@ -9,12 +9,16 @@
 # BEFORE_BIN=<an ordersuite binary> also serves that build (its own database)
 # and measures it right after this one for each endpoint, so an earlier build
 # and this one are compared within the same run.
+# ROUNDS=N (default 1) measures each endpoint N times, each time right after
+# the bare server, and prints every ratio and their median: one 5 s wrk run
+# of the bare server alone varies by ±20 % on a shared 2-core machine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION="${1:-10s}"
 ENGINE="${2:-sqlite}"
 PG_URL_BASE="${PG_URL_BASE:-postgres://postgres@127.0.0.1:5432}"
 BEFORE_BIN="${BEFORE_BIN:-}"
+ROUNDS="${ROUNDS:-1}"
 work="$(mktemp -d)"
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
 
@@ -85,18 +89,25 @@ report() { # name, ours, bare
 	python3 -c "import sys; print('%-48s %10.0f req/s   bare %10.0f req/s   ratio %.2f' % (sys.argv[1], float(sys.argv[2]), float(sys.argv[3]), float(sys.argv[2]) / float(sys.argv[3])))" "$@"
 }
 endpoint() { # name, then how to run wrk given base and lua
-	local what="$1" bare ours
+	local what="$1" bare ours ratios
 	for s in "${servers[@]}"; do
 		# shellcheck disable=SC1090
 		source "$work/$s.env"
-		bare=$(rps http://127.0.0.1:18190/)
-		case "$what" in
-		me) ours=$(rps -H "Authorization: Bearer $tok" "$base/api/v1/me"); label="GET /api/v1/me (token)" ;;
-		single) ours=$(rps -s "$work/$s.lua" "$base/ofrep/v1/evaluate/flags/checkout_rollout"); label="OFREP single (SDK key)" ;;
-		bulk) ours=$(rps -s "$work/$s.lua" "$base/ofrep/v1/evaluate/flags"); label="OFREP bulk (SDK key)" ;;
-		esac
-		if [ "${#servers[@]}" -gt 1 ]; then label="$label [$s]"; fi
-		report "$label" "$ours" "$bare"
+		ratios=()
+		for _ in $(seq "$ROUNDS"); do
+			bare=$(rps http://127.0.0.1:18190/)
+			case "$what" in
+			me) ours=$(rps -H "Authorization: Bearer $tok" "$base/api/v1/me"); label="GET /api/v1/me (token)" ;;
+			single) ours=$(rps -s "$work/$s.lua" "$base/ofrep/v1/evaluate/flags/checkout_rollout"); label="OFREP single (SDK key)" ;;
+			bulk) ours=$(rps -s "$work/$s.lua" "$base/ofrep/v1/evaluate/flags"); label="OFREP bulk (SDK key)" ;;
+			esac
+			if [ "${#servers[@]}" -gt 1 ]; then label="$label [$s]"; fi
+			report "$label" "$ours" "$bare"
+			ratios+=("$(python3 -c "import sys; print(float(sys.argv[1]) / float(sys.argv[2]))" "$ours" "$bare")")
+		done
+		if [ "$ROUNDS" -gt 1 ]; then
+			python3 -c "import sys, statistics; r = sorted(map(float, sys.argv[2:])); print('%-48s median ratio %.2f  (%s)' % (sys.argv[1], statistics.median(r), ' '.join('%.2f' % x for x in r)))" "$label" "${ratios[@]}"
+		fi
 	done
 }
 echo "engine: $ENGINE, duration $DURATION per run, load before: $(cut -d' ' -f1-3 /proc/loadavg)"
