@@ -27,7 +27,8 @@ import (
 // test and DROP DATABASE forces a checkpoint, so neither happens per test:
 // the schema is migrated once into a template database (per set of
 // migrations), copied (CREATE DATABASE … TEMPLATE) when no copy is free, and a
-// copy is reused by emptying it (one DELETE per table, milliseconds).
+// copy is reused by emptying it (one DELETE per table the last test wrote
+// to, milliseconds).
 //
 // A copy is readied for its next test (renamed, emptied) in the background
 // as soon as its test ends, so the next test finds it ready; a process keeps
@@ -76,12 +77,13 @@ type template struct {
 		renewing int
 	}
 
-	// resetSQL is the statement that empties a copy, the same for every
-	// copy of the template (a copy whose schema a test changed is dropped,
-	// not emptied).
-	resetSQL struct {
+	// tables are the copies' tables and seeded those that the template
+	// holds rows of, the same for every copy of the template (a copy
+	// whose schema a test changed is dropped, not emptied).
+	tables struct {
 		sync.Mutex
-		stmt string
+		names  []string
+		seeded map[string]bool
 	}
 }
 
@@ -115,6 +117,10 @@ type copyDB struct {
 	name  string
 	db    *sql.DB
 	claim *sql.Conn // holds the advisory lock that makes the copy ours
+	// written is what the server had counted of the copy's writes when it
+	// was last emptied (or made); nil when unknown (a copy another
+	// process left).
+	written *writeCounts
 }
 
 // server is this process's connection pool to the database TEST_DATABASE_URL
@@ -231,6 +237,14 @@ func (t *template) renew(ctx context.Context, base string, d *copyDB) *copyDB {
 		return nil
 	}
 	old, unclaimed := d, false
+	// What the last test left connected ends before the lock is taken, so
+	// that the lock (which every process's renewals wait for) is held only
+	// for the claim's own connection to end and the rename.
+	if _, err := old.claim.ExecContext(ctx, endOthers); err != nil {
+		old.claim.Close()
+		old.db.Close()
+		return nil
+	}
 	err = withCopiesLock(ctx, base, func() error {
 		unclaimed = true
 		old.claim.Close()
@@ -240,6 +254,9 @@ func (t *template) renew(ctx context.Context, base string, d *copyDB) *copyDB {
 		}
 		var err error
 		d, err = claim(ctx, base, name)
+		if d != nil {
+			d.written = old.written
+		}
 		return err
 	})
 	if !unclaimed { // the lock was not taken: give the copy up
@@ -256,11 +273,17 @@ func (t *template) renew(ctx context.Context, base string, d *copyDB) *copyDB {
 	return d
 }
 
-// rename renames a copy, ending what is still connected to it.
+// endOthers ends every other session connected to the current database and
+// waits (up to a second each) for them to exit.
+const endOthers = `SELECT count(pg_terminate_backend(pid, 1000)) FROM pg_stat_activity
+	WHERE datname = current_database() AND pid <> pg_backend_pid()`
+
+// rename renames a copy, ending what is still connected to it (and waiting,
+// up to a second each, for those sessions to exit).
 func rename(ctx context.Context, admin *sql.DB, from, to string) error {
 	var err error
 	for try := 0; ; try++ {
-		_, err = admin.ExecContext(ctx, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1", from)
+		_, err = admin.ExecContext(ctx, "SELECT pg_terminate_backend(pid, 1000) FROM pg_stat_activity WHERE datname = $1", from)
 		if err == nil {
 			_, err = admin.ExecContext(ctx, "ALTER DATABASE "+quote(from)+" RENAME TO "+quote(to))
 		}
@@ -318,14 +341,22 @@ func claim(ctx context.Context, base, name string) (*copyDB, error) {
 // empty deletes every row a test wrote and puts back those the template
 // held (the migrations' rows, and the demo's in a seeded template), in one
 // implicit transaction.
+//
+// A table the server has counted no insert into since the copy was last
+// emptied holds no row and is left alone: a DELETE on a backend's first use
+// of a table costs the server its catalog entries and the planning (most of
+// a reset's time when every table was emptied, on a fresh connection),
+// and a test writes to a few tables. The server's counts of a session's
+// writes are complete once the session has exited, which every other
+// session has when the counts are read; a copy whose counts are not known
+// (left by another process), or when the server keeps none, or their reset
+// since, has every table emptied.
 func (t *template) empty(ctx context.Context, d *copyDB) error {
 	// Anything still connected (a process the last test started, a leaked
 	// pool) must not write after the reset.
 	for {
 		var others int
-		err := d.claim.QueryRowContext(ctx, `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
-			WHERE datname = current_database() AND pid <> pg_backend_pid()`).Scan(&others)
-		if err != nil {
+		if err := d.claim.QueryRowContext(ctx, endOthers).Scan(&others); err != nil {
 			return err
 		}
 		if others == 0 {
@@ -344,19 +375,92 @@ func (t *template) empty(ctx context.Context, d *copyDB) error {
 	if ddl {
 		return errors.New("a test changed the schema")
 	}
-	t.resetSQL.Lock()
-	if t.resetSQL.stmt == "" {
-		stmt, err := resetStatement(ctx, d.claim)
-		if err != nil {
-			t.resetSQL.Unlock()
-			return err
-		}
-		t.resetSQL.stmt = stmt
+	tables, seeded, err := t.tablesOfCopies(ctx, d.claim)
+	if err != nil {
+		return err
 	}
-	reset := t.resetSQL.stmt
-	t.resetSQL.Unlock()
-	_, err := d.claim.ExecContext(ctx, reset)
-	return err
+	counts, err := countWrites(ctx, d.claim)
+	if err != nil {
+		return err
+	}
+	_, err = d.claim.ExecContext(ctx, resetStatement(tables, seeded, func(table string) bool {
+		return !counts.sameInserts(d.written, table)
+	}))
+	if err != nil {
+		d.written = nil
+		return err
+	}
+	d.written = counts
+	return nil
+}
+
+// tablesOfCopies lists the copies' tables and those the template holds rows
+// of, read from the first copy emptied.
+func (t *template) tablesOfCopies(ctx context.Context, conn *sql.Conn) ([]string, map[string]bool, error) {
+	t.tables.Lock()
+	defer t.tables.Unlock()
+	if t.tables.names == nil {
+		tables, err := tablesOf(ctx, conn, "public")
+		if err != nil {
+			return nil, nil, err
+		}
+		kept, err := tablesOf(ctx, conn, "storetest")
+		if err != nil {
+			return nil, nil, err
+		}
+		seeded := map[string]bool{}
+		for _, name := range kept {
+			seeded[name] = true
+		}
+		t.tables.names, t.tables.seeded = tables, seeded
+	}
+	return t.tables.names, t.tables.seeded, nil
+}
+
+// writeCounts is what the server has counted of a database's writes: per
+// table, the rows ever inserted (COPY, triggers' and rolled-back inserts
+// included).
+type writeCounts struct {
+	since    string // when the database's counts were last reset
+	inserted map[string]int64
+}
+
+// countWrites reads the counts of the current database; nil when the server
+// keeps none (track_counts off).
+func countWrites(ctx context.Context, conn *sql.Conn) (*writeCounts, error) {
+	var tracked bool
+	c := &writeCounts{inserted: map[string]int64{}}
+	err := conn.QueryRowContext(ctx, `SELECT current_setting('track_counts')::bool,
+		COALESCE(pg_stat_get_db_stat_reset_time(oid)::text, '') FROM pg_database WHERE datname = current_database()`).Scan(&tracked, &c.since)
+	if err != nil || !tracked {
+		return nil, err
+	}
+	rows, err := conn.QueryContext(ctx, `SELECT c.relname, pg_stat_get_tuples_inserted(c.oid) FROM pg_class c
+		JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public' AND c.relkind = 'r'`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var table string
+		var n int64
+		if err := rows.Scan(&table, &n); err != nil {
+			return nil, err
+		}
+		c.inserted[table] = n
+	}
+	return c, rows.Err()
+}
+
+// sameInserts tells whether table had no row inserted between the counts
+// before and c (false when either is unknown).
+func (c *writeCounts) sameInserts(before *writeCounts, table string) bool {
+	if c == nil || before == nil || c.since != before.since {
+		return false
+	}
+	now, ok := c.inserted[table]
+	was, wasOK := before.inserted[table]
+	return ok && wasOK && now == was
 }
 
 func (d *copyDB) drop(base string) {
@@ -392,6 +496,10 @@ func (t *template) newCopy(ctx context.Context, base string) (*copyDB, error) {
 	})
 	if err == nil && d == nil {
 		err = errors.New("a new copy is held by another process")
+	}
+	if err == nil {
+		// Unknown counts (nil) only cost the first reset emptying every table.
+		d.written, _ = countWrites(ctx, d.claim)
 	}
 	return d, err
 }
@@ -585,31 +693,22 @@ func tablesOf(ctx context.Context, q interface {
 	return out, rows.Err()
 }
 
-// resetStatement deletes every row of the copy at url and puts back those
-// the migrations wrote: one round trip per test.
-func resetStatement(ctx context.Context, conn *sql.Conn) (string, error) {
-	tables, err := tablesOf(ctx, conn, "public")
-	if err != nil {
-		return "", err
-	}
-	seeded, err := tablesOf(ctx, conn, "storetest")
-	if err != nil {
-		return "", err
-	}
-	keep := map[string]bool{}
-	for _, t := range seeded {
-		keep[t] = true
-	}
+// resetStatement empties the tables written (per written) and puts back
+// the rows the template holds (seeded tables are always emptied and
+// refilled): one round trip per test.
+func resetStatement(tables []string, seeded map[string]bool, written func(table string) bool) string {
 	var b strings.Builder
 	b.WriteString("SET session_replication_role = replica;\n") // no foreign-key checks while emptying
 	for _, t := range tables {
-		fmt.Fprintf(&b, "DELETE FROM public.%s;\n", quote(t))
-		if keep[t] {
+		if seeded[t] {
+			fmt.Fprintf(&b, "DELETE FROM public.%s;\n", quote(t))
 			fmt.Fprintf(&b, "INSERT INTO public.%s SELECT * FROM storetest.%s;\n", quote(t), quote(t))
+		} else if written(t) {
+			fmt.Fprintf(&b, "DELETE FROM public.%s;\n", quote(t))
 		}
 	}
 	b.WriteString("RESET session_replication_role;")
-	return b.String(), nil
+	return b.String()
 }
 
 // dropLeftovers drops the templates of other migrations built more than a
