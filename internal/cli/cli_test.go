@@ -11,9 +11,16 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shimizu-tech/ordersuite/internal/auth"
 	"github.com/shimizu-tech/ordersuite/internal/cli"
 	"github.com/shimizu-tech/ordersuite/internal/storetest"
 )
+
+// Passwords are hashed at bcrypt's lowest cost, in this binary and in the
+// serve children it starts (the same binary): the production cost is a
+// tenth of a second of CPU per hash and per sign-in, which no test here is
+// about.
+func init() { auth.SetFastHashingForTests() }
 
 // syncBuffer is a bytes.Buffer safe to read while a command writes to it.
 type syncBuffer struct {
