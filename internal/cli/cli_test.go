@@ -59,6 +59,16 @@ func dbArgs(t *testing.T) []string {
 		"--jwt-secret", "cli-test-secret-cli-test-secret-0123456789", "--log-level", "error"}
 }
 
+// migratedDBArgs is dbArgs on a database already at the newest schema, for
+// tests about what runs on a migrated database (migrating a fresh one is
+// the migration tests' business, and a second of the server's time).
+func migratedDBArgs(t *testing.T) []string {
+	t.Helper()
+	url, _ := storetest.NewMigratedDatabase(t)
+	return []string{"--database-url", url, "--data-dir", t.TempDir(),
+		"--jwt-secret", "cli-test-secret-cli-test-secret-0123456789", "--log-level", "error"}
+}
+
 func run(t *testing.T, args ...string) (int, string, string) {
 	t.Helper()
 	var out, errOut bytes.Buffer
