@@ -47,8 +47,9 @@ import (
 const templatePrefix = "ordersuite_tmpl_"
 
 // templateLayout changes whenever buildTemplate adds something to the
-// template, so that an older template is not taken for a current one.
-const templateLayout = "6"
+// template, or copies are claimed another way, so that an older template
+// (or its copies, claimed the older way) is not taken for a current one.
+const templateLayout = "7"
 
 // template is one kind of template database and the copies this process
 // holds of it: the migrated, empty schema (plain), or that schema with the
@@ -114,9 +115,11 @@ func (t *template) copyFor(tb testing.TB) (string, store.Options) {
 }
 
 type copyDB struct {
-	name  string
-	db    *sql.DB
-	claim *sql.Conn // holds the advisory lock that makes the copy ours
+	name string
+	// claim is a connection to the database TEST_DATABASE_URL names that
+	// holds the advisory lock, keyed by the copy's OID (which a rename
+	// keeps), that makes the copy ours.
+	claim *sql.Conn
 	// written is what the server had counted of the copy's writes when it
 	// was last emptied (or made); nil when unknown (a copy another
 	// process left).
@@ -142,7 +145,9 @@ func adminDB(base string) (*sql.DB, error) {
 	return server.db, server.err
 }
 
-const claimLock = "SELECT pg_try_advisory_lock(hashtext('ordersuite test database'))"
+// claimLock takes the lock of the copy named $1: a key of its own for each
+// database OID, above the range of hashtext's keys.
+const claimLock = `SELECT oid, pg_try_advisory_lock(oid::int8 + 8589934592) FROM pg_database WHERE datname = $1`
 
 func (t *template) acquire() (*copyDB, error) {
 	base := URL()
@@ -227,80 +232,67 @@ func (t *template) claimUnused(ctx context.Context, base string) *copyDB {
 
 // renew readies a claimed copy for its next test: renamed, so that nothing
 // left connected by the last one (a leaked pool reconnects on its own) can
-// reach it again, then emptied. It returns nil when the copy cannot be used
-// (another process claimed it in between, or a test changed its schema: that
-// copy is dropped).
+// reach it again, then emptied. The claim is held throughout (a rename keeps
+// the OID it is keyed by). It returns nil when the copy cannot be used (a
+// test changed its schema: that copy is dropped).
 func (t *template) renew(ctx context.Context, base string, d *copyDB) *copyDB {
 	name := fmt.Sprintf("%s%d_%d", t.copies, os.Getpid(), schemaSeq.Add(1))
 	admin, err := adminDB(base)
+	if err == nil {
+		err = rename(ctx, admin, d.name, name)
+	}
 	if err != nil {
+		d.claim.Close()
 		return nil
 	}
-	old, unclaimed := d, false
-	// What the last test left connected ends before the lock is taken, so
-	// that the lock (which every process's renewals wait for) is held only
-	// for the claim's own connection to end and the rename.
-	if _, err := old.claim.ExecContext(ctx, endOthers); err != nil {
-		old.claim.Close()
-		old.db.Close()
-		return nil
-	}
-	err = withCopiesLock(ctx, base, func() error {
-		unclaimed = true
-		old.claim.Close()
-		old.db.Close()
-		if err := rename(ctx, admin, old.name, name); err != nil {
-			return err
-		}
-		var err error
-		d, err = claim(ctx, base, name)
-		if d != nil {
-			d.written = old.written
-		}
-		return err
-	})
-	if !unclaimed { // the lock was not taken: give the copy up
-		old.claim.Close()
-		old.db.Close()
-	}
-	if err != nil || d == nil {
-		return nil
-	}
-	if err := t.empty(ctx, d); err != nil {
+	d.name = name
+	if err := t.empty(ctx, base, d); err != nil {
 		go d.drop(base) // forces a checkpoint: not on the test's time
 		return nil
 	}
 	return d
 }
 
-// endOthers ends every other session connected to the current database and
-// waits (up to a second each) for them to exit.
-const endOthers = `SELECT count(pg_terminate_backend(pid, 1000)) FROM pg_stat_activity
-	WHERE datname = current_database() AND pid <> pg_backend_pid()`
+// endOthers ends every other session connected to conn's database and
+// waits until they have exited.
+func endOthers(ctx context.Context, conn *sql.Conn) error {
+	for {
+		var others int
+		err := conn.QueryRowContext(ctx, `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+			WHERE datname = current_database() AND pid <> pg_backend_pid()`).Scan(&others)
+		if err != nil || others == 0 {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+}
 
-// rename renames a copy, ending what is still connected to it (and waiting,
-// up to a second each, for those sessions to exit).
+// rename renames a copy, ending what is still connected to it and waiting
+// for those sessions to exit. (pg_terminate_backend's own wait looks in
+// steps of 100 ms; a session ends in a few.)
 func rename(ctx context.Context, admin *sql.DB, from, to string) error {
 	var err error
 	for try := 0; ; try++ {
-		_, err = admin.ExecContext(ctx, "SELECT pg_terminate_backend(pid, 1000) FROM pg_stat_activity WHERE datname = $1", from)
+		_, err = admin.ExecContext(ctx, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1", from)
 		if err == nil {
 			_, err = admin.ExecContext(ctx, "ALTER DATABASE "+quote(from)+" RENAME TO "+quote(to))
 		}
 		var pgErr *pgconn.PgError
-		if err == nil || !errors.As(err, &pgErr) || pgErr.Code != "55006" || try == 20 {
+		if err == nil || !errors.As(err, &pgErr) || pgErr.Code != "55006" || try == 400 {
 			return err
 		}
-		time.Sleep(20 * time.Millisecond)
+		time.Sleep(5 * time.Millisecond)
 	}
 }
 
 // withCopiesLock runs f holding a lock shared by the processes of a run (an
 // advisory lock in the database TEST_DATABASE_URL names). A copy is
-// unclaimed while it is renamed (a database with a connection cannot be)
-// and just after it is made; without the lock another process could claim
-// it in that moment and, renewing it, rename it away from the test it was
-// readied for.
+// unclaimed just after it is made; without the lock another process looking
+// for an unclaimed copy could claim it in that moment.
 func withCopiesLock(ctx context.Context, base string, f func() error) error {
 	admin, err := adminDB(base)
 	if err != nil {
@@ -320,22 +312,38 @@ func withCopiesLock(ctx context.Context, base string, f func() error) error {
 
 // claim takes the copy name unless another process holds it (nil, nil).
 func claim(ctx context.Context, base, name string) (*copyDB, error) {
-	db, err := sql.Open("pgx", withDatabase(base, name))
+	admin, err := adminDB(base)
 	if err != nil {
 		return nil, err
+	}
+	conn, err := admin.Conn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var oid int64
+	var ok bool
+	if err := conn.QueryRowContext(ctx, claimLock, name).Scan(&oid, &ok); err != nil || !ok {
+		conn.Close()
+		if errors.Is(err, sql.ErrNoRows) {
+			err = nil
+		}
+		return nil, err
+	}
+	return &copyDB{name: name, claim: conn}, nil
+}
+
+// session opens a connection to the copy, for emptying it.
+func (d *copyDB) session(ctx context.Context, base string) (*sql.DB, *sql.Conn, error) {
+	db, err := sql.Open("pgx", withDatabase(base, d.name))
+	if err != nil {
+		return nil, nil, err
 	}
 	conn, err := db.Conn(ctx)
 	if err != nil {
 		db.Close()
-		return nil, err
+		return nil, nil, err
 	}
-	var ok bool
-	if err := conn.QueryRowContext(ctx, claimLock).Scan(&ok); err != nil || !ok {
-		conn.Close()
-		db.Close()
-		return nil, err
-	}
-	return &copyDB{name: name, db: db, claim: conn}, nil
+	return db, conn, nil
 }
 
 // empty deletes every row a test wrote and puts back those the template
@@ -351,39 +359,37 @@ func claim(ctx context.Context, base, name string) (*copyDB, error) {
 // session has when the counts are read; a copy whose counts are not known
 // (left by another process), or when the server keeps none, or their reset
 // since, has every table emptied.
-func (t *template) empty(ctx context.Context, d *copyDB) error {
+//
+// The session that empties the copy is closed before the test starts, so
+// that the next rename finds only what the test left connected.
+func (t *template) empty(ctx context.Context, base string, d *copyDB) error {
+	db, conn, err := d.session(ctx, base)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	defer conn.Close()
 	// Anything still connected (a process the last test started, a leaked
 	// pool) must not write after the reset.
-	for {
-		var others int
-		if err := d.claim.QueryRowContext(ctx, endOthers).Scan(&others); err != nil {
-			return err
-		}
-		if others == 0 {
-			break
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(20 * time.Millisecond):
-		}
+	if err := endOthers(ctx, conn); err != nil {
+		return err
 	}
 	var ddl bool
-	if err := d.claim.QueryRowContext(ctx, "SELECT EXISTS (SELECT 1 FROM storetest.ddl)").Scan(&ddl); err != nil {
+	if err := conn.QueryRowContext(ctx, "SELECT EXISTS (SELECT 1 FROM storetest.ddl)").Scan(&ddl); err != nil {
 		return err
 	}
 	if ddl {
 		return errors.New("a test changed the schema")
 	}
-	tables, seeded, err := t.tablesOfCopies(ctx, d.claim)
+	tables, seeded, err := t.tablesOfCopies(ctx, conn)
 	if err != nil {
 		return err
 	}
-	counts, err := countWrites(ctx, d.claim)
+	counts, err := countWrites(ctx, conn)
 	if err != nil {
 		return err
 	}
-	_, err = d.claim.ExecContext(ctx, resetStatement(tables, seeded, func(table string) bool {
+	_, err = conn.ExecContext(ctx, resetStatement(tables, seeded, func(table string) bool {
 		return !counts.sameInserts(d.written, table)
 	}))
 	if err != nil {
@@ -463,9 +469,9 @@ func (c *writeCounts) sameInserts(before *writeCounts, table string) bool {
 	return ok && wasOK && now == was
 }
 
+// drop drops the copy, claimed until it is gone.
 func (d *copyDB) drop(base string) {
-	d.claim.Close()
-	d.db.Close()
+	defer d.claim.Close()
 	admin, err := adminDB(base)
 	if err != nil {
 		return
@@ -498,8 +504,13 @@ func (t *template) newCopy(ctx context.Context, base string) (*copyDB, error) {
 		err = errors.New("a new copy is held by another process")
 	}
 	if err == nil {
-		// Unknown counts (nil) only cost the first reset emptying every table.
-		d.written, _ = countWrites(ctx, d.claim)
+		// The counts of a new database; unknown counts (nil) would only
+		// cost the first reset emptying every table.
+		if db, conn, err := d.session(ctx, base); err == nil {
+			d.written, _ = countWrites(ctx, conn)
+			conn.Close()
+			db.Close()
+		}
 	}
 	return d, err
 }
