@@ -350,15 +350,18 @@ func (d *copyDB) session(ctx context.Context, base string) (*sql.DB, *sql.Conn, 
 // held (the migrations' rows, and the demo's in a seeded template), in one
 // implicit transaction.
 //
-// A table the server has counted no insert into since the copy was last
-// emptied holds no row and is left alone: a DELETE on a backend's first use
+// A table the server has counted no write to since the copy was last
+// emptied is left alone: one with no insert holds no row, and a seeded one
+// with no insert, update or delete (nor truncation, which gives it a new
+// file) holds the template's rows. A DELETE on a backend's first use
 // of a table costs the server its catalog entries and the planning (most of
 // a reset's time when every table was emptied, on a fresh connection),
 // and a test writes to a few tables. The server's counts of a session's
 // writes are complete once the session has exited, which every other
 // session has when the counts are read; a copy whose counts are not known
 // (left by another process), or when the server keeps none, or their reset
-// since, has every table emptied.
+// since, has every table emptied. The counts kept for the next reset are
+// read after this one's own writes are counted.
 //
 // The session that empties the copy is closed before the test starts, so
 // that the next rename finds only what the test left connected.
@@ -389,15 +392,25 @@ func (t *template) empty(ctx context.Context, base string, d *copyDB) error {
 	if err != nil {
 		return err
 	}
-	_, err = conn.ExecContext(ctx, resetStatement(tables, seeded, func(table string) bool {
-		return !counts.sameInserts(d.written, table)
-	}))
+	stmt, some := resetStatement(tables, seeded, func(table string) bool {
+		return !counts.unwritten(d.written, table, seeded[table])
+	})
+	if !some {
+		d.written = counts
+		return nil
+	}
+	_, err = conn.ExecContext(ctx, stmt)
+	d.written = nil
 	if err != nil {
-		d.written = nil
 		return err
 	}
-	d.written = counts
-	return nil
+	// This session's counts reach the server as its next statement ends
+	// (were they not, the seeded tables would only be emptied again).
+	if _, err := conn.ExecContext(ctx, "SELECT pg_stat_force_next_flush()"); err != nil {
+		return err
+	}
+	d.written, err = countWrites(ctx, conn)
+	return err
 }
 
 // tablesOfCopies lists the copies' tables and those the template holds rows
@@ -425,23 +438,27 @@ func (t *template) tablesOfCopies(ctx context.Context, conn *sql.Conn) ([]string
 
 // writeCounts is what the server has counted of a database's writes: per
 // table, the rows ever inserted (COPY, triggers' and rolled-back inserts
-// included).
+// included), updated and deleted, and the file it is stored in (which
+// TRUNCATE replaces).
 type writeCounts struct {
-	since    string // when the database's counts were last reset
-	inserted map[string]int64
+	since  string // when the database's counts were last reset
+	tables map[string]tableCounts
 }
+
+type tableCounts struct{ inserted, updated, deleted, file int64 }
 
 // countWrites reads the counts of the current database; nil when the server
 // keeps none (track_counts off).
 func countWrites(ctx context.Context, conn *sql.Conn) (*writeCounts, error) {
 	var tracked bool
-	c := &writeCounts{inserted: map[string]int64{}}
+	c := &writeCounts{tables: map[string]tableCounts{}}
 	err := conn.QueryRowContext(ctx, `SELECT current_setting('track_counts')::bool,
 		COALESCE(pg_stat_get_db_stat_reset_time(oid)::text, '') FROM pg_database WHERE datname = current_database()`).Scan(&tracked, &c.since)
 	if err != nil || !tracked {
 		return nil, err
 	}
-	rows, err := conn.QueryContext(ctx, `SELECT c.relname, pg_stat_get_tuples_inserted(c.oid) FROM pg_class c
+	rows, err := conn.QueryContext(ctx, `SELECT c.relname, pg_stat_get_tuples_inserted(c.oid), pg_stat_get_tuples_updated(c.oid),
+		pg_stat_get_tuples_deleted(c.oid), c.relfilenode::int8 FROM pg_class c
 		JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public' AND c.relkind = 'r'`)
 	if err != nil {
 		return nil, err
@@ -449,24 +466,31 @@ func countWrites(ctx context.Context, conn *sql.Conn) (*writeCounts, error) {
 	defer rows.Close()
 	for rows.Next() {
 		var table string
-		var n int64
-		if err := rows.Scan(&table, &n); err != nil {
+		var n tableCounts
+		if err := rows.Scan(&table, &n.inserted, &n.updated, &n.deleted, &n.file); err != nil {
 			return nil, err
 		}
-		c.inserted[table] = n
+		c.tables[table] = n
 	}
 	return c, rows.Err()
 }
 
-// sameInserts tells whether table had no row inserted between the counts
-// before and c (false when either is unknown).
-func (c *writeCounts) sameInserts(before *writeCounts, table string) bool {
+// unwritten tells whether table can be left as it is, by the counts before
+// and c (false when either is unknown): no row inserted, and for a seeded
+// table no row inserted, updated, deleted or truncated.
+func (c *writeCounts) unwritten(before *writeCounts, table string, seeded bool) bool {
 	if c == nil || before == nil || c.since != before.since {
 		return false
 	}
-	now, ok := c.inserted[table]
-	was, wasOK := before.inserted[table]
-	return ok && wasOK && now == was
+	now, ok := c.tables[table]
+	was, wasOK := before.tables[table]
+	if !ok || !wasOK {
+		return false
+	}
+	if seeded {
+		return now == was
+	}
+	return now.inserted == was.inserted
 }
 
 // drop drops the copy, claimed until it is gone.
@@ -705,21 +729,24 @@ func tablesOf(ctx context.Context, q interface {
 }
 
 // resetStatement empties the tables written (per written) and puts back
-// the rows the template holds (seeded tables are always emptied and
-// refilled): one round trip per test.
-func resetStatement(tables []string, seeded map[string]bool, written func(table string) bool) string {
+// the rows the template holds in those of them it seeded: one round trip
+// per test. It tells whether any table was written.
+func resetStatement(tables []string, seeded map[string]bool, written func(table string) bool) (string, bool) {
 	var b strings.Builder
 	b.WriteString("SET session_replication_role = replica;\n") // no foreign-key checks while emptying
+	some := false
 	for _, t := range tables {
+		if !written(t) {
+			continue
+		}
+		some = true
+		fmt.Fprintf(&b, "DELETE FROM public.%s;\n", quote(t))
 		if seeded[t] {
-			fmt.Fprintf(&b, "DELETE FROM public.%s;\n", quote(t))
 			fmt.Fprintf(&b, "INSERT INTO public.%s SELECT * FROM storetest.%s;\n", quote(t), quote(t))
-		} else if written(t) {
-			fmt.Fprintf(&b, "DELETE FROM public.%s;\n", quote(t))
 		}
 	}
 	b.WriteString("RESET session_replication_role;")
-	return b.String()
+	return b.String(), some
 }
 
 // dropLeftovers drops the templates of other migrations built more than a
