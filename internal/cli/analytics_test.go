@@ -18,7 +18,7 @@ import (
 // once serve has shut down.
 func TestServeFlushesEventsOnShutdown(t *testing.T) {
 	parallel(t)
-	args := append(dbArgs(t), "--admin-email", "root@example.com", "--admin-password", "configured password",
+	args := append(migratedDBArgs(t), "--admin-email", "root@example.com", "--admin-password", "configured password",
 		"--demo-on-empty=false", "--event-flush-interval", "1h", "--event-batch-size", "100000", "--event-buffer-size", "100000")
 	url := args[1]
 	srv := startServe(t, args)
@@ -89,7 +89,7 @@ func TestServeFlushesEventsOnShutdown(t *testing.T) {
 // line against the configured database.
 func TestEventsCommands(t *testing.T) {
 	parallel(t)
-	args := dbArgs(t)
+	args := migratedDBArgs(t)
 	if code, _, errOut := run(t, append([]string{"migrate"}, args...)...); code != 0 {
 		t.Fatalf("migrate: %s", errOut)
 	}

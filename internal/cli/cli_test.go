@@ -11,9 +11,16 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shimizu-tech/ordersuite/internal/auth"
 	"github.com/shimizu-tech/ordersuite/internal/cli"
 	"github.com/shimizu-tech/ordersuite/internal/storetest"
 )
+
+// Passwords are hashed at bcrypt's lowest cost, in this binary and in the
+// serve children it starts (the same binary): the production cost is a
+// tenth of a second of CPU per hash and per sign-in, which no test here is
+// about.
+func init() { auth.SetFastHashingForTests() }
 
 // syncBuffer is a bytes.Buffer safe to read while a command writes to it.
 type syncBuffer struct {
@@ -48,6 +55,16 @@ func parallel(t *testing.T) {
 func dbArgs(t *testing.T) []string {
 	t.Helper()
 	url, _ := storetest.NewDatabase(t)
+	return []string{"--database-url", url, "--data-dir", t.TempDir(),
+		"--jwt-secret", "cli-test-secret-cli-test-secret-0123456789", "--log-level", "error"}
+}
+
+// migratedDBArgs is dbArgs on a database already at the newest schema, for
+// tests about what runs on a migrated database (migrating a fresh one is
+// the migration tests' business, and a second of the server's time).
+func migratedDBArgs(t *testing.T) []string {
+	t.Helper()
+	url, _ := storetest.NewMigratedDatabase(t)
 	return []string{"--database-url", url, "--data-dir", t.TempDir(),
 		"--jwt-secret", "cli-test-secret-cli-test-secret-0123456789", "--log-level", "error"}
 }

@@ -11,7 +11,7 @@ import (
 // page and its embedded stylesheet beside the API.
 func TestServeMountsConsole(t *testing.T) {
 	parallel(t)
-	srv := startServe(t, dbArgs(t))
+	srv := startServe(t, migratedDBArgs(t))
 	for _, c := range []struct{ path, ctype, want string }{
 		{"/console/login", "text/html", `action="/console/login"`},
 		{"/assets/console.css", "text/css", "focus-visible"},

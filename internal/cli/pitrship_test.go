@@ -84,7 +84,7 @@ func TestKilledShipperShipsEachChangeOnce(t *testing.T) {
 	}
 	ctx := context.Background()
 	dir := t.TempDir()
-	args := append(dbArgs(t), "--backup-dir", dir)
+	args := append(migratedDBArgs(t), "--backup-dir", dir)
 	if code, _, errOut := run(t, append([]string{"migrate"}, args...)...); code != 0 {
 		t.Fatalf("migrate: %s", errOut)
 	}

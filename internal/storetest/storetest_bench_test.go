@@ -99,8 +99,11 @@ func TestOpenIsolatesTests(t *testing.T) {
 }
 
 // TestReusedCopyIsEmpty: rows a test wrote are gone for the next test that
-// gets the same copy (under another name), a connection the last test left
-// open cannot reach it, and a copy whose schema changed is not reused.
+// gets the same copy (under another name), however the copy was emptied
+// last (every table, or those written since), rows written by a connection
+// the last test left open included; rows of the template a test deleted or
+// truncated are back; that connection cannot reach the copy; and a copy
+// whose schema changed is not reused.
 func TestReusedCopyIsEmpty(t *testing.T) {
 	if URL() == "" {
 		t.Skip("PostgreSQL only: SQLite tests get a new file each")
@@ -114,41 +117,74 @@ func TestReusedCopyIsEmpty(t *testing.T) {
 		return id
 	}
 	var first int64
-	var leaked *sql.DB
-	t.Run("writes", func(t *testing.T) {
-		renewed()
-		url, db := OpenWithURL(t)
-		first = oid(db)
-		if _, err := db.CreateRestaurant(ctx, "Left Behind", "LFB"); err != nil {
+	seededRows := func(db *store.DB) string {
+		var goose, river int
+		if err := db.SQL().QueryRowContext(ctx, "SELECT (SELECT count(*) FROM goose_db_version), (SELECT count(*) FROM river_migration)").Scan(&goose, &river); err != nil {
 			t.Fatal(err)
 		}
-		var err error
-		if leaked, err = sql.Open("pgx", url); err != nil { // never closed by the test
-			t.Fatal(err)
-		}
-	})
-	defer leaked.Close()
-	t.Run("reads", func(t *testing.T) {
-		renewed()
-		db := Open(t)
-		if oid(db) != first {
-			t.Fatal("the copy the last test released was not reused")
-		}
-		list, err := db.Restaurants(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(list) != 0 {
-			t.Fatalf("reused copy holds %d restaurants of the previous test", len(list))
-		}
-		var version int64
-		if err := db.SQL().QueryRowContext(ctx, "SELECT max(version_id) FROM goose_db_version").Scan(&version); err != nil || version == 0 {
-			t.Fatalf("schema version lost by the reset: %d %v", version, err)
-		}
-		if _, err := leaked.ExecContext(ctx, "SELECT 1"); err == nil {
-			t.Fatal("a connection left by the last test reaches the copy a new test uses")
-		}
-	})
+		return fmt.Sprintf("%d goose_db_version rows, %d river_migration rows", goose, river)
+	}
+	var seeded string
+	// What each round's test does to the template's rows.
+	changeSeeded := []string{"", "TRUNCATE river_migration", "DELETE FROM goose_db_version WHERE version_id > 0"}
+	for round := range 3 {
+		var leaked *sql.DB
+		t.Run(fmt.Sprintf("writes %d", round), func(t *testing.T) {
+			renewed()
+			url, db := OpenWithURL(t)
+			if round == 0 {
+				first = oid(db)
+				seeded = seededRows(db)
+			} else if oid(db) != first {
+				t.Fatal("the copy the last test released was not reused")
+			}
+			if _, err := db.CreateRestaurant(ctx, "Left Behind", fmt.Sprintf("LB%d", round)); err != nil {
+				t.Fatal(err)
+			}
+			var err error
+			if leaked, err = sql.Open("pgx", url); err != nil { // never closed by the test
+				t.Fatal(err)
+			}
+			// A write of a session still open when the test ends, to a table
+			// the test's own pool did not write to.
+			if _, err := leaked.ExecContext(ctx, "INSERT INTO revoked_tokens (jti, expires_at) VALUES (gen_random_uuid(), now())"); err != nil {
+				t.Fatal(err)
+			}
+			if stmt := changeSeeded[round]; stmt != "" {
+				if _, err := leaked.ExecContext(ctx, stmt); err != nil {
+					t.Fatal(err)
+				}
+				if seededRows(db) == seeded {
+					t.Fatalf("%s changed nothing", stmt)
+				}
+			}
+		})
+		defer leaked.Close()
+		t.Run(fmt.Sprintf("reads %d", round), func(t *testing.T) {
+			renewed()
+			db := Open(t)
+			if oid(db) != first {
+				t.Fatal("the copy the last test released was not reused")
+			}
+			list, err := db.Restaurants(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(list) != 0 {
+				t.Fatalf("reused copy holds %d restaurants of the previous test", len(list))
+			}
+			var revoked int
+			if err := db.SQL().QueryRowContext(ctx, "SELECT count(*) FROM revoked_tokens").Scan(&revoked); err != nil || revoked != 0 {
+				t.Fatalf("reused copy holds %d revoked tokens of the previous test (%v)", revoked, err)
+			}
+			if got := seededRows(db); got != seeded {
+				t.Fatalf("the template's rows: %s after the reset, %s in the template", got, seeded)
+			}
+			if _, err := leaked.ExecContext(ctx, "SELECT 1"); err == nil {
+				t.Fatal("a connection left by the last test reaches the copy a new test uses")
+			}
+		})
+	}
 	t.Run("changes the schema", func(t *testing.T) {
 		renewed()
 		db := Open(t)

@@ -27,7 +27,8 @@ import (
 // test and DROP DATABASE forces a checkpoint, so neither happens per test:
 // the schema is migrated once into a template database (per set of
 // migrations), copied (CREATE DATABASE … TEMPLATE) when no copy is free, and a
-// copy is reused by emptying it (one DELETE per table, milliseconds).
+// copy is reused by emptying it (one DELETE per table the last test wrote
+// to, milliseconds).
 //
 // A copy is readied for its next test (renamed, emptied) in the background
 // as soon as its test ends, so the next test finds it ready; a process keeps
@@ -46,8 +47,9 @@ import (
 const templatePrefix = "ordersuite_tmpl_"
 
 // templateLayout changes whenever buildTemplate adds something to the
-// template, so that an older template is not taken for a current one.
-const templateLayout = "6"
+// template, or copies are claimed another way, so that an older template
+// (or its copies, claimed the older way) is not taken for a current one.
+const templateLayout = "7"
 
 // template is one kind of template database and the copies this process
 // holds of it: the migrated, empty schema (plain), or that schema with the
@@ -76,12 +78,13 @@ type template struct {
 		renewing int
 	}
 
-	// resetSQL is the statement that empties a copy, the same for every
-	// copy of the template (a copy whose schema a test changed is dropped,
-	// not emptied).
-	resetSQL struct {
+	// tables are the copies' tables and seeded those that the template
+	// holds rows of, the same for every copy of the template (a copy
+	// whose schema a test changed is dropped, not emptied).
+	tables struct {
 		sync.Mutex
-		stmt string
+		names  []string
+		seeded map[string]bool
 	}
 }
 
@@ -112,9 +115,15 @@ func (t *template) copyFor(tb testing.TB) (string, store.Options) {
 }
 
 type copyDB struct {
-	name  string
-	db    *sql.DB
-	claim *sql.Conn // holds the advisory lock that makes the copy ours
+	name string
+	// claim is a connection to the database TEST_DATABASE_URL names that
+	// holds the advisory lock, keyed by the copy's OID (which a rename
+	// keeps), that makes the copy ours.
+	claim *sql.Conn
+	// written is what the server had counted of the copy's writes when it
+	// was last emptied (or made); nil when unknown (a copy another
+	// process left).
+	written *writeCounts
 }
 
 // server is this process's connection pool to the database TEST_DATABASE_URL
@@ -136,7 +145,9 @@ func adminDB(base string) (*sql.DB, error) {
 	return server.db, server.err
 }
 
-const claimLock = "SELECT pg_try_advisory_lock(hashtext('ordersuite test database'))"
+// claimLock takes the lock of the copy named $1: a key of its own for each
+// database OID, above the range of hashtext's keys.
+const claimLock = `SELECT oid, pg_try_advisory_lock(oid::int8 + 8589934592) FROM pg_database WHERE datname = $1`
 
 func (t *template) acquire() (*copyDB, error) {
 	base := URL()
@@ -221,42 +232,48 @@ func (t *template) claimUnused(ctx context.Context, base string) *copyDB {
 
 // renew readies a claimed copy for its next test: renamed, so that nothing
 // left connected by the last one (a leaked pool reconnects on its own) can
-// reach it again, then emptied. It returns nil when the copy cannot be used
-// (another process claimed it in between, or a test changed its schema: that
-// copy is dropped).
+// reach it again, then emptied. The claim is held throughout (a rename keeps
+// the OID it is keyed by). It returns nil when the copy cannot be used (a
+// test changed its schema: that copy is dropped).
 func (t *template) renew(ctx context.Context, base string, d *copyDB) *copyDB {
 	name := fmt.Sprintf("%s%d_%d", t.copies, os.Getpid(), schemaSeq.Add(1))
 	admin, err := adminDB(base)
+	if err == nil {
+		err = rename(ctx, admin, d.name, name)
+	}
 	if err != nil {
+		d.claim.Close()
 		return nil
 	}
-	old, unclaimed := d, false
-	err = withCopiesLock(ctx, base, func() error {
-		unclaimed = true
-		old.claim.Close()
-		old.db.Close()
-		if err := rename(ctx, admin, old.name, name); err != nil {
-			return err
-		}
-		var err error
-		d, err = claim(ctx, base, name)
-		return err
-	})
-	if !unclaimed { // the lock was not taken: give the copy up
-		old.claim.Close()
-		old.db.Close()
-	}
-	if err != nil || d == nil {
-		return nil
-	}
-	if err := t.empty(ctx, d); err != nil {
+	d.name = name
+	if err := t.empty(ctx, base, d); err != nil {
 		go d.drop(base) // forces a checkpoint: not on the test's time
 		return nil
 	}
 	return d
 }
 
-// rename renames a copy, ending what is still connected to it.
+// endOthers ends every other session connected to conn's database and
+// waits until they have exited.
+func endOthers(ctx context.Context, conn *sql.Conn) error {
+	for {
+		var others int
+		err := conn.QueryRowContext(ctx, `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+			WHERE datname = current_database() AND pid <> pg_backend_pid()`).Scan(&others)
+		if err != nil || others == 0 {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+}
+
+// rename renames a copy, ending what is still connected to it and waiting
+// for those sessions to exit. (pg_terminate_backend's own wait looks in
+// steps of 100 ms; a session ends in a few.)
 func rename(ctx context.Context, admin *sql.DB, from, to string) error {
 	var err error
 	for try := 0; ; try++ {
@@ -265,19 +282,17 @@ func rename(ctx context.Context, admin *sql.DB, from, to string) error {
 			_, err = admin.ExecContext(ctx, "ALTER DATABASE "+quote(from)+" RENAME TO "+quote(to))
 		}
 		var pgErr *pgconn.PgError
-		if err == nil || !errors.As(err, &pgErr) || pgErr.Code != "55006" || try == 20 {
+		if err == nil || !errors.As(err, &pgErr) || pgErr.Code != "55006" || try == 400 {
 			return err
 		}
-		time.Sleep(20 * time.Millisecond)
+		time.Sleep(5 * time.Millisecond)
 	}
 }
 
 // withCopiesLock runs f holding a lock shared by the processes of a run (an
 // advisory lock in the database TEST_DATABASE_URL names). A copy is
-// unclaimed while it is renamed (a database with a connection cannot be)
-// and just after it is made; without the lock another process could claim
-// it in that moment and, renewing it, rename it away from the test it was
-// readied for.
+// unclaimed just after it is made; without the lock another process looking
+// for an unclaimed copy could claim it in that moment.
 func withCopiesLock(ctx context.Context, base string, f func() error) error {
 	admin, err := adminDB(base)
 	if err != nil {
@@ -297,71 +312,190 @@ func withCopiesLock(ctx context.Context, base string, f func() error) error {
 
 // claim takes the copy name unless another process holds it (nil, nil).
 func claim(ctx context.Context, base, name string) (*copyDB, error) {
-	db, err := sql.Open("pgx", withDatabase(base, name))
+	admin, err := adminDB(base)
 	if err != nil {
 		return nil, err
+	}
+	conn, err := admin.Conn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var oid int64
+	var ok bool
+	if err := conn.QueryRowContext(ctx, claimLock, name).Scan(&oid, &ok); err != nil || !ok {
+		conn.Close()
+		if errors.Is(err, sql.ErrNoRows) {
+			err = nil
+		}
+		return nil, err
+	}
+	return &copyDB{name: name, claim: conn}, nil
+}
+
+// session opens a connection to the copy, for emptying it.
+func (d *copyDB) session(ctx context.Context, base string) (*sql.DB, *sql.Conn, error) {
+	db, err := sql.Open("pgx", withDatabase(base, d.name))
+	if err != nil {
+		return nil, nil, err
 	}
 	conn, err := db.Conn(ctx)
 	if err != nil {
 		db.Close()
-		return nil, err
+		return nil, nil, err
 	}
-	var ok bool
-	if err := conn.QueryRowContext(ctx, claimLock).Scan(&ok); err != nil || !ok {
-		conn.Close()
-		db.Close()
-		return nil, err
-	}
-	return &copyDB{name: name, db: db, claim: conn}, nil
+	return db, conn, nil
 }
 
 // empty deletes every row a test wrote and puts back those the template
 // held (the migrations' rows, and the demo's in a seeded template), in one
 // implicit transaction.
-func (t *template) empty(ctx context.Context, d *copyDB) error {
+//
+// A table the server has counted no write to since the copy was last
+// emptied is left alone: one with no insert holds no row, and a seeded one
+// with no insert, update or delete (nor truncation, which gives it a new
+// file) holds the template's rows. A DELETE on a backend's first use
+// of a table costs the server its catalog entries and the planning (most of
+// a reset's time when every table was emptied, on a fresh connection),
+// and a test writes to a few tables. The server's counts of a session's
+// writes are complete once the session has exited, which every other
+// session has when the counts are read; a copy whose counts are not known
+// (left by another process), or when the server keeps none, or their reset
+// since, has every table emptied. The counts kept for the next reset are
+// read after this one's own writes are counted.
+//
+// The session that empties the copy is closed before the test starts, so
+// that the next rename finds only what the test left connected.
+func (t *template) empty(ctx context.Context, base string, d *copyDB) error {
+	db, conn, err := d.session(ctx, base)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	defer conn.Close()
 	// Anything still connected (a process the last test started, a leaked
 	// pool) must not write after the reset.
-	for {
-		var others int
-		err := d.claim.QueryRowContext(ctx, `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
-			WHERE datname = current_database() AND pid <> pg_backend_pid()`).Scan(&others)
-		if err != nil {
-			return err
-		}
-		if others == 0 {
-			break
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(20 * time.Millisecond):
-		}
+	if err := endOthers(ctx, conn); err != nil {
+		return err
 	}
 	var ddl bool
-	if err := d.claim.QueryRowContext(ctx, "SELECT EXISTS (SELECT 1 FROM storetest.ddl)").Scan(&ddl); err != nil {
+	if err := conn.QueryRowContext(ctx, "SELECT EXISTS (SELECT 1 FROM storetest.ddl)").Scan(&ddl); err != nil {
 		return err
 	}
 	if ddl {
 		return errors.New("a test changed the schema")
 	}
-	t.resetSQL.Lock()
-	if t.resetSQL.stmt == "" {
-		stmt, err := resetStatement(ctx, d.claim)
-		if err != nil {
-			t.resetSQL.Unlock()
-			return err
-		}
-		t.resetSQL.stmt = stmt
+	tables, seeded, err := t.tablesOfCopies(ctx, conn)
+	if err != nil {
+		return err
 	}
-	reset := t.resetSQL.stmt
-	t.resetSQL.Unlock()
-	_, err := d.claim.ExecContext(ctx, reset)
+	counts, err := countWrites(ctx, conn)
+	if err != nil {
+		return err
+	}
+	stmt, some := resetStatement(tables, seeded, func(table string) bool {
+		return !counts.unwritten(d.written, table, seeded[table])
+	})
+	if !some {
+		d.written = counts
+		return nil
+	}
+	_, err = conn.ExecContext(ctx, stmt)
+	d.written = nil
+	if err != nil {
+		return err
+	}
+	// This session's counts reach the server as its next statement ends
+	// (were they not, the seeded tables would only be emptied again).
+	if _, err := conn.ExecContext(ctx, "SELECT pg_stat_force_next_flush()"); err != nil {
+		return err
+	}
+	d.written, err = countWrites(ctx, conn)
 	return err
 }
 
+// tablesOfCopies lists the copies' tables and those the template holds rows
+// of, read from the first copy emptied.
+func (t *template) tablesOfCopies(ctx context.Context, conn *sql.Conn) ([]string, map[string]bool, error) {
+	t.tables.Lock()
+	defer t.tables.Unlock()
+	if t.tables.names == nil {
+		tables, err := tablesOf(ctx, conn, "public")
+		if err != nil {
+			return nil, nil, err
+		}
+		kept, err := tablesOf(ctx, conn, "storetest")
+		if err != nil {
+			return nil, nil, err
+		}
+		seeded := map[string]bool{}
+		for _, name := range kept {
+			seeded[name] = true
+		}
+		t.tables.names, t.tables.seeded = tables, seeded
+	}
+	return t.tables.names, t.tables.seeded, nil
+}
+
+// writeCounts is what the server has counted of a database's writes: per
+// table, the rows ever inserted (COPY, triggers' and rolled-back inserts
+// included), updated and deleted, and the file it is stored in (which
+// TRUNCATE replaces).
+type writeCounts struct {
+	since  string // when the database's counts were last reset
+	tables map[string]tableCounts
+}
+
+type tableCounts struct{ inserted, updated, deleted, file int64 }
+
+// countWrites reads the counts of the current database; nil when the server
+// keeps none (track_counts off).
+func countWrites(ctx context.Context, conn *sql.Conn) (*writeCounts, error) {
+	var tracked bool
+	c := &writeCounts{tables: map[string]tableCounts{}}
+	err := conn.QueryRowContext(ctx, `SELECT current_setting('track_counts')::bool,
+		COALESCE(pg_stat_get_db_stat_reset_time(oid)::text, '') FROM pg_database WHERE datname = current_database()`).Scan(&tracked, &c.since)
+	if err != nil || !tracked {
+		return nil, err
+	}
+	rows, err := conn.QueryContext(ctx, `SELECT c.relname, pg_stat_get_tuples_inserted(c.oid), pg_stat_get_tuples_updated(c.oid),
+		pg_stat_get_tuples_deleted(c.oid), c.relfilenode::int8 FROM pg_class c
+		JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public' AND c.relkind = 'r'`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var table string
+		var n tableCounts
+		if err := rows.Scan(&table, &n.inserted, &n.updated, &n.deleted, &n.file); err != nil {
+			return nil, err
+		}
+		c.tables[table] = n
+	}
+	return c, rows.Err()
+}
+
+// unwritten tells whether table can be left as it is, by the counts before
+// and c (false when either is unknown): no row inserted, and for a seeded
+// table no row inserted, updated, deleted or truncated.
+func (c *writeCounts) unwritten(before *writeCounts, table string, seeded bool) bool {
+	if c == nil || before == nil || c.since != before.since {
+		return false
+	}
+	now, ok := c.tables[table]
+	was, wasOK := before.tables[table]
+	if !ok || !wasOK {
+		return false
+	}
+	if seeded {
+		return now == was
+	}
+	return now.inserted == was.inserted
+}
+
+// drop drops the copy, claimed until it is gone.
 func (d *copyDB) drop(base string) {
-	d.claim.Close()
-	d.db.Close()
+	defer d.claim.Close()
 	admin, err := adminDB(base)
 	if err != nil {
 		return
@@ -392,6 +526,15 @@ func (t *template) newCopy(ctx context.Context, base string) (*copyDB, error) {
 	})
 	if err == nil && d == nil {
 		err = errors.New("a new copy is held by another process")
+	}
+	if err == nil {
+		// The counts of a new database; unknown counts (nil) would only
+		// cost the first reset emptying every table.
+		if db, conn, err := d.session(ctx, base); err == nil {
+			d.written, _ = countWrites(ctx, conn)
+			conn.Close()
+			db.Close()
+		}
 	}
 	return d, err
 }
@@ -585,31 +728,25 @@ func tablesOf(ctx context.Context, q interface {
 	return out, rows.Err()
 }
 
-// resetStatement deletes every row of the copy at url and puts back those
-// the migrations wrote: one round trip per test.
-func resetStatement(ctx context.Context, conn *sql.Conn) (string, error) {
-	tables, err := tablesOf(ctx, conn, "public")
-	if err != nil {
-		return "", err
-	}
-	seeded, err := tablesOf(ctx, conn, "storetest")
-	if err != nil {
-		return "", err
-	}
-	keep := map[string]bool{}
-	for _, t := range seeded {
-		keep[t] = true
-	}
+// resetStatement empties the tables written (per written) and puts back
+// the rows the template holds in those of them it seeded: one round trip
+// per test. It tells whether any table was written.
+func resetStatement(tables []string, seeded map[string]bool, written func(table string) bool) (string, bool) {
 	var b strings.Builder
 	b.WriteString("SET session_replication_role = replica;\n") // no foreign-key checks while emptying
+	some := false
 	for _, t := range tables {
+		if !written(t) {
+			continue
+		}
+		some = true
 		fmt.Fprintf(&b, "DELETE FROM public.%s;\n", quote(t))
-		if keep[t] {
+		if seeded[t] {
 			fmt.Fprintf(&b, "INSERT INTO public.%s SELECT * FROM storetest.%s;\n", quote(t), quote(t))
 		}
 	}
 	b.WriteString("RESET session_replication_role;")
-	return b.String(), nil
+	return b.String(), some
 }
 
 // dropLeftovers drops the templates of other migrations built more than a
