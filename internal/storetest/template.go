@@ -358,7 +358,11 @@ func (d *copyDB) session(ctx context.Context, base string) (*sql.DB, *sql.Conn, 
 // a reset's time when every table was emptied, on a fresh connection),
 // and a test writes to a few tables. The server's counts of a session's
 // writes are complete once the session has exited, which every other
-// session has when the counts are read; a copy whose counts are not known
+// session has when the counts are read: the rename before this (renew)
+// succeeds only when no session is connected to the copy, as the process
+// array counts them, and a session leaves that array after its counts are
+// flushed (pg_stat_activity alone would not tell: a session leaves it
+// before its counts are flushed). A copy whose counts are not known
 // (left by another process), or when the server keeps none, or their reset
 // since, has every table emptied. The counts kept for the next reset are
 // read after this one's own writes are counted.
