@@ -83,6 +83,7 @@ func TestBrowserBackups(t *testing.T) {
 	b.shot("27-choose-restaurant")
 	b.do(chromedp.Click(chromedp.CSS(fmt.Sprintf(`button.choice[value="%s"]`, restored))))
 	b.waitFor("the restored restaurant", fmt.Sprintf(`location.pathname == "/console/t/%s/analytics"`, restored))
+	b.waitHeading("Analytics") // the address changes before the page is there
 	if who := b.eval(`document.querySelector(".who").textContent`); !strings.Contains(who, "admin@as.test") {
 		t.Errorf("signed in as %q", who)
 	}
