@@ -23,6 +23,7 @@ import (
 const (
 	DefaultInterval      = 200 * time.Millisecond
 	DefaultTimeout       = 400 * time.Millisecond
+	DefaultConnect       = 2 * time.Second
 	defaultSchemaRecheck = 30 * time.Second
 )
 
@@ -30,8 +31,13 @@ const (
 type Options struct {
 	Interval time.Duration // between pings; default 200 ms
 	Timeout  time.Duration // for one ping; default 400 ms
-	Log      *slog.Logger
-	Metrics  *metrics.Metrics
+	// Connect bounds opening the probe's connection, after a failure or at
+	// the start; default 2 s. A database that refuses connections fails at
+	// once; one back from an outage on a loaded host may need more than
+	// Timeout to start a session, and must still be found up.
+	Connect time.Duration
+	Log     *slog.Logger
+	Metrics *metrics.Metrics
 }
 
 // State is what the last check found.
@@ -68,6 +74,9 @@ func NewMonitor(db *store.DB, opt Options) *Monitor {
 	}
 	if opt.Timeout <= 0 {
 		opt.Timeout = DefaultTimeout
+	}
+	if opt.Connect <= 0 {
+		opt.Connect = DefaultConnect
 	}
 	if opt.Log == nil {
 		opt.Log = slog.New(slog.DiscardHandler)
@@ -119,9 +128,7 @@ func (m *Monitor) run(ctx context.Context) {
 // check pings the database and, when it answers after being away (or
 // every 30 s), reads the schema version.
 func (m *Monitor) check(ctx context.Context) {
-	pctx, cancel := context.WithTimeout(ctx, m.opt.Timeout)
-	err := m.prober.Ping(pctx)
-	cancel()
+	err := m.prober.Ping(ctx, m.opt.Timeout, m.opt.Connect)
 	if ctx.Err() != nil {
 		return
 	}

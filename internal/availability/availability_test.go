@@ -36,6 +36,39 @@ func TestMonitorReadyOnAHealthyDatabase(t *testing.T) {
 	}
 }
 
+// TestMonitorFindsADatabaseSlowToConnect: a database back from a cut that
+// takes longer to start a session than a ping may take (a loaded host) is
+// found up, and ready, however many pings that is; a ping on the open
+// connection still has only its timeout.
+func TestMonitorFindsADatabaseSlowToConnect(t *testing.T) {
+	t.Parallel()
+	_, db, proxy := storetest.OpenBehindProxy(t)
+	const timeout = 150 * time.Millisecond
+	mon := availability.NewMonitor(db, availability.Options{Interval: 50 * time.Millisecond, Timeout: timeout})
+	mon.Start(context.Background())
+	defer mon.Close()
+	waitFor := func(what string, limit time.Duration, want func(availability.State) bool) {
+		t.Helper()
+		start := time.Now()
+		for time.Since(start) < limit {
+			if want(mon.State()) {
+				t.Logf("%s after %v", what, time.Since(start).Round(time.Millisecond))
+				return
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		t.Fatalf("%s not seen within %v: %+v", what, limit, mon.State())
+	}
+	waitFor("ready", 5*time.Second, availability.State.Ready)
+	proxy.Cut()
+	waitFor("down", 5*time.Second, func(s availability.State) bool { return !s.DatabaseUp })
+	proxy.SlowConnect(3 * timeout) // every new session takes three pings' time
+	if err := proxy.Restore(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor("ready again", 5*time.Second, availability.State.Ready)
+}
+
 // TestMonitorSeesAStallAndACut: a database that hangs (no answer, no
 // error) and one that refuses connections are both seen as down within a
 // second, and as up within a second of their return.

@@ -23,6 +23,7 @@ type Proxy struct {
 	conns   map[net.Conn]struct{}
 	stalled bool
 	resume  chan struct{} // closed when a stall ends
+	slow    time.Duration // SlowConnect's delay
 	closed  bool
 	wg      sync.WaitGroup
 }
@@ -100,6 +101,15 @@ func (p *Proxy) Stall() {
 	}
 }
 
+// SlowConnect delays every new connection by d before it reaches the
+// target, as a database on a loaded host is slow to start a session;
+// connections already made are not slowed. Zero ends it.
+func (p *Proxy) SlowConnect(d time.Duration) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.slow = d
+}
+
 // Restore ends a cut or a stall: the port accepts connections again and
 // stalled bytes flow.
 func (p *Proxy) Restore() error {
@@ -174,10 +184,10 @@ func (p *Proxy) untrack(c net.Conn) {
 	c.Close()
 }
 
-func (p *Proxy) gate() <-chan struct{} {
+func (p *Proxy) gate() (<-chan struct{}, time.Duration) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return p.resume
+	return p.resume, p.slow
 }
 
 func (p *Proxy) forward(client net.Conn) {
@@ -185,7 +195,9 @@ func (p *Proxy) forward(client net.Conn) {
 		return
 	}
 	defer p.untrack(client)
-	<-p.gate() // a stalled database does not even answer the connection
+	resume, slow := p.gate()
+	<-resume // a stalled database does not even answer the connection
+	time.Sleep(slow)
 	server, err := net.DialTimeout("tcp", p.target, 5*time.Second)
 	if err != nil {
 		return
@@ -210,7 +222,8 @@ func (p *Proxy) pipe(dst, src net.Conn) {
 	for {
 		n, err := src.Read(buf)
 		if n > 0 {
-			<-p.gate()
+			resume, _ := p.gate()
+			<-resume
 			if _, werr := dst.Write(buf[:n]); werr != nil {
 				return
 			}

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"sync"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -19,21 +20,31 @@ type Prober struct {
 // NewProber returns a prober of db; Close it when done.
 func (db *DB) NewProber() *Prober { return &Prober{db: db} }
 
-// Ping answers nil when the database answers before ctx ends. A failed
+// Ping answers nil when the database answers within timeout. Opening the
+// probe's connection (the first ping, or the first after a failure) may
+// take up to connect instead: a database coming back under load can take
+// longer to start a session than to answer on one, and a ping cut off while
+// it connects would keep reading it as down after it is back. A failed
 // connection is dropped and made again on the next ping.
-func (p *Prober) Ping(ctx context.Context) error {
+func (p *Prober) Ping(ctx context.Context, timeout, connect time.Duration) error {
 	if p.db.pool == nil {
+		ctx, cancel := context.WithTimeout(ctx, timeout)
+		defer cancel()
 		return p.db.sql.PingContext(ctx)
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.conn == nil {
-		conn, err := pgx.ConnectConfig(ctx, p.db.pool.Config().ConnConfig.Copy())
+		cctx, cancel := context.WithTimeout(ctx, max(connect, timeout))
+		conn, err := pgx.ConnectConfig(cctx, p.db.pool.Config().ConnConfig.Copy())
+		cancel()
 		if err != nil {
 			return wrap("probe connect", err)
 		}
 		p.conn = conn
 	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
 	if err := p.conn.Ping(ctx); err != nil {
 		p.conn.Close(context.WithoutCancel(ctx)) //nolint:errcheck // the connection is being dropped
 		p.conn = nil
