@@ -19,7 +19,8 @@ import (
 )
 
 // Defaults of Options: a dead database is noticed within Interval+Timeout
-// (600 ms), a returning one within the same.
+// (600 ms), a returning one within the same plus the time it takes to start
+// the probe's session (bounded by Connect).
 const (
 	DefaultInterval      = 200 * time.Millisecond
 	DefaultTimeout       = 400 * time.Millisecond
