@@ -78,26 +78,29 @@ type Buffer struct {
 	lastDropLog atomic.Int64 // unix nanoseconds
 	dropsSince  atomic.Int64
 
-	// held counts the events the writer has taken off the queue and not yet
-	// written or counted as lost: the batch being filled or written.
-	held atomic.Int64
+	// pending counts the events queued and not yet written or counted as
+	// lost: queued or in the writer's batch. It grows before an event is
+	// queued and shrinks after its batch is written, so it never reads
+	// less than what is waiting (queue length plus the writer's batch
+	// would, in the moment between taking an event and counting it).
+	pending atomic.Int64
 }
 
 // Depth is the number of recorded events not yet written: queued plus
-// held by the writer. tenant_event_buffer_depth reports it.
-func (b *Buffer) Depth() int { return len(b.q) + int(b.held.Load()) }
-
-func (b *Buffer) setDepth() { b.m.EventBufferDepth.Set(float64(b.Depth())) }
+// in the writer's batch. tenant_event_buffer_depth reports it.
+func (b *Buffer) Depth() int { return int(b.pending.Load()) }
 
 // NewBuffer makes a buffered sink; Start it before use and Close it to
 // flush what remains.
 func NewBuffer(db *store.DB, m *metrics.Metrics, log *slog.Logger, opt BufferOptions) *Buffer {
 	opt = opt.withDefaults()
 	m.EventBufferCapacity.Set(float64(opt.Capacity))
-	return &Buffer{db: db, m: m, log: log, opt: opt,
+	b := &Buffer{db: db, m: m, log: log, opt: opt,
 		q: make(chan store.TenantEvent, opt.Capacity), done: make(chan struct{}), abort: make(chan struct{}),
 		full: make(chan struct{}, 1), closing: make(chan struct{}),
 		outages: &availability.Reporter{Log: log, Metrics: m}}
+	m.ReportEventBufferDepth(b.Depth)
+	return b
 }
 
 // Start runs the writer until Close.
@@ -131,9 +134,9 @@ func (b *Buffer) Record(_ context.Context, restaurantID string, t Type, data any
 		b.drop("closed", restaurantID, t)
 		return
 	}
+	b.pending.Add(1)
 	select {
 	case b.q <- e:
-		b.setDepth()
 		if len(b.q) >= b.opt.BatchSize-1 {
 			select {
 			case b.full <- struct{}{}:
@@ -141,6 +144,7 @@ func (b *Buffer) Record(_ context.Context, restaurantID string, t Type, data any
 			}
 		}
 	default:
+		b.pending.Add(-1)
 		b.drop("buffer_full", restaurantID, t)
 	}
 }
@@ -190,7 +194,6 @@ func (b *Buffer) run() {
 		if !ok {
 			return
 		}
-		b.held.Add(1)
 		batch = append(batch[:0], e)
 		// The batch gathers in the queue while the writer sleeps: woken for
 		// each event, it cost a goroutine switch per request.
@@ -210,15 +213,13 @@ func (b *Buffer) run() {
 				if !ok {
 					break fill
 				}
-				b.held.Add(1)
 				batch = append(batch, e)
 			default:
 				break fill
 			}
 		}
 		b.write(batch)
-		b.held.Add(-int64(len(batch)))
-		b.setDepth()
+		b.pending.Add(-int64(len(batch)))
 	}
 }
 
@@ -232,7 +233,6 @@ func (b *Buffer) run() {
 // deleted meanwhile) each event is tried alone, so one row does not take
 // the others with it. A lost event is counted, never silent.
 func (b *Buffer) write(batch []store.TenantEvent) {
-	b.setDepth()
 	start := time.Now()
 	var err error
 	pause := 100 * time.Millisecond

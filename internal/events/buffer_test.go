@@ -224,3 +224,54 @@ func TestBufferOptionsRefuseABatchLargerThanTheBuffer(t *testing.T) {
 		t.Error("the default batch (500) accepted with a buffer of 100")
 	}
 }
+
+// TestBufferDepthZeroMeansWritten: whenever tenant_event_buffer_depth
+// reads 0, every event recorded before the read is stored, however the
+// scrape falls between the recorders and the writer's batches.
+func TestBufferDepthZeroMeansWritten(t *testing.T) {
+	t.Parallel()
+	db := storetest.Open(t)
+	m := metrics.New()
+	rid := newTenant(t, db)
+	ctx := context.Background()
+	b := events.NewBuffer(db, m, quiet, events.BufferOptions{Capacity: 1000, BatchSize: 8, FlushInterval: 2 * time.Millisecond})
+	b.Start()
+	defer b.Close(ctx)
+	stored := func() int {
+		var n int
+		if err := db.SQL().QueryRowContext(ctx, `SELECT count(*) FROM tenant_events WHERE restaurant_id = $1`, rid).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	recorded, zeros := 0, 0
+	for round := 0; round < 60; round++ {
+		var wg sync.WaitGroup
+		for range 4 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for range 1 + round%7 {
+					b.Record(ctx, rid, events.UserLogin, map[string]any{"user_id": "u"})
+				}
+			}()
+		}
+		wg.Wait()
+		recorded += 4 * (1 + round%7)
+		for i := 0; i < 3; i++ {
+			if testutil.ToFloat64(m.EventBufferDepth) != 0 {
+				time.Sleep(time.Duration(i) * time.Millisecond)
+				continue
+			}
+			zeros++
+			if n := stored(); n != recorded {
+				t.Fatalf("round %d: the depth gauge read 0 with %d of %d recorded events stored", round, n, recorded)
+			}
+			break
+		}
+	}
+	if zeros == 0 {
+		t.Fatal("the depth gauge never read 0 between rounds")
+	}
+	t.Logf("%d reads of 0 over 60 rounds", zeros)
+}

@@ -4,6 +4,8 @@
 package metrics
 
 import (
+	"sync/atomic"
+
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 )
@@ -21,14 +23,18 @@ type Metrics struct {
 	LoginThrottled *prometheus.CounterVec
 
 	// Per-tenant series; tenant is the restaurant id.
-	TenantRequests      *prometheus.CounterVec
-	TenantDuration      *prometheus.HistogramVec
-	TenantErrors        *prometheus.CounterVec
-	TenantOrders        *prometheus.CounterVec
-	TenantPaymentCents  *prometheus.CounterVec
-	TenantLogins        *prometheus.CounterVec
-	FailedLoginBursts   *prometheus.CounterVec
-	EventBufferDepth    prometheus.Gauge
+	TenantRequests     *prometheus.CounterVec
+	TenantDuration     *prometheus.HistogramVec
+	TenantErrors       *prometheus.CounterVec
+	TenantOrders       *prometheus.CounterVec
+	TenantPaymentCents *prometheus.CounterVec
+	TenantLogins       *prometheus.CounterVec
+	FailedLoginBursts  *prometheus.CounterVec
+	// EventBufferDepth is read when scraped, from the function the event
+	// buffer gives ReportEventBufferDepth: a gauge set on each change was
+	// stale between the writer's batches.
+	EventBufferDepth    prometheus.GaugeFunc
+	eventBufferDepth    atomic.Pointer[func() int]
 	EventBufferCapacity prometheus.Gauge
 	EventsDropped       *prometheus.CounterVec
 	EventsWritten       prometheus.Counter
@@ -137,10 +143,6 @@ func New() *Metrics {
 			Name: "tenant_failed_login_bursts_total",
 			Help: "Bursts of failed logins against one e-mail address of a tenant.",
 		}, []string{"tenant"}),
-		EventBufferDepth: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "tenant_event_buffer_depth",
-			Help: "Tenant events waiting in memory to be written.",
-		}),
 		EventBufferCapacity: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "tenant_event_buffer_capacity",
 			Help: "How many tenant events the buffer holds before it drops new ones.",
@@ -194,6 +196,15 @@ func New() *Metrics {
 	for _, source := range []string{"http", "console", "events", "jobs"} {
 		m.DBUnavailable.WithLabelValues(source)
 	}
+	m.EventBufferDepth = prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "tenant_event_buffer_depth",
+		Help: "Tenant events waiting in memory to be written.",
+	}, func() float64 {
+		if f := m.eventBufferDepth.Load(); f != nil {
+			return float64((*f)())
+		}
+		return 0
+	})
 	m.Registry.MustRegister(m.DBUnavailable, m.DatabaseUp)
 	m.Registry.MustRegister(
 		m.TenantRequests, m.TenantDuration, m.TenantErrors, m.TenantOrders, m.TenantPaymentCents, m.TenantLogins,
@@ -207,3 +218,6 @@ func New() *Metrics {
 	)
 	return m
 }
+
+// ReportEventBufferDepth makes tenant_event_buffer_depth read depth.
+func (m *Metrics) ReportEventBufferDepth(depth func() int) { m.eventBufferDepth.Store(&depth) }
