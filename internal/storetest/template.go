@@ -39,8 +39,8 @@ import (
 // setting.
 //
 // Copies outlive the test binary and are shared by the binaries of a run: a
-// process claims a copy with an advisory lock held on its connection to it,
-// so a copy is never used by two tests at once, and a process that ends
+// process claims a copy with an advisory lock held by its session for
+// claims (one per process, in the database TEST_DATABASE_URL names), so a copy is never used by two tests at once, and a process that ends
 // (normally or killed) frees its copies. A copy is emptied when it is
 // claimed, whatever state its last user left; one whose schema a test changed
 // (any DDL, noted by an event trigger) is dropped instead.
@@ -116,10 +116,9 @@ func (t *template) copyFor(tb testing.TB) (string, store.Options) {
 
 type copyDB struct {
 	name string
-	// claim is a connection to the database TEST_DATABASE_URL names that
-	// holds the advisory lock, keyed by the copy's OID (which a rename
-	// keeps), that makes the copy ours.
-	claim *sql.Conn
+	// oid keys the advisory lock, held by this process's claims session,
+	// that makes the copy ours: a rename keeps it.
+	oid int64
 	// written is what the server had counted of the copy's writes when it
 	// was last emptied (or made); nil when unknown (a copy another
 	// process left).
@@ -145,9 +144,65 @@ func adminDB(base string) (*sql.DB, error) {
 	return server.db, server.err
 }
 
-// claimLock takes the lock of the copy named $1: a key of its own for each
-// database OID, above the range of hashtext's keys.
-const claimLock = `SELECT oid, pg_try_advisory_lock(oid::int8 + 8589934592) FROM pg_database WHERE datname = $1`
+// claimLock takes the lock of the copy whose OID is $1: a key of its own
+// for each database OID, above the range of hashtext's keys. unclaimLock
+// frees it.
+const (
+	claimLock   = `SELECT pg_try_advisory_lock($1::int8 + 8589934592)`
+	unclaimLock = `SELECT pg_advisory_unlock($1::int8 + 8589934592)`
+)
+
+// claims is the session that holds this process's claims. A session holds
+// any number of advisory locks, so a process keeps one connection for its
+// claims however many copies it holds; a connection per copy held took a
+// third of the server's connections when three test binaries ran at once.
+// Its statements never wait (a try-lock, an unlock) and run without a
+// deadline: a cancelled statement could cost the session, and every claim
+// with it. held are the OIDs it holds: the session that holds a lock gets
+// it again, so a copy this process uses must not be claimed twice.
+var claims struct {
+	sync.Mutex
+	conn *sql.Conn
+	held map[int64]bool
+}
+
+// claim takes the copy name unless another process holds it (nil, nil).
+func claim(ctx context.Context, base, name string) (*copyDB, error) {
+	claims.Lock()
+	defer claims.Unlock()
+	if claims.conn == nil {
+		admin, err := adminDB(base)
+		if err != nil {
+			return nil, err
+		}
+		if claims.conn, err = admin.Conn(ctx); err != nil {
+			return nil, err
+		}
+		claims.held = map[int64]bool{}
+	}
+	var oid int64
+	err := claims.conn.QueryRowContext(context.Background(), `SELECT oid FROM pg_database WHERE datname = $1`, name).Scan(&oid)
+	if errors.Is(err, sql.ErrNoRows) || err == nil && claims.held[oid] {
+		return nil, nil
+	}
+	var ok bool
+	if err == nil {
+		err = claims.conn.QueryRowContext(context.Background(), claimLock, oid).Scan(&ok)
+	}
+	if err != nil || !ok {
+		return nil, err
+	}
+	claims.held[oid] = true
+	return &copyDB{name: name, oid: oid}, nil
+}
+
+// unclaim frees the copy for other processes.
+func (d *copyDB) unclaim() {
+	claims.Lock()
+	defer claims.Unlock()
+	delete(claims.held, d.oid)
+	claims.conn.ExecContext(context.Background(), unclaimLock, d.oid) //nolint:errcheck // a lost session has freed it already
+}
 
 func (t *template) acquire() (*copyDB, error) {
 	base := URL()
@@ -242,7 +297,7 @@ func (t *template) renew(ctx context.Context, base string, d *copyDB) *copyDB {
 		err = rename(ctx, admin, d.name, name)
 	}
 	if err != nil {
-		d.claim.Close()
+		d.unclaim()
 		return nil
 	}
 	d.name = name
@@ -308,28 +363,6 @@ func withCopiesLock(ctx context.Context, base string, f func() error) error {
 	}
 	defer conn.ExecContext(context.Background(), "SELECT pg_advisory_unlock(hashtext('ordersuite test copies'))") //nolint:errcheck
 	return f()
-}
-
-// claim takes the copy name unless another process holds it (nil, nil).
-func claim(ctx context.Context, base, name string) (*copyDB, error) {
-	admin, err := adminDB(base)
-	if err != nil {
-		return nil, err
-	}
-	conn, err := admin.Conn(ctx)
-	if err != nil {
-		return nil, err
-	}
-	var oid int64
-	var ok bool
-	if err := conn.QueryRowContext(ctx, claimLock, name).Scan(&oid, &ok); err != nil || !ok {
-		conn.Close()
-		if errors.Is(err, sql.ErrNoRows) {
-			err = nil
-		}
-		return nil, err
-	}
-	return &copyDB{name: name, claim: conn}, nil
 }
 
 // session opens a connection to the copy, for emptying it.
@@ -499,7 +532,7 @@ func (c *writeCounts) unwritten(before *writeCounts, table string, seeded bool) 
 
 // drop drops the copy, claimed until it is gone.
 func (d *copyDB) drop(base string) {
-	defer d.claim.Close()
+	defer d.unclaim()
 	admin, err := adminDB(base)
 	if err != nil {
 		return
