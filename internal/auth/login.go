@@ -7,6 +7,7 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -22,8 +23,14 @@ import (
 var ErrBadCredentials = apperr.Errorf(apperr.Unauthorized, "invalid email or password")
 
 // dummyHash keeps the time of a login for an unknown e-mail close to that of
-// a wrong password.
-var dummyHash, _ = bcrypt.GenerateFromPassword([]byte("ordersuite-timing-equaliser"), bcrypt.DefaultCost)
+// a wrong password: a hash at the cost passwords are hashed at. Made on
+// first use, not when the package loads, so that a process that never
+// answers a login (every CLI command but serve) does not pay for it, and
+// at the cost tests lower.
+var dummyHash = sync.OnceValue(func() []byte {
+	h, _ := bcrypt.GenerateFromPassword([]byte("ordersuite-timing-equaliser"), bcryptCost)
+	return h
+})
 
 // Account is one restaurant where a person's password verified.
 type Account struct {
@@ -88,7 +95,7 @@ func (s *Service) Login(ctx context.Context, email, password, restaurantID strin
 		}
 	}
 	if len(candidates) == 0 && operator == nil {
-		_ = bcrypt.CompareHashAndPassword(dummyHash, []byte(password))
+		_ = bcrypt.CompareHashAndPassword(dummyHash(), []byte(password))
 		return tenancy.User{}, ErrBadCredentials
 	}
 	// Every distinct hash is checked, even after a match, so the time taken
