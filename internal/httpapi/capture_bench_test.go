@@ -60,10 +60,10 @@ func BenchmarkOrderCreationCapture(b *testing.B) {
 						b.Error(err)
 						return
 					}
-					_, _ = io.Copy(io.Discard, res.Body)
+					answer, _ := io.ReadAll(res.Body)
 					res.Body.Close()
 					if res.StatusCode != http.StatusCreated {
-						b.Errorf("status %d", res.StatusCode)
+						b.Errorf("status %d: %s", res.StatusCode, answer)
 						return
 					}
 				}

@@ -185,19 +185,11 @@ func (d sqliteDialect) insertEvents(ctx context.Context, db *DB, events []Tenant
 			for _, e := range chunk {
 				args = append(args, e.RestaurantID, e.ID, e.Type, string(e.Data), e.CreatedAt)
 			}
-			if len(chunk) == sqliteRowsPerInsert {
-				// A full chunk, the usual case under load, reuses one
-				// prepared statement: parsing its 2 500 placeholders cost
-				// as much as a fifth of the insert.
-				stmt, err := db.prepared(ctx, q)
-				if err != nil {
-					return err
-				}
-				if _, err := tx.StmtContext(ctx, stmt).ExecContext(ctx, args...); err != nil {
-					return err
-				}
-				continue
-			}
+			// The connection keeps the statement prepared (captureConn), so
+			// a full chunk, the usual case under load, does not parse its
+			// 2 500 placeholders again. Nothing here may ask the pool for a
+			// second connection: the other connections may all be waiting
+			// for the write lock this transaction holds.
 			if _, err := tx.ExecContext(ctx, q, args...); err != nil {
 				return err
 			}

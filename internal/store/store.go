@@ -51,7 +51,6 @@ type DB struct {
 	file    string        // SQLite only: the database file
 	now     func() time.Time
 	auth    *authHub // authentication changes, published on commit
-	stmts   *preparedStatements
 	// captureOff is set while the change log is turned off (SetCapture).
 	captureOff *atomic.Bool
 	// groups queues the plain orders of each restaurant while one of its
@@ -83,7 +82,7 @@ func Open(ctx context.Context, databaseURL string, opt Options) (*DB, error) {
 	if now == nil {
 		now = time.Now
 	}
-	db := &DB{now: now, auth: newAuthHub(), stmts: &preparedStatements{byQuery: map[string]*sql.Stmt{}}, captureOff: &atomic.Bool{},
+	db := &DB{now: now, auth: newAuthHub(), captureOff: &atomic.Bool{},
 		groups: &orderGroups{queues: map[string]*orderQueue{}}, flushes: &walFlushes{}}
 	if strings.HasPrefix(databaseURL, "postgres://") || strings.HasPrefix(databaseURL, "postgresql://") {
 		pool, err := openPostgres(ctx, databaseURL, opt)

@@ -9,9 +9,9 @@ import (
 	"github.com/shimizu-tech/ordersuite/internal/storetest"
 )
 
-// TestFullEventBatches: batches of whole chunks (a prepared statement on
-// SQLite) and a partial one write every event, in one or several
-// transactions, and the rollups count them all.
+// TestFullEventBatches: batches of whole chunks (a statement the
+// connection keeps prepared on SQLite) and a partial one write every
+// event, in one or several transactions, and the rollups count them all.
 func TestFullEventBatches(t *testing.T) {
 	db := storetest.Open(t)
 	ctx := context.Background()
