@@ -1,0 +1,95 @@
+package httpapi_test
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"io"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/shimizu-tech/ordersuite/internal/httpapi"
+	"github.com/shimizu-tech/ordersuite/internal/store"
+	"github.com/shimizu-tech/ordersuite/internal/tenancy"
+)
+
+// TestEveryRouteAnswersOnOneConnection: every route answers, for a role it
+// allows, while all but one of the pool's connections are held elsewhere.
+// A request that asks the pool for a second connection while it holds one
+// (inside a transaction) waits for the others; under load they may all be
+// requests waiting for that transaction's lock, and the wait ends only when
+// SQLite's busy timeout fails them, 10 s later, or never on PostgreSQL.
+func TestEveryRouteAnswersOnOneConnection(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	size := poolSize(e.db)
+	client := &http.Client{Timeout: 20 * time.Second}
+	for _, rt := range httpapi.Routes() {
+		token, headers := "", []string(nil)
+		if rt.Roles != nil {
+			for _, role := range tenancy.Roles {
+				if rt.Allows(role) {
+					token, headers = e.tokenFor(role, e.A), tenantHeaderFor(role, e.A)
+					break
+				}
+			}
+		}
+		path := e.pathFor(rt, e.A) // its fixtures made before the pool is taken
+		var body io.Reader
+		if b := bodyFor(rt); b != nil {
+			enc, _ := json.Marshal(b)
+			body = bytes.NewReader(enc)
+		}
+		req, err := http.NewRequest(rt.Method, e.srv.URL+path, body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		if body != nil {
+			req.Header.Set("Content-Type", "application/json")
+		}
+		for i := 0; i+1 < len(headers); i += 2 {
+			req.Header.Set(headers[i], headers[i+1])
+		}
+		held := holdConnections(t, e.db, size-1)
+		resp, err := client.Do(req)
+		for _, c := range held {
+			c.Close()
+		}
+		if err != nil {
+			t.Errorf("%s with one connection free: %v", routeName(rt), err)
+			continue
+		}
+		answer, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode >= 500 {
+			t.Errorf("%s with one connection free: %d %s", routeName(rt), resp.StatusCode, answer)
+		}
+	}
+}
+
+// poolSize is how many connections the store's pool opens at most.
+func poolSize(db *store.DB) int {
+	if db.Pool() != nil {
+		return int(db.Pool().Config().MaxConns)
+	}
+	return db.SQL().Stats().MaxOpenConnections
+}
+
+// holdConnections takes n of the pool's connections until closed.
+func holdConnections(t *testing.T, db *store.DB, n int) []*sql.Conn {
+	t.Helper()
+	held := make([]*sql.Conn, 0, n)
+	for range n {
+		c, err := db.SQL().Conn(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		held = append(held, c)
+	}
+	return held
+}
