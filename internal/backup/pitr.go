@@ -192,7 +192,7 @@ func (s *Service) RestorePointInTime(ctx context.Context, restaurantID string, o
 	if opt.Replace {
 		imp.TargetID = restaurantID
 	}
-	changes := func(fn func(store.Change) error) error {
+	changes := func(ctx context.Context, fn func(store.Change) error) error {
 		return src.Changes(ctx, restaurantID, base.Position, opt.At, fn)
 	}
 	stats, err := s.importArchive(ctx, a, imp, changes, progress)

@@ -524,7 +524,7 @@ func (s *Service) importFile(ctx context.Context, f *os.File, opt ImportOptions,
 
 // importArchive imports a validated archive, then replays changes when
 // given (a point-in-time restore), in one transaction.
-func (s *Service) importArchive(ctx context.Context, a *archive.Archive, opt ImportOptions, changes func(fn func(store.Change) error) error, progress Progress) (store.ImportStats, error) {
+func (s *Service) importArchive(ctx context.Context, a *archive.Archive, opt ImportOptions, changes func(context.Context, func(store.Change) error) error, progress Progress) (store.ImportStats, error) {
 	spec := store.ImportSpec{TargetID: opt.TargetID, Replace: opt.TargetID != "", NewName: strings.TrimSpace(opt.NewName), Tables: a.Tables(exportTables()),
 		Rows: manifestRows(a), Progress: func(p store.CopyProgress) { progress.copying(30, 95, "importing", p) }, Changes: changes}
 	if !spec.Replace {

@@ -253,13 +253,22 @@ func (db *DB) ChangesSince(ctx context.Context, restaurantID string, from LogPos
 	if from != (LogPosition{}) && from.Engine != db.Engine {
 		return apperr.Errorf(apperr.Invalid, "the log position is one of %s, not of this %s database", from.Engine, db.Engine)
 	}
+	q := db.logReader(ctx)
+	conv := newChangeConverter(db)
+	conv.q = q
+	// Every column type first: on one PostgreSQL connection no query can
+	// run while the log's rows are being read.
+	for _, table := range CopyTables() {
+		if err := conv.load(ctx, table); err != nil {
+			return err
+		}
+	}
 	query, args := db.dialect.changesQuery(restaurantID, from, until.UTC())
-	rows, err := db.sql.QueryContext(ctx, query, args...)
+	rows, err := q.QueryContext(ctx, query, args...)
 	if err != nil {
 		return fmt.Errorf("store: read the change log: %w", err)
 	}
 	defer rows.Close()
-	conv := newChangeConverter(db)
 	for rows.Next() {
 		var c Change
 		var at any
@@ -328,29 +337,39 @@ func logTime(v any) (time.Time, error) {
 func logAt(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000000Z") }
 
 // changeConverter turns a logged row image (JSON) into archive form, with
-// the column types of the table as it is now.
+// the column types of the table as it is now, read on q.
 type changeConverter struct {
 	db    *DB
+	q     queryer
 	types map[string]map[string]ColumnType
 }
 
 func newChangeConverter(db *DB) *changeConverter {
-	return &changeConverter{db: db, types: map[string]map[string]ColumnType{}}
+	return &changeConverter{db: db, q: db.sql, types: map[string]map[string]ColumnType{}}
+}
+
+// load reads the column types of table, once.
+func (cc *changeConverter) load(ctx context.Context, table string) error {
+	if _, ok := cc.types[table]; ok {
+		return nil
+	}
+	cols, err := cc.db.columns(ctx, cc.q, table)
+	if err != nil {
+		return err
+	}
+	types := map[string]ColumnType{}
+	for _, c := range cols {
+		types[c.Name] = c.Type
+	}
+	cc.types[table] = types
+	return nil
 }
 
 func (cc *changeConverter) archiveForm(ctx context.Context, table, data string) (map[string]any, error) {
-	types, ok := cc.types[table]
-	if !ok {
-		cols, err := cc.db.columns(ctx, cc.db.sql, table)
-		if err != nil {
-			return nil, err
-		}
-		types = map[string]ColumnType{}
-		for _, c := range cols {
-			types[c.Name] = c.Type
-		}
-		cc.types[table] = types
+	if err := cc.load(ctx, table); err != nil {
+		return nil, err
 	}
+	types := cc.types[table]
 	dec := json.NewDecoder(strings.NewReader(data))
 	dec.UseNumber()
 	var raw map[string]any
@@ -515,7 +534,7 @@ func pgJSONString(s string) string {
 func (db *DB) applyChangesInOrder(ctx context.Context, tx *sql.Tx, spec ImportSpec, meter *CopyMeter) (int64, error) {
 	schema := newChangeSchema(db, tx)
 	var n int64
-	err := spec.Changes(func(c Change) error {
+	err := spec.Changes(ctx, func(c Change) error {
 		ti, err := schema.check(ctx, c)
 		if err != nil {
 			return err
@@ -689,4 +708,21 @@ func (db *DB) PruneChanges(ctx context.Context, restaurantID string, held LogPos
 	}
 	n, _ := res.RowsAffected()
 	return n, nil
+}
+
+// logReaderKey carries the connection ChangesSince reads the log on.
+type logReaderKey struct{ db *DB }
+
+// withLogReader has db's ChangesSince read the log on conn, under ctx.
+func withLogReader(ctx context.Context, db *DB, conn *sql.Conn) context.Context {
+	return context.WithValue(ctx, logReaderKey{db}, conn)
+}
+
+// logReader is where ChangesSince reads: the connection an import took for
+// it, or the pool.
+func (db *DB) logReader(ctx context.Context) queryer {
+	if conn, ok := ctx.Value(logReaderKey{db}).(*sql.Conn); ok {
+		return conn
+	}
+	return db.sql
 }

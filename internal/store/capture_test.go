@@ -355,7 +355,7 @@ func TestReplayFailureChangesNothing(t *testing.T) {
 	}
 	before := snapshotSource(t, db, r.ID)
 	broken := errors.New("the segment store went away")
-	changes := func(fn func(store.Change) error) error {
+	changes := func(ctx context.Context, fn func(store.Change) error) error {
 		n := 0
 		return db.ChangesSince(ctx, r.ID, pos, time.Now().Add(time.Hour), func(c store.Change) error {
 			if n++; n == 3 {
@@ -379,7 +379,7 @@ func TestReplayFailureChangesNothing(t *testing.T) {
 		t.Error("a failed replay over the restaurant changed it")
 	}
 	// And complete, the replay gives the restaurant as it is.
-	full := func(fn func(store.Change) error) error {
+	full := func(ctx context.Context, fn func(store.Change) error) error {
 		return db.ChangesSince(ctx, r.ID, pos, time.Now().Add(time.Hour), fn)
 	}
 	stats, err := db.ImportTenant(ctx, store.ImportSpec{TargetID: newID, Tables: src.tables, Changes: full}, src)

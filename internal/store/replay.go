@@ -188,7 +188,7 @@ func (db *DB) collapseChanges(ctx context.Context, tx *sql.Tx, spec ImportSpec, 
 	rp := &changeReplay{tables: map[string]*replayTable{}}
 	schema := newChangeSchema(db, tx)
 	var n int64
-	err := spec.Changes(func(c Change) error {
+	err := spec.Changes(ctx, func(c Change) error {
 		ct, err := schema.check(ctx, c)
 		if err != nil {
 			return err

@@ -388,7 +388,9 @@ type ImportSpec struct {
 	// rules of a restore (status and token cut-off kept on Replace). Any
 	// error, fn's or the source's, undoes the whole import. Rows["tenant_changes"],
 	// when known, is how many there are, for progress.
-	Changes func(fn func(Change) error) error
+	// It reads with the context it is given, which carries the connection
+	// ImportTenant took for reading the change log (withLogReader).
+	Changes func(ctx context.Context, fn func(Change) error) error
 }
 
 // ImportStats tells what an import wrote.
@@ -422,6 +424,18 @@ func (db *DB) ImportTenant(ctx context.Context, spec ImportSpec, src RowSource) 
 		return stats, fmt.Errorf("store: import: %w", err)
 	}
 	defer conn.Close()
+	if spec.Changes != nil {
+		// The change log is read on a connection of its own, taken before
+		// the transaction begins: once it holds its locks, a connection
+		// asked of the pool could be one that a writer waiting on those
+		// locks holds.
+		reader, err := db.sql.Conn(ctx)
+		if err != nil {
+			return stats, fmt.Errorf("store: import: %w", err)
+		}
+		defer reader.Close()
+		ctx = withLogReader(ctx, db, reader)
+	}
 	err = db.inConnTx(ctx, conn, func(tx *sql.Tx) error {
 		// The import's own writes are not logged (a million rows would be
 		// logged for nothing): the log records that the restaurant was
