@@ -2,12 +2,12 @@ package backup_test
 
 import (
 	"context"
-	"database/sql"
 	"testing"
 	"time"
 
 	"github.com/shimizu-tech/ordersuite/internal/backup"
 	"github.com/shimizu-tech/ordersuite/internal/store"
+	"github.com/shimizu-tech/ordersuite/internal/storetest"
 )
 
 // TestRecoveryNeedsOneConnection: export, validation, restore (as new and
@@ -24,10 +24,7 @@ func TestRecoveryNeedsOneConnection(t *testing.T) {
 	s, creds := newDemoService(t, 2)
 	ctx := context.Background()
 	rid := creds.RestaurantID
-	size := s.DB.SQL().Stats().MaxOpenConnections
-	if s.DB.Pool() != nil {
-		size = int(s.DB.Pool().Config().MaxConns)
-	}
+	size := storetest.PoolSize(s.DB)
 	var b backup.Backup
 	steps := []struct {
 		name string
@@ -43,14 +40,7 @@ func TestRecoveryNeedsOneConnection(t *testing.T) {
 		{"clone", func() error { _, err := s.Clone(ctx, rid, "Pool Clone", "tester", "", nil); return err }},
 	}
 	for _, step := range steps {
-		held := make([]*sql.Conn, 0, size-1)
-		for range size - 1 {
-			c, err := s.DB.SQL().Conn(ctx)
-			if err != nil {
-				t.Fatal(err)
-			}
-			held = append(held, c)
-		}
+		release := storetest.HoldConnections(t, s.DB, size-1)
 		done := make(chan error, 1)
 		go func() { done <- step.run() }()
 		var err error
@@ -58,15 +48,10 @@ func TestRecoveryNeedsOneConnection(t *testing.T) {
 		case err = <-done:
 		case <-time.After(60 * time.Second):
 			t.Errorf("%s did not finish on the one free connection: it waits for another", step.name)
-			for _, c := range held {
-				c.Close()
-			}
-			held = nil
+			release()
 			err = <-done
 		}
-		for _, c := range held {
-			c.Close()
-		}
+		release()
 		if err != nil {
 			t.Fatalf("%s: %v", step.name, err)
 		}
@@ -88,23 +73,8 @@ func TestPointInTimeRestoreBesideAWriter(t *testing.T) {
 		t.Fatal(err)
 	}
 	at := time.Now()
-	size := s.DB.SQL().Stats().MaxOpenConnections
-	if s.DB.Pool() != nil {
-		size = int(s.DB.Pool().Config().MaxConns)
-	}
-	held := make([]*sql.Conn, 0, size-2)
-	for range size - 2 {
-		c, err := s.DB.SQL().Conn(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		held = append(held, c)
-	}
-	defer func() {
-		for _, c := range held {
-			c.Close()
-		}
-	}()
+	size := storetest.PoolSize(s.DB)
+	storetest.HoldConnections(t, s.DB, size-2)
 	stop := make(chan struct{})
 	writerDone := make(chan error, 1)
 	writes := 0

@@ -2,8 +2,6 @@ package httpapi_test
 
 import (
 	"bytes"
-	"context"
-	"database/sql"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -11,7 +9,7 @@ import (
 	"time"
 
 	"github.com/shimizu-tech/ordersuite/internal/httpapi"
-	"github.com/shimizu-tech/ordersuite/internal/store"
+	"github.com/shimizu-tech/ordersuite/internal/storetest"
 	"github.com/shimizu-tech/ordersuite/internal/tenancy"
 )
 
@@ -24,7 +22,7 @@ import (
 func TestEveryRouteAnswersOnOneConnection(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	size := poolSize(e.db)
+	size := storetest.PoolSize(e.db)
 	client := &http.Client{Timeout: 20 * time.Second}
 	for _, rt := range httpapi.Routes() {
 		token, headers := "", []string(nil)
@@ -55,11 +53,9 @@ func TestEveryRouteAnswersOnOneConnection(t *testing.T) {
 		for i := 0; i+1 < len(headers); i += 2 {
 			req.Header.Set(headers[i], headers[i+1])
 		}
-		held := holdConnections(t, e.db, size-1)
+		release := storetest.HoldConnections(t, e.db, size-1)
 		resp, err := client.Do(req)
-		for _, c := range held {
-			c.Close()
-		}
+		release()
 		if err != nil {
 			t.Errorf("%s with one connection free: %v", routeName(rt), err)
 			continue
@@ -70,26 +66,4 @@ func TestEveryRouteAnswersOnOneConnection(t *testing.T) {
 			t.Errorf("%s with one connection free: %d %s", routeName(rt), resp.StatusCode, answer)
 		}
 	}
-}
-
-// poolSize is how many connections the store's pool opens at most.
-func poolSize(db *store.DB) int {
-	if db.Pool() != nil {
-		return int(db.Pool().Config().MaxConns)
-	}
-	return db.SQL().Stats().MaxOpenConnections
-}
-
-// holdConnections takes n of the pool's connections until closed.
-func holdConnections(t *testing.T, db *store.DB, n int) []*sql.Conn {
-	t.Helper()
-	held := make([]*sql.Conn, 0, n)
-	for range n {
-		c, err := db.SQL().Conn(context.Background())
-		if err != nil {
-			t.Fatal(err)
-		}
-		held = append(held, c)
-	}
-	return held
 }

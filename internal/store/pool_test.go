@@ -2,7 +2,6 @@ package store_test
 
 import (
 	"context"
-	"database/sql"
 	"testing"
 	"time"
 
@@ -35,10 +34,7 @@ func TestWritesNeedOneConnection(t *testing.T) {
 	}
 	rid := r.ID
 
-	size := db.SQL().Stats().MaxOpenConnections
-	if db.Pool() != nil {
-		size = int(db.Pool().Config().MaxConns)
-	}
+	size := storetest.PoolSize(db)
 	if size < 2 {
 		t.Fatalf("a pool of %d connections", size)
 	}
@@ -58,14 +54,7 @@ func TestWritesNeedOneConnection(t *testing.T) {
 		}},
 	}
 	for _, w := range writes {
-		held := make([]*sql.Conn, 0, size-1)
-		for range size - 1 {
-			conn, err := db.SQL().Conn(ctx)
-			if err != nil {
-				t.Fatal(err)
-			}
-			held = append(held, conn)
-		}
+		release := storetest.HoldConnections(t, db, size-1)
 		done := make(chan error, 1)
 		go func() { done <- w.run() }()
 		select {
@@ -75,14 +64,9 @@ func TestWritesNeedOneConnection(t *testing.T) {
 			}
 		case <-time.After(20 * time.Second):
 			t.Errorf("%s did not finish on the one free connection: it waits for another", w.name)
-			for _, conn := range held {
-				conn.Close()
-			}
-			held = nil
+			release()
 			<-done
 		}
-		for _, conn := range held {
-			conn.Close()
-		}
+		release()
 	}
 }

@@ -293,7 +293,9 @@ func TestReplayRebuildsNumberCounters(t *testing.T) {
 	}{{"middle", middle, middleCounters}, {"end", end, endCounters}} {
 		t.Run(tc.name, func(t *testing.T) {
 			newID := store.NewID()
-			changes := func(ctx context.Context, fn func(store.Change) error) error { return db.ChangesSince(ctx, r.ID, pos, tc.until, fn) }
+			changes := func(ctx context.Context, fn func(store.Change) error) error {
+				return db.ChangesSince(ctx, r.ID, pos, tc.until, fn)
+			}
 			if _, err := db.ImportTenant(ctx, store.ImportSpec{TargetID: newID, Tables: src.tables, Changes: changes}, src); err != nil {
 				t.Fatalf("restore: %v", err)
 			}
@@ -305,7 +307,9 @@ func TestReplayRebuildsNumberCounters(t *testing.T) {
 	// The next numbers after the end: the restored restaurant's and the
 	// original's are the same.
 	newID := store.NewID()
-	changes := func(ctx context.Context, fn func(store.Change) error) error { return db.ChangesSince(ctx, r.ID, pos, end, fn) }
+	changes := func(ctx context.Context, fn func(store.Change) error) error {
+		return db.ChangesSince(ctx, r.ID, pos, end, fn)
+	}
 	if _, err := db.ImportTenant(ctx, store.ImportSpec{TargetID: newID, Tables: src.tables, Changes: changes}, src); err != nil {
 		t.Fatalf("restore: %v", err)
 	}
