@@ -88,9 +88,20 @@ func TestAPIKeyFromMemory(t *testing.T) {
 		t.Fatalf("a key just created by the command line: %d, want 403 (known, not allowed on /me)", s)
 	}
 	call(key)
+	// The counter sees every statement of the server's handle, the
+	// background ones too (the state check, the flags' refresh): a call
+	// that met one is tried again. A statement on the request path shows
+	// on every try.
 	for range 5 {
-		if s, n := call(key); s != http.StatusForbidden || n != 0 {
-			t.Errorf("warm key: %d with %d statements, want 403 with none", s, n)
+		var s int
+		var n int64
+		for try := 0; try < 3; try++ {
+			if s, n = call(key); s != http.StatusForbidden || n == 0 {
+				break
+			}
+		}
+		if s != http.StatusForbidden || n != 0 {
+			t.Errorf("warm key: %d with %d statements (on three tries), want 403 with none", s, n)
 		}
 	}
 	keys, err := cli.APIKeys(ctx)
