@@ -251,6 +251,7 @@ func TestThreeInstances(t *testing.T) {
 		superEmail = "root@cluster.test"
 		superPass  = "cluster root password"
 		bufferSize = 2000
+		batchSize  = 500
 	)
 	shared := t.TempDir()
 	c := &cluster{t: t, db: db, client: &http.Client{Timeout: 30 * time.Second,
@@ -261,6 +262,7 @@ func TestThreeInstances(t *testing.T) {
 			"--backup-dir", shared, "--jwt-secret", "cluster-secret-cluster-secret-0123456789",
 			"--admin-email", superEmail, "--admin-password", superPass, "--log-level", "error",
 			"--event-flush-interval", "50ms", "--event-buffer-size", strconv.Itoa(bufferSize),
+			"--event-batch-size", strconv.Itoa(batchSize),
 			"--backup-cron", "*/5 * * * * *", "--backup-cleanup-cron", "0 0 1 1 *", "--backup-validate-cron", "0 0 1 1 *",
 			"--shutdown-timeout", "10s"}))
 		if i == 0 {
@@ -583,7 +585,7 @@ func TestThreeInstances(t *testing.T) {
 
 	t.Run("an instance killed mid-traffic loses only its buffered events", func(t *testing.T) {
 		c.waitQuiet(all)
-		type mark struct{ events, answered int }
+		type mark struct{ events, dropped int }
 		eventsOf := func(rid string) int {
 			return c.count("SELECT count(*) FROM tenant_events WHERE restaurant_id = $1", rid)
 		}
@@ -599,7 +601,7 @@ func TestThreeInstances(t *testing.T) {
 		}
 		start := map[int]mark{}
 		for i := range 3 {
-			start[i] = mark{events: eventsOf(tenants[i].id)}
+			start[i] = mark{events: eventsOf(tenants[i].id), dropped: int(c.metric("tenant_events_dropped_total", []int{i}))}
 		}
 		// Restaurant i's traffic goes through instance i only, so what the
 		// killed instance (2) held in memory is restaurant 2's alone.
@@ -607,15 +609,27 @@ func TestThreeInstances(t *testing.T) {
 		var afterKill atomic.Int64
 		var killed atomic.Bool
 		stop := make(chan struct{})
-		var wg sync.WaitGroup
+		// Instance 2's clients stop a moment before the kill, so that what
+		// it counted as dropped (its buffer full under this load) can be
+		// read from it first; its writer is still busy when it dies.
+		stopTwo := make(chan struct{})
+		var wg, wgTwo sync.WaitGroup
 		for i := range 3 {
 			for range 2 {
 				wg.Add(1)
+				quit := stop
+				if i == 2 {
+					wgTwo.Add(1)
+					quit = stopTwo
+				}
 				go func() {
 					defer wg.Done()
+					if i == 2 {
+						defer wgTwo.Done()
+					}
 					for {
 						select {
-						case <-stop:
+						case <-quit:
 							return
 						default:
 						}
@@ -640,6 +654,9 @@ func TestThreeInstances(t *testing.T) {
 			}
 		}
 		time.Sleep(1500 * time.Millisecond)
+		close(stopTwo)
+		wgTwo.Wait()
+		dropped := int(c.metric("tenant_events_dropped_total", []int{2})) - start[2].dropped
 		c.nodes[2].cmd.Process.Kill()
 		<-c.nodes[2].done
 		killed.Store(true)
@@ -650,17 +667,24 @@ func TestThreeInstances(t *testing.T) {
 			t.Fatal("no request was served after the kill")
 		}
 		c.waitQuiet([]int{0, 1})
+		// A surviving instance writes every event or counts it dropped (its
+		// buffer full while the database lags, as on a loaded CI host).
 		for i := range 2 {
 			got := eventsOf(tenants[i].id) - start[i].events
-			if want := int(answered[i].Load()) * perRequest; got != want {
-				t.Errorf("restaurant %d on a surviving instance: %d events stored for %d (the instance counts %v dropped)",
-					i, got, want, c.metric("tenant_events_dropped_total", []int{i}))
+			dropped := int(c.metric("tenant_events_dropped_total", []int{i})) - start[i].dropped
+			if want := int(answered[i].Load()) * perRequest; got+dropped != want {
+				t.Errorf("restaurant %d on a surviving instance: %d events stored and %d counted dropped for %d", i, got, dropped, want)
+			} else if dropped > 0 {
+				t.Logf("restaurant %d on a surviving instance: %d events stored, %d dropped and counted", i, got, dropped)
 			}
 		}
-		lost := int(answered[2].Load())*perRequest - (eventsOf(tenants[2].id) - start[2].events)
-		t.Logf("killed instance: %d requests answered, %d events lost (buffer %d)", answered[2].Load(), lost, bufferSize)
-		if lost < 0 || lost > bufferSize {
-			t.Errorf("killed instance lost %d events; its buffer holds %d", lost, bufferSize)
+		// Lost with the process: what it held, at most a full queue and the
+		// batch being written; the events it dropped before were counted.
+		lost := int(answered[2].Load())*perRequest - (eventsOf(tenants[2].id) - start[2].events) - dropped
+		t.Logf("killed instance: %d requests answered, %d events lost with it (queue %d, batch %d), %d dropped and counted before",
+			answered[2].Load(), lost, bufferSize, batchSize, dropped)
+		if lost < 0 || lost > bufferSize+batchSize {
+			t.Errorf("killed instance lost %d events; it holds at most %d queued and %d being written", lost, bufferSize, batchSize)
 		}
 	})
 	for _, n := range c.nodes[:2] {
