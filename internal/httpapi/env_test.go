@@ -193,6 +193,18 @@ func decode[T any](t testing.TB, r response) T {
 // (encoded as JSON). headers are name, value pairs.
 func (e *env) do(method, path, token string, body any, headers ...string) response {
 	e.t.Helper()
+	resp, err := e.srv.Client().Do(e.request(method, path, token, body, headers...))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return response{Status: resp.StatusCode, Body: b, Header: resp.Header}
+}
+
+// request is the request do sends.
+func (e *env) request(method, path, token string, body any, headers ...string) *http.Request {
+	e.t.Helper()
 	var rd io.Reader
 	switch b := body.(type) {
 	case nil:
@@ -220,13 +232,7 @@ func (e *env) do(method, path, token string, body any, headers ...string) respon
 	for i := 0; i+1 < len(headers); i += 2 {
 		req.Header.Set(headers[i], headers[i+1])
 	}
-	resp, err := e.srv.Client().Do(req)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return response{Status: resp.StatusCode, Body: b, Header: resp.Header}
+	return req
 }
 
 // snapshot captures every row a tenant owns, to prove a request changed

@@ -1,8 +1,6 @@
 package httpapi_test
 
 import (
-	"bytes"
-	"encoding/json"
 	"io"
 	"net/http"
 	"testing"
@@ -34,25 +32,8 @@ func TestEveryRouteAnswersOnOneConnection(t *testing.T) {
 				}
 			}
 		}
-		path := e.pathFor(rt, e.A) // its fixtures made before the pool is taken
-		var body io.Reader
-		if b := bodyFor(rt); b != nil {
-			enc, _ := json.Marshal(b)
-			body = bytes.NewReader(enc)
-		}
-		req, err := http.NewRequest(rt.Method, e.srv.URL+path, body)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if token != "" {
-			req.Header.Set("Authorization", "Bearer "+token)
-		}
-		if body != nil {
-			req.Header.Set("Content-Type", "application/json")
-		}
-		for i := 0; i+1 < len(headers); i += 2 {
-			req.Header.Set(headers[i], headers[i+1])
-		}
+		// The fixtures of its path are made before the pool is taken.
+		req := e.request(rt.Method, e.pathFor(rt, e.A), token, bodyFor(rt), headers...)
 		release := storetest.HoldConnections(t, e.db, size-1)
 		resp, err := client.Do(req)
 		release()
