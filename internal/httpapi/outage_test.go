@@ -175,16 +175,23 @@ func TestOutageUnderLoad(t *testing.T) {
 	)
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
-	const clients = 12
+	// Twelve clients, each sending a request every 10 ms (fewer when
+	// answers are slower): the cut meets requests in flight on every path,
+	// and the 5 s outage's events fit the production buffer. Unpaced, the
+	// clients took whatever CPU the machine had (17 CPU-seconds, half of
+	// the package's) and, on a fast machine, overflowed the buffer.
+	const clients, every = 12, 10 * time.Millisecond
 	for w := 0; w < clients; w++ {
 		wg.Add(1)
 		go func(w int) {
 			defer wg.Done()
+			tick := time.NewTicker(every)
+			defer tick.Stop()
 			for i := w; ; i++ {
 				select {
 				case <-stop:
 					return
-				default:
+				case <-tick.C:
 				}
 				a := send(mix[i%len(mix)])
 				mu.Lock()
