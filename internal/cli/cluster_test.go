@@ -323,7 +323,9 @@ func TestThreeInstances(t *testing.T) {
 
 	// Mixed traffic on the first three restaurants, round-robin over the
 	// instances, while the checks below change state on one instance and
-	// look for it on the others.
+	// look for it on the others: nine clients, each sending a request every
+	// 5 ms (unpaced, they took all the CPU the machine had, slowing the
+	// checks they are the background of).
 	var orders [3]atomic.Int64
 	var failures sync.Map
 	stop := make(chan struct{})
@@ -333,11 +335,13 @@ func TestThreeInstances(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			tn := tenants[w%3]
+			tick := time.NewTicker(5 * time.Millisecond)
+			defer tick.Stop()
 			for i := 0; ; i++ {
 				select {
 				case <-stop:
 					return
-				default:
+				case <-tick.C:
 				}
 				node := (w + i) % 3
 				var a answer
@@ -627,11 +631,30 @@ func TestThreeInstances(t *testing.T) {
 					if i == 2 {
 						defer wgTwo.Done()
 					}
+					// Instance 2's clients send as fast as it answers,
+					// so that it dies with events buffered; the
+					// survivors' send one request every 2 ms each.
+					paced := func() bool { return true }
+					if i != 2 {
+						tick := time.NewTicker(2 * time.Millisecond)
+						defer tick.Stop()
+						paced = func() bool {
+							select {
+							case <-quit:
+								return false
+							case <-tick.C:
+								return true
+							}
+						}
+					}
 					for {
 						select {
 						case <-quit:
 							return
 						default:
+						}
+						if !paced() {
+							return
 						}
 						wasKilled := killed.Load()
 						a, err := c.call(i, "GET", "/api/v1/me", tenants[i].admin, nil)
