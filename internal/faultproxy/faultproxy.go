@@ -2,7 +2,7 @@
 // fault between the product and its database: it forwards connections from
 // a loopback port to a target and can cut them (every connection closed,
 // new ones refused), stall them (connections stay open, no byte passes)
-// and restore them, while the product keeps running.
+// and restore them, or slow them down, while the product keeps running.
 package faultproxy
 
 import (
@@ -24,6 +24,7 @@ type Proxy struct {
 	stalled bool
 	resume  chan struct{} // closed when a stall ends
 	slow    time.Duration // SlowConnect's delay
+	rate    int           // Throttle's bytes per second; 0: unthrottled
 	closed  bool
 	wg      sync.WaitGroup
 }
@@ -108,6 +109,22 @@ func (p *Proxy) SlowConnect(d time.Duration) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.slow = d
+}
+
+// Throttle passes at most bytesPerSecond bytes per second in each direction
+// of each connection, as a database across a slow link; zero ends it.
+// Tests use it to make long work (an import) last long enough to be caught
+// in the middle, with a tenth of the rows.
+func (p *Proxy) Throttle(bytesPerSecond int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.rate = max(bytesPerSecond, 0)
+}
+
+func (p *Proxy) throttle() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.rate
 }
 
 // Restore ends a cut or a stall: the port accepts connections again and
@@ -216,14 +233,30 @@ func (p *Proxy) forward(client net.Conn) {
 	<-done
 }
 
-// pipe copies src to dst, holding each chunk while the proxy is stalled.
+// pipe copies src to dst, holding each chunk while the proxy is stalled
+// and, when throttled, until the bytes passed so far are due.
 func (p *Proxy) pipe(dst, src net.Conn) {
 	buf := make([]byte, 32<<10)
+	var due time.Time // when the bytes passed so far are due at the throttled rate
 	for {
+		if rate := p.throttle(); rate > 0 {
+			// Small reads keep a throttled stream smooth.
+			buf = buf[:min(cap(buf), max(rate/50, 512))]
+		} else {
+			buf = buf[:cap(buf)]
+		}
 		n, err := src.Read(buf)
 		if n > 0 {
 			resume, _ := p.gate()
 			<-resume
+			if rate := p.throttle(); rate > 0 {
+				now := time.Now()
+				if due.Before(now) {
+					due = now
+				}
+				due = due.Add(time.Duration(n) * time.Second / time.Duration(rate))
+				time.Sleep(due.Sub(now))
+			}
 			if _, werr := dst.Write(buf[:n]); werr != nil {
 				return
 			}

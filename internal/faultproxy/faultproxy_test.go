@@ -2,6 +2,7 @@ package faultproxy
 
 import (
 	"bufio"
+	"bytes"
 	"net"
 	"testing"
 	"time"
@@ -95,5 +96,32 @@ func TestProxyCutsStallsAndRestores(t *testing.T) {
 	// The echo of the stalled line arrives, then the connection works.
 	if err := roundTrip(c3, 2*time.Second); err != nil {
 		t.Fatalf("a connection made during the stall, after the restore: %v", err)
+	}
+}
+
+// TestThrottleBoundsTheRate: 64 kB through a proxy throttled to 128 kB/s
+// take at least half a second each way, and arrive whole.
+func TestThrottleBoundsTheRate(t *testing.T) {
+	p := Start(t, echoServer(t))
+	p.Throttle(128 << 10)
+	c, err := net.Dial("tcp", p.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	line := append(bytes.Repeat([]byte("x"), 64<<10-1), '\n')
+	start := time.Now()
+	c.SetDeadline(start.Add(30 * time.Second)) //nolint:errcheck // a test connection
+	go c.Write(line)                           //nolint:errcheck // the read below fails if it does
+	got, err := bufio.NewReader(c).ReadBytes('\n')
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, line) {
+		t.Fatalf("%d bytes came back for %d sent", len(got), len(line))
+	}
+	// Half a second to the server, half a second back.
+	if took := time.Since(start); took < 900*time.Millisecond {
+		t.Errorf("64 kB each way at 128 kB/s took %v", took)
 	}
 }
