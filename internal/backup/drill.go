@@ -66,8 +66,9 @@ func (s *Service) Drill(ctx context.Context, restaurantID string, progress Progr
 	progress.report(80, "comparing every table")
 	// Both tenants are read now: a tenant written to during the drill shows
 	// up as a difference (run drills on a quiet tenant or hour). The two are
-	// read side by side, one row of each at a time, so a drill of a large
-	// tenant takes no more memory than a small one.
+	// read side by side, a page of each at a time, on one connection, so a
+	// drill of a large tenant takes no more memory than a small one and
+	// never waits for a second connection.
 	for _, table := range store.CopyTables() {
 		var inTenant, restored int
 		differs := ""

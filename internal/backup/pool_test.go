@@ -2,6 +2,7 @@ package backup_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -11,14 +12,15 @@ import (
 )
 
 // TestRecoveryNeedsOneConnection: export, validation, restore (as new and
-// over the restaurant) and clone each finish while all but one of the
-// pool's connections are held elsewhere. One that asked the pool for a
+// over the restaurant), clone and drill each finish while all but one of
+// the pool's connections are held elsewhere. One that asked the pool for a
 // second connection inside its transaction would wait for connections
-// that, under load, are requests queued on that transaction's locks. (A
-// drill reads the two restaurants it compares side by side, on two
-// connections, but holds no lock anyone waits on: it waits only for a free
-// connection. A point-in-time restore reads the log on a second connection:
-// TestPointInTimeRestoreBesideAWriter.)
+// that, under load, are requests queued on that transaction's locks; a
+// drill that read its two restaurants on two connections would wait for
+// the second as long as the pool is busy, and four drills at once on a
+// pool of four would wait for each other for ever. (A point-in-time
+// restore reads the log on a second connection, taken before its
+// transaction: TestPointInTimeRestoreBesideAWriter.)
 func TestRecoveryNeedsOneConnection(t *testing.T) {
 	t.Parallel()
 	s, creds := newDemoService(t, 2)
@@ -38,6 +40,13 @@ func TestRecoveryNeedsOneConnection(t *testing.T) {
 			return err
 		}},
 		{"clone", func() error { _, err := s.Clone(ctx, rid, "Pool Clone", "tester", "", nil); return err }},
+		{"drill", func() error {
+			d, err := s.Drill(ctx, rid, nil)
+			if err == nil && !d.OK() {
+				err = fmt.Errorf("drill found differences: %+v", d)
+			}
+			return err
+		}},
 	}
 	for _, step := range steps {
 		release := storetest.HoldConnections(t, s.DB, size-1)

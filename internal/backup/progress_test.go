@@ -3,6 +3,7 @@ package backup_test
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -85,14 +86,18 @@ func TestProgressMovesWithinATable(t *testing.T) {
 }
 
 // TestDrillComparesSideBySide: the drill's row-by-row comparison streams
-// both tenants in step and sees a table whose row counts differ to its end.
+// both tenants in step, in id order, each row once, and sees a table whose
+// row counts differ to its end: across the pages it reads (one side ends
+// on a page's last row, the other a few rows into its third page).
 func TestDrillComparesSideBySide(t *testing.T) {
 	t.Parallel()
 	s := newService(t)
 	ctx := context.Background()
-	a := seedTenant(t, s.DB, "Side A", 30)
-	b := seedTenant(t, s.DB, "Side B", 45)
+	a := seedTenant(t, s.DB, "Side A", 1003)
+	b := seedTenant(t, s.DB, "Side B", 500)
 	var pairs, onlyA, onlyB int
+	seen := [2]map[string]bool{{}, {}}
+	last := [2]string{}
 	err := s.DB.EachTenantRowPair(ctx, "tenant_events", a.ID, b.ID, func(cols []string, ra, rb []any) error {
 		pairs++
 		if rb == nil {
@@ -104,12 +109,24 @@ func TestDrillComparesSideBySide(t *testing.T) {
 		if len(cols) == 0 || (ra != nil && len(ra) != len(cols)) {
 			t.Fatalf("columns %v, row %v", cols, ra)
 		}
+		id := slices.Index(cols, "id")
+		for side, row := range [][]any{ra, rb} {
+			if row == nil {
+				continue
+			}
+			v := fmt.Sprint(row[id])
+			if seen[side][v] || v <= last[side] {
+				t.Fatalf("side %d: row %s after %s", side, v, last[side])
+			}
+			seen[side][v], last[side] = true, v
+		}
 		return nil
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if pairs != 45 || onlyA != 0 || onlyB != 15 {
-		t.Errorf("%d pairs, %d rows only in A, %d only in B; want 45, 0, 15", pairs, onlyA, onlyB)
+	if pairs != 1003 || onlyA != 503 || onlyB != 0 || len(seen[0]) != 1003 || len(seen[1]) != 500 {
+		t.Errorf("%d pairs, %d rows only in A, %d only in B, %d and %d distinct; want 1003, 503, 0, 1003, 500",
+			pairs, onlyA, onlyB, len(seen[0]), len(seen[1]))
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"slices"
+	"strconv"
 	"time"
 )
 
@@ -62,68 +63,113 @@ func normalize(v any) any {
 	return v
 }
 
+// pairPage is how many rows of each side EachTenantRowPair reads at a time.
+const pairPage = 500
+
 // EachTenantRowPair streams the rows of table of tenants a and b side by
 // side, each ordered by id, and calls fn with the column names and one row
 // of each (nil once that side has ended), values as TenantRows gives them.
-// Only the two current rows are held, whatever the tenants' size.
+//
+// It reads both sides on one connection, in one snapshot, a page of each in
+// turn (the rows after the last id read): a caller holding one connection
+// never waits for a second, and at most a page of each side is held,
+// whatever the tenants' size.
 func (db *DB) EachTenantRowPair(ctx context.Context, table, a, b string, fn func(cols []string, ra, rb []any) error) error {
 	if !IsCopyTable(table) {
 		return fmt.Errorf("store: %s is not a tenant table", table)
 	}
-	open := func(rid string) (*sql.Rows, []string, error) {
-		rows, err := db.sql.QueryContext(ctx, `SELECT * FROM `+table+` WHERE `+tenantKey(table)+` = $1 ORDER BY id`, rid)
-		if err != nil {
-			return nil, nil, fmt.Errorf("store: read %s: %w", table, err)
+	first := `SELECT * FROM ` + table + ` WHERE ` + tenantKey(table) + ` = $1 ORDER BY id LIMIT ` + strconv.Itoa(pairPage)
+	after := `SELECT * FROM ` + table + ` WHERE ` + tenantKey(table) + ` = $1 AND id > $2 ORDER BY id LIMIT ` + strconv.Itoa(pairPage)
+	return db.inReadSnapshot(ctx, func(tx *sql.Tx) error {
+		sides := [2]*pairSide{{rid: a}, {rid: b}}
+		for _, s := range sides {
+			s.first, s.after = first, after
 		}
-		cols, err := rows.Columns()
-		if err != nil {
-			rows.Close()
-			return nil, nil, err
+		for {
+			ra, err := sides[0].next(ctx, tx)
+			if err != nil {
+				return fmt.Errorf("store: read %s: %w", table, err)
+			}
+			rb, err := sides[1].next(ctx, tx)
+			if err != nil {
+				return fmt.Errorf("store: read %s: %w", table, err)
+			}
+			if ra == nil && rb == nil {
+				return nil
+			}
+			cols := sides[0].cols
+			if cols == nil {
+				cols = sides[1].cols
+			}
+			if err := fn(cols, ra, rb); err != nil {
+				return err
+			}
 		}
-		return rows, cols, nil
+	})
+}
+
+// pairSide is one tenant's rows in EachTenantRowPair: the page read last
+// and where the next one starts.
+type pairSide struct {
+	rid          string
+	first, after string
+	cols         []string
+	page         [][]any
+	lastID       any // the id of the page's last row, as the driver gave it
+	ended        bool
+}
+
+// next returns the side's next row, nil once it has ended.
+func (s *pairSide) next(ctx context.Context, tx *sql.Tx) ([]any, error) {
+	if len(s.page) == 0 && !s.ended {
+		if err := s.read(ctx, tx); err != nil {
+			return nil, err
+		}
 	}
-	rowsA, cols, err := open(a)
+	if len(s.page) == 0 {
+		return nil, nil
+	}
+	row := s.page[0]
+	s.page = s.page[1:]
+	return row, nil
+}
+
+func (s *pairSide) read(ctx context.Context, tx *sql.Tx) error {
+	var rows *sql.Rows
+	var err error
+	if s.lastID == nil {
+		rows, err = tx.QueryContext(ctx, s.first, s.rid)
+	} else {
+		rows, err = tx.QueryContext(ctx, s.after, s.rid, s.lastID)
+	}
 	if err != nil {
 		return err
 	}
-	defer rowsA.Close()
-	rowsB, _, err := open(b)
+	defer rows.Close()
+	cols, err := rows.Columns()
 	if err != nil {
 		return err
 	}
-	defer rowsB.Close()
-	next := func(rows *sql.Rows, vals []any) ([]any, error) {
-		if !rows.Next() {
-			return nil, rows.Err()
-		}
-		ptrs := make([]any, len(vals))
+	s.cols = cols
+	idCol := slices.Index(cols, "id")
+	for rows.Next() {
+		vals := make([]any, len(cols))
+		ptrs := make([]any, len(cols))
 		for i := range vals {
-			vals[i] = nil
 			ptrs[i] = &vals[i]
 		}
 		if err := rows.Scan(ptrs...); err != nil {
-			return nil, fmt.Errorf("store: read %s: %w", table, err)
+			return err
 		}
+		s.lastID = vals[idCol]
 		for i := range vals {
 			vals[i] = normalize(vals[i])
 		}
-		return vals, nil
+		s.page = append(s.page, vals)
 	}
-	bufA, bufB := make([]any, len(cols)), make([]any, len(cols))
-	for {
-		ra, err := next(rowsA, bufA)
-		if err != nil {
-			return err
-		}
-		rb, err := next(rowsB, bufB)
-		if err != nil {
-			return err
-		}
-		if ra == nil && rb == nil {
-			return nil
-		}
-		if err := fn(cols, ra, rb); err != nil {
-			return err
-		}
+	if err := rows.Err(); err != nil {
+		return err
 	}
+	s.ended = len(s.page) < pairPage
+	return nil
 }
