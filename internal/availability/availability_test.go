@@ -1,7 +1,6 @@
 package availability_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -16,6 +15,7 @@ import (
 	"github.com/shimizu-tech/ordersuite/internal/availability"
 	"github.com/shimizu-tech/ordersuite/internal/metrics"
 	"github.com/shimizu-tech/ordersuite/internal/storetest"
+	"github.com/shimizu-tech/ordersuite/internal/syncbuf"
 )
 
 func TestMonitorReadyOnAHealthyDatabase(t *testing.T) {
@@ -116,7 +116,7 @@ func TestMonitorSeesAStallAndACut(t *testing.T) {
 // while the counter counts every refusal.
 func TestReporterLogsOnceASecondWithACount(t *testing.T) {
 	t.Parallel()
-	var buf lockedBuffer
+	var buf syncbuf.Buffer
 	m := metrics.New()
 	r := &availability.Reporter{Log: slog.New(slog.NewJSONHandler(&buf, nil)), Metrics: m}
 	cause := errors.New("connection refused")
@@ -159,21 +159,4 @@ func TestReporterLogsOnceASecondWithACount(t *testing.T) {
 	if n := testutil.ToFloat64(m.DBUnavailable.WithLabelValues("http")); n != 2001 {
 		t.Errorf("db_unavailable_total{source=http} = %v, want 2001", n)
 	}
-}
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }

@@ -7,13 +7,13 @@ import (
 	"net/http"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/shimizu-tech/ordersuite/internal/auth"
 	"github.com/shimizu-tech/ordersuite/internal/cli"
 	"github.com/shimizu-tech/ordersuite/internal/storetest"
+	"github.com/shimizu-tech/ordersuite/internal/syncbuf"
 )
 
 // Passwords are hashed at bcrypt's lowest cost, in this binary and in the
@@ -21,24 +21,6 @@ import (
 // tenth of a second of CPU per hash and per sign-in, which no test here is
 // about.
 func init() { auth.SetFastHashingForTests() }
-
-// syncBuffer is a bytes.Buffer safe to read while a command writes to it.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 // dbArgs points a command at a fresh database of the engine under test.
 // parallel runs the test alongside the package's others, except under the
@@ -217,7 +199,7 @@ func TestPostgresIsNeverSeededImplicitly(t *testing.T) {
 
 type servedCLI struct {
 	base   string
-	out    *syncBuffer
+	out    *syncbuf.Buffer
 	cancel context.CancelFunc
 	done   chan int
 }
@@ -227,8 +209,8 @@ var listening = regexp.MustCompile(`listening on (http://\S+)`)
 func startServe(t *testing.T, args []string) *servedCLI {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	s := &servedCLI{out: &syncBuffer{}, cancel: cancel, done: make(chan int, 1)}
-	errOut := &syncBuffer{}
+	s := &servedCLI{out: &syncbuf.Buffer{}, cancel: cancel, done: make(chan int, 1)}
+	errOut := &syncbuf.Buffer{}
 	go func() {
 		s.done <- cli.Execute(ctx, append([]string{"serve", "--listen-addr", "127.0.0.1:0", "--shutdown-timeout", "5s"}, args...), s.out, errOut)
 	}()

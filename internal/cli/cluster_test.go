@@ -27,6 +27,7 @@ import (
 
 	"github.com/shimizu-tech/ordersuite/internal/store"
 	"github.com/shimizu-tech/ordersuite/internal/storetest"
+	"github.com/shimizu-tech/ordersuite/internal/syncbuf"
 )
 
 // instance is one serve process of the cluster.
@@ -34,7 +35,7 @@ type instance struct {
 	cmd  *exec.Cmd
 	base string
 	done chan error
-	errs *syncBuffer
+	errs *syncbuf.Buffer
 }
 
 var listeningLine = regexp.MustCompile(`listening on (http://\S+)`)
@@ -47,7 +48,7 @@ func startInstance(t *testing.T, args []string) *instance {
 	if err != nil {
 		t.Fatal(err)
 	}
-	in := &instance{cmd: cmd, done: make(chan error, 1), errs: &syncBuffer{}}
+	in := &instance{cmd: cmd, done: make(chan error, 1), errs: &syncbuf.Buffer{}}
 	cmd.Stderr = in.errs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -19,6 +19,7 @@ import (
 	"github.com/shimizu-tech/ordersuite/internal/menu"
 	"github.com/shimizu-tech/ordersuite/internal/store"
 	"github.com/shimizu-tech/ordersuite/internal/storetest"
+	"github.com/shimizu-tech/ordersuite/internal/syncbuf"
 	"github.com/shimizu-tech/ordersuite/internal/tenancy"
 )
 
@@ -143,7 +144,7 @@ func runKilledJob(t *testing.T, k killedJob) (*store.DB, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var stderr syncBuffer
+	var stderr syncbuf.Buffer
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

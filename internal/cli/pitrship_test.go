@@ -18,6 +18,7 @@ import (
 	"github.com/shimizu-tech/ordersuite/internal/menu"
 	"github.com/shimizu-tech/ordersuite/internal/store"
 	"github.com/shimizu-tech/ordersuite/internal/storetest"
+	"github.com/shimizu-tech/ordersuite/internal/syncbuf"
 	"github.com/shimizu-tech/ordersuite/internal/tenancy"
 )
 
@@ -129,7 +130,7 @@ func TestKilledShipperShipsEachChangeOnce(t *testing.T) {
 	for round := range 4 {
 		child := exec.Command(os.Args[0], "-test.run=^TestServeChild$")
 		child.Env = append(os.Environ(), serveChildEnv+"="+strings.Join(append([]string{"backup", "ship-changes", "--every", "1ms", "--segment-changes", "5"}, args...), "\n"))
-		var stderr syncBuffer
+		var stderr syncbuf.Buffer
 		child.Stderr = &stderr
 		if err := child.Start(); err != nil {
 			t.Fatal(err)

@@ -16,6 +16,7 @@ import (
 	"github.com/shimizu-tech/ordersuite/internal/jobs"
 	"github.com/shimizu-tech/ordersuite/internal/store"
 	"github.com/shimizu-tech/ordersuite/internal/storetest"
+	"github.com/shimizu-tech/ordersuite/internal/syncbuf"
 )
 
 // workerChildEnv makes TestWorkerChild the instance under test: "URL\nmode".
@@ -187,7 +188,7 @@ func TestKilledWorkerJobIsInterruptedAndRunAgain(t *testing.T) {
 	interrupted := make(chan int, 1)
 	// The job is queued again only until the next poll takes it, which may
 	// be sooner than the watcher looks; the settlement is also logged.
-	var logged lockedBuffer
+	var logged syncbuf.Buffer
 	later := jobs.New(db, jobs.Options{PollInterval: 100 * time.Millisecond, Lease: testLease,
 		Log: slog.New(slog.NewTextHandler(&logged, &slog.HandlerOptions{Level: slog.LevelWarn}))})
 	later.Register("test.slow", func(_ context.Context, run *jobs.Run) (any, error) {
@@ -215,24 +216,6 @@ func TestKilledWorkerJobIsInterruptedAndRunAgain(t *testing.T) {
 	if n := runs.Load(); n != 1 {
 		t.Errorf("the job ran %d times after the kill", n)
 	}
-}
-
-// lockedBuffer is a log's destination that tests read while it is written.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 // TestLiveLongJobIsNotTakenForDead: a job running for several leases in
